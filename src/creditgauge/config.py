@@ -1,0 +1,306 @@
+"""Load and validate the TOML config plus the environment. Every error names the file, the key and the fix."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from creditgauge.errors import ConfigError
+
+PROVIDERS = ("openai", "openai-legacy", "anthropic", "xai", "openrouter", "deepseek", "moonshot", "groq", "gemini")
+CONFIG_ENV = "CREDITGAUGE_CONFIG"
+DATABASE_ENV = "CREDITGAUGE_DATABASE_URL"
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """Amounts in the config are strings ("200.00") or integers; floats would lose cents, so they are refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"write the amount as a quoted string, e.g. \"{value}\", so it stays exact")
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"{value!r} is not a decimal amount (write it like \"200.00\")") from exc
+    if not result.is_finite():
+        raise ValueError(f"{value!r} is not a finite amount")
+    return result
+
+
+ConfigDecimal = Annotated[Decimal | None, BeforeValidator(_decimal)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriceOverride(Strict):
+    """Per-model prices in USD (or the account currency) per million tokens."""
+
+    input: ConfigDecimal = None
+    cached_input: ConfigDecimal = None
+    cache_write: ConfigDecimal = None
+    output: ConfigDecimal = None
+    per_request: ConfigDecimal = None
+
+
+class AccountConfig(Strict):
+    name: str = ""
+    provider: str
+    key_env: str | None = None
+    key_file: str | None = None
+    session_key_env: str | None = None  # openai-legacy: a browser session key for credit_grants
+    base_url: str | None = None
+    management_base_url: str | None = None  # xai: billing lives on another host
+    team_id: str = "default"  # xai
+    currency: str | None = None  # override the provider's default currency (moonshot .cn = CNY)
+    monthly_limit: ConfigDecimal = None
+    # balance / runway thresholds
+    warning_days: ConfigDecimal = None
+    critical_days: ConfigDecimal = None
+    min_balance: ConfigDecimal = None
+    data_delay_hours: int | None = None
+    # capture
+    inject_stream_usage: bool = True
+    prices: dict[str, PriceOverride] = Field(default_factory=dict)
+    # gemini / google cloud
+    gcp_project: str | None = None
+    credentials_file: str | None = None
+    billing_table: str | None = None
+    billing_service: str | None = None
+    monitoring_base_url: str | None = None
+    bigquery_base_url: str | None = None
+    # scheduling in `serve`
+    balance_interval_minutes: int | None = None
+    report_interval_minutes: int | None = None
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        from creditgauge.connectors.registry import known_providers
+
+        known = known_providers()
+        if value not in known:
+            raise ValueError(f"unknown provider {value!r}; use one of: {', '.join(sorted(known))}")
+        return value
+
+
+class SyncConfig(Strict):
+    backfill_days: int = Field(90, ge=1, le=3650)
+    late_window_days: int = Field(3, ge=0, le=60)
+    concurrency: int = Field(4, ge=1, le=64)
+    account_concurrency: int = Field(4, ge=1, le=64)
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_retries: int = Field(5, ge=0, le=20)
+    max_retry_seconds: float = Field(120.0, ge=0)
+
+
+class BurnConfig(Strict):
+    window_days: int = Field(7, ge=1, le=90)
+    method: Literal["mean", "ewma"] = "mean"
+    ewma_alpha: ConfigDecimal = Decimal("0.3")
+    warning_days: ConfigDecimal = Decimal(14)
+    critical_days: ConfigDecimal = Decimal(3)
+
+
+class ReconcileConfig(Strict):
+    min_difference: ConfigDecimal = Decimal(1)
+    min_ratio: ConfigDecimal = Decimal("0.10")
+    data_delay_hours: dict[str, int] = Field(default_factory=dict)
+
+
+class FxRate(Strict):
+    rate: ConfigDecimal
+    date: str
+
+
+class ChannelConfig(Strict):
+    type: Literal["webhook", "slack", "email", "log"]
+    url: str | None = None
+    url_env: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+    recipients: list[str] = Field(default_factory=list)
+    timeout_seconds: float = 10.0
+    retries: int = 2
+
+
+class AlertRule(Strict):
+    name: str
+    kind: Literal[
+        "balance_below",
+        "runway_below",
+        "spend_today_above",
+        "spend_month_above",
+        "spend_anomaly",
+        "reconcile_flagged",
+        "sync_failing",
+        "unpriced_usage",
+    ]
+    account: str | None = None
+    tag: str | None = None
+    project: str | None = None
+    threshold: ConfigDecimal = None
+    days: ConfigDecimal = None
+    hours: ConfigDecimal = None
+    factor: ConfigDecimal = None
+    channels: list[str] = Field(default_factory=lambda: ["log"])
+    remind_hours: ConfigDecimal = Decimal(24)
+
+
+class AlertsConfig(Strict):
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    rules: list[AlertRule] = Field(default_factory=list)
+
+
+class ProxyConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = 4000
+    journal_dir: str | None = None
+    queue_size: int = Field(100_000, ge=100)
+    batch_size: int = Field(500, ge=1)
+
+
+class ServeConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = 8484
+    token_env: str = "CREDITGAUGE_TOKEN"
+
+
+class Config(Strict):
+    path: Path | None = None
+    database_url: str | None = None
+    accounts: dict[str, AccountConfig] = Field(default_factory=dict)
+    sync: SyncConfig = SyncConfig()
+    burn: BurnConfig = BurnConfig()
+    reconcile: ReconcileConfig = ReconcileConfig()
+    fx: dict[str, FxRate] = Field(default_factory=dict)
+    alerts: AlertsConfig = AlertsConfig()
+    proxy: ProxyConfig = ProxyConfig()
+    serve: ServeConfig = ServeConfig()
+
+    def account(self, name: str) -> AccountConfig:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            known = ", ".join(sorted(self.accounts)) or "none configured"
+            raise ConfigError(
+                f"no account named {name!r} in {self.path or 'the config'} (accounts: {known})"
+            ) from None
+
+    def resolved_database_url(self) -> str:
+        return os.environ.get(DATABASE_ENV) or self.database_url or default_database_url()
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir("creditgauge")) / "config.toml"
+
+
+def default_database_url() -> str:
+    data_dir = Path(platformdirs.user_data_dir("creditgauge"))
+    return f"sqlite:///{data_dir / 'creditgauge.db'}"
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def _explain(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown field: remove it or check its spelling against the README's config reference"
+    if kind == "missing":
+        return "required field is missing: add it"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def parse_config(data: dict[str, Any], path: Path | None) -> Config:
+    where = str(path) if path else "config"
+    try:
+        accounts = data.get("accounts", {})
+        if isinstance(accounts, dict):
+            data = {**data, "accounts": {
+                name: {**body, "name": name} if isinstance(body, dict) else body for name, body in accounts.items()
+            }}
+        config = Config.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{where}: {_location(first['loc'])}: {_explain(first)}") from None
+    for name, rule_channels in ((r.name, r.channels) for r in config.alerts.rules):
+        for channel in rule_channels:
+            if channel != "log" and channel not in config.alerts.channels:
+                raise ConfigError(
+                    f"{where}: alerts.rules {name!r}: channel {channel!r} is not defined; add [alerts.channels.{channel}]"
+                )
+    return config
+
+
+def load_config(path: Path | None = None, *, required: bool = False) -> Config:
+    """Read the config file; a missing file is an empty config unless `required`."""
+    path = path or default_config_path()
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: no config file; run `creditgauge init` to write one")
+        return Config(path=path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror})") from None
+    return parse_config(data, path)
+
+
+def resolve_key(account: AccountConfig, *, required: bool = True, env: dict[str, str] | None = None) -> str | None:
+    """The account's key, from its environment variable or key file. It is returned, never logged or stored."""
+    env = os.environ if env is None else env
+    if account.key_env:
+        value = env.get(account.key_env, "").strip()
+        if value:
+            return value
+        if required:
+            raise ConfigError(
+                f"account {account.name!r}: environment variable {account.key_env} is not set; "
+                f"export it with the account's key (or set key_file)"
+            )
+        return None
+    if account.key_file:
+        key_path = Path(account.key_file).expanduser()
+        try:
+            value = key_path.read_text(encoding="utf-8").strip()
+        except OSError:
+            if required:
+                raise ConfigError(
+                    f"account {account.name!r}: key_file {key_path} cannot be read; check the path and permissions"
+                ) from None
+            return None
+        if value:
+            return value
+        if required:
+            raise ConfigError(f"account {account.name!r}: key_file {key_path} is empty")
+        return None
+    if required:
+        raise ConfigError(
+            f"account {account.name!r}: no key configured; add key_env = \"VARIABLE\" or key_file = \"path\""
+        )
+    return None

@@ -1,0 +1,46 @@
+"""The one error tree of creditgauge.
+
+    CreditgaugeError
+     ├── ConfigError          bad config, arguments or environment  -> exit code 2
+     ├── ProviderError        a provider answered badly or not at all -> exit code 1
+     │    ├── AuthError       the key is missing, wrong or of the wrong kind
+     │    ├── RateLimited     429 after every retry
+     │    └── ContractError   the response does not have the documented shape
+     └── StoreError           the database refused or is unreachable   -> exit code 1
+"""
+
+from __future__ import annotations
+
+
+class CreditgaugeError(Exception):
+    """Base of every error creditgauge raises on purpose; its message is one readable line."""
+
+    exit_code = 1
+
+
+class ConfigError(CreditgaugeError):
+    exit_code = 2
+
+
+class ProviderError(CreditgaugeError):
+    def __init__(self, message: str, *, provider: str = "", endpoint: str = "", status: int | None = None):
+        super().__init__(message)
+        self.provider = provider
+        self.endpoint = endpoint
+        self.status = status
+
+
+class AuthError(ProviderError):
+    pass
+
+
+class RateLimited(ProviderError):
+    pass
+
+
+class ContractError(ProviderError):
+    pass
+
+
+class StoreError(CreditgaugeError):
+    pass

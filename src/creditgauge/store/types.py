@@ -1,0 +1,82 @@
+"""Column types that keep money exact and time in UTC on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Text
+from sqlalchemy.types import TypeDecorator
+
+from creditgauge.domain import as_utc
+
+NANO = Decimal("1e-9")
+NANOS_PER_UNIT = 10**9
+
+
+def to_nanos(amount: Decimal) -> int:
+    """An amount as an integer count of 10^-9 currency units (sub-nano digits are rounded half-even)."""
+    return int((amount / NANO).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def from_nanos(nanos: int | None) -> Decimal | None:
+    if nanos is None:
+        return None
+    return (Decimal(int(nanos)) / NANOS_PER_UNIT).normalize() if nanos else Decimal(0)
+
+
+def money_value(nanos: int | None) -> Decimal | None:
+    """Nanos back to a Decimal with at least two decimal places, the way people read money."""
+    value = from_nanos(nanos)
+    if value is None:
+        return None
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        return value.quantize(Decimal("0.01"))
+    return value
+
+
+class Nanos(TypeDecorator[Decimal]):
+    """Decimal in Python, BIGINT of nano-units in the database: exact on both backends, summable in SQL."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> int | None:
+        return None if value is None else to_nanos(value)
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        return from_nanos(value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python; naive UTC in SQLite, timestamptz in PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class JSONText(TypeDecorator[Any]):
+    """JSON kept as text with Decimals written as strings, so nothing becomes a float on the way."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else json.loads(value, parse_float=Decimal)
