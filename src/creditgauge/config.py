@@ -22,7 +22,7 @@ def _decimal(value: Any) -> Decimal | None:
     """Amounts in the config are strings ("200.00") or integers; floats would lose cents, so they are refused."""
     if value is None:
         return None
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValueError(f"write the amount as a quoted string, e.g. \"{value}\", so it stays exact")
     try:
         result = Decimal(str(value))
@@ -250,7 +250,8 @@ def parse_config(data: dict[str, Any], path: Path | None) -> Config:
         for channel in rule_channels:
             if channel != "log" and channel not in config.alerts.channels:
                 raise ConfigError(
-                    f"{where}: alerts.rules {name!r}: channel {channel!r} is not defined; add [alerts.channels.{channel}]"
+                    f"{where}: alerts.rules {name!r}: channel {channel!r} is not defined; "
+                    f"add [alerts.channels.{channel}]"
                 )
     return config
 

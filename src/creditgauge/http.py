@@ -184,9 +184,8 @@ class ApiClient:
             return self._error(AuthError, endpoint, status, message), False
         if status == 429:
             # OpenAI's insufficient_quota is a 429 that no retry will fix (and it carries no Retry-After).
-            code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
-            kind = body.get("error", {}).get("type") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
-            hopeless = "insufficient_quota" in (code, kind)
+            error = body.get("error") if isinstance(body, dict) else None
+            hopeless = isinstance(error, dict) and "insufficient_quota" in (error.get("code"), error.get("type"))
             return self._error(RateLimited, endpoint, status, message), not hopeless
         return self._error(ProviderError, endpoint, status, message), status in RETRY_STATUSES
 

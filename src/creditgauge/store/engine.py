@@ -32,7 +32,9 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(f"database_url {redact(url)!r} is not a database URL (sqlite:///path or postgresql://...)") from None
+        raise ConfigError(
+            f"database_url {redact(url)!r} is not a database URL (use sqlite:///path or postgresql://...)"
+        ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":

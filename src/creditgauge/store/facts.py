@@ -73,7 +73,9 @@ def _usage_row(account: str, source: str, fact: UsageBucket, now: datetime) -> d
     }
 
 
-def _merge(rows: list[dict[str, Any]], key_fields: tuple[str, ...], sum_fields: tuple[str, ...]) -> list[dict[str, Any]]:
+def _merge(
+    rows: list[dict[str, Any]], key_fields: tuple[str, ...], sum_fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
     """Providers may split one natural key over several result rows; store them as one row, summed."""
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
@@ -94,6 +96,11 @@ def ensure_account(connection: Connection, name: str, provider: str, currency: s
         keys=["name"],
         update=["provider", "currency"],
     )
+
+
+def register_account(engine: Engine, name: str, provider: str, currency: str) -> None:
+    with engine.begin() as connection:
+        ensure_account(connection, name, provider, currency)
 
 
 def store_facts(
@@ -189,8 +196,9 @@ def _store_names(connection: Connection, account: str, facts: Sequence[Fact], no
 def entity_name_map(engine: Engine, kind: str) -> dict[tuple[str, str], str]:
     table = schema.entity_names
     with engine.connect() as connection:
-        result = connection.execute(select(table.c.account, table.c.entity_id, table.c.name).where(table.c.kind == kind))
+        query = select(table.c.account, table.c.entity_id, table.c.name).where(table.c.kind == kind)
+        result = connection.execute(query)
         return {(row.account, row.entity_id): row.name for row in result}
 
 
-__all__ = ["DIMENSIONS", "dims_key", "ensure_account", "entity_name_map", "store_facts"]
+__all__ = ["DIMENSIONS", "dims_key", "ensure_account", "entity_name_map", "register_account", "store_facts"]

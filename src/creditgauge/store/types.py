@@ -27,11 +27,11 @@ def from_nanos(nanos: int | None) -> Decimal | None:
     return (Decimal(int(nanos)) / NANOS_PER_UNIT).normalize() if nanos else Decimal(0)
 
 
-def money_value(nanos: int | None) -> Decimal | None:
-    """Nanos back to a Decimal with at least two decimal places, the way people read money."""
-    value = from_nanos(nanos)
+def money(value: Decimal | None) -> Decimal:
+    """An exact amount with at least two decimal places, the way people read money (None, an empty sum, is 0)."""
     if value is None:
-        return None
+        return Decimal("0.00")
+    value = value.normalize()
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
         return value.quantize(Decimal("0.01"))

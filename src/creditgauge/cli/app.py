@@ -1,0 +1,160 @@
+"""The Typer application, its global options and the helpers every command uses to load, print and fail."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from creditgauge.config import Config, load_config
+from creditgauge.errors import ConfigError, CreditgaugeError
+from creditgauge.redact import install_log_redaction, redact
+
+app = typer.Typer(
+    name="creditgauge",
+    help="Spend, usage, balance and runway across every AI API account you pay for.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class Globals:
+    config_path: Path | None = None
+    verbose: bool = False
+    _config: Config | None = None
+    _engine: Engine | None = None
+
+
+state = Globals()
+
+
+@app.callback()
+def _global_options(
+    config: Path | None = typer.Option(None, "--config", "-c", help="Config file (default $CREDITGAUGE_CONFIG, "
+                                       "else ~/.config/creditgauge/config.toml).", envvar="CREDITGAUGE_CONFIG"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP retries and progress details."),
+) -> None:
+    state.config_path, state.verbose = config, verbose
+    state._config = state._engine = None
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    install_log_redaction()
+
+
+def get_config() -> Config:
+    if state._config is None:
+        state._config = load_config(state.config_path)
+    return state._config
+
+
+def get_engine() -> Engine:
+    if state._engine is None:
+        from creditgauge.store.engine import open_engine
+
+        state._engine = open_engine(get_config().resolved_database_url())
+    return state._engine
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def output_format(as_json: bool, as_csv: bool = False) -> OutputFormat:
+    if as_json and as_csv:
+        raise ConfigError("choose one of --json and --csv")
+    return OutputFormat.json if as_json else OutputFormat.csv if as_csv else OutputFormat.table
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals become strings (exact), datetimes ISO 8601 UTC with Z, dates YYYY-MM-DD."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(jsonable(payload), indent=2) + "\n")
+
+
+def emit_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else jsonable(v)) for k, v in row.items()})
+
+
+def print_table(title: str | None, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]],
+                footer: Sequence[Any] | None = None, caption: str | None = None) -> None:
+    """columns: (header, justify). Numbers are right-aligned by their column's justify."""
+    table = Table(title=title, caption=caption, show_footer=footer is not None, header_style="bold",
+                  caption_justify="left")
+    for index, (header, justify) in enumerate(columns):
+        table.add_column(header, justify=justify,  # type: ignore[arg-type]
+                         footer="" if footer is None else str(footer[index]), no_wrap=justify == "right")
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    console.print(table)
+
+
+def fail(error: CreditgaugeError) -> None:
+    err_console.print(f"error: {redact(str(error))}", markup=False, highlight=False)
+    raise SystemExit(error.exit_code)
+
+
+def main() -> None:
+    from creditgauge.cli import commands  # noqa: F401  (registers every command on `app`)
+
+    try:
+        app(standalone_mode=False)
+    except CreditgaugeError as error:
+        fail(error)
+    except typer.Abort:
+        err_console.print("aborted")
+        raise SystemExit(130) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        raise SystemExit(130) from None
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            err_console.print(f"error: {redact(exc.format_message())}", markup=False)
+            if exc.ctx is not None:
+                err_console.print(f"try: {exc.ctx.command_path} --help", markup=False)
+            raise SystemExit(2) from None
+        if isinstance(exc, click.exceptions.Exit):
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise

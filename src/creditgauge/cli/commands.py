@@ -1,0 +1,7 @@
+"""Imports every command module so their commands register on the app. One line per module."""
+
+from creditgauge.cli import (  # noqa: F401
+    reports,
+    setup,
+    sync,
+)

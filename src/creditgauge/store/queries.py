@@ -1,0 +1,191 @@
+"""The read queries analysis and presenters need. Sums happen in SQL on exact integer nano-units."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select
+from sqlalchemy.sql.elements import Label
+
+from creditgauge.errors import ConfigError
+from creditgauge.store import schema
+from creditgauge.store.types import money
+
+Source = Literal["reported", "tracked"]
+
+REPORTED_DIMENSIONS = ("day", "month", "account", "provider", "project", "model", "line_item", "api_key",
+                       "workspace", "service_tier")
+REPORTED_USAGE_DIMENSIONS = ("day", "month", "account", "provider", "project", "model", "api_key", "workspace",
+                             "service_tier", "kind")
+TRACKED_DIMENSIONS = ("day", "month", "account", "provider", "project", "model", "key", "endpoint", "source")
+USAGE_MEASURES = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
+                  "requests")
+EXTRA_USAGE_MEASURES = ("images", "characters", "seconds")
+
+
+def day_of(engine_or_dialect: Engine | str, column: ColumnElement[Any], length: int = 10) -> ColumnElement[str]:
+    """YYYY-MM-DD (or YYYY-MM with length 7) of a UTC timestamp column, on either database."""
+    dialect = engine_or_dialect if isinstance(engine_or_dialect, str) else engine_or_dialect.dialect.name
+    if dialect == "postgresql":
+        fmt = "YYYY-MM-DD" if length == 10 else "YYYY-MM"
+        return func.to_char(func.timezone("UTC", column), fmt)
+    return func.substr(column, 1, length)
+
+
+def _check_dimensions(by: Sequence[str], allowed: Sequence[str], source: str) -> None:
+    for name in by:
+        if name in allowed or (source == "tracked" and name.startswith("tag:") and len(name) > 4):
+            continue
+        raise ConfigError(
+            f"--by {name!r} is not a dimension of {source} data; use: {', '.join(allowed)}"
+            + (", tag:<name>" if source == "tracked" else "")
+        )
+
+
+def _reported_columns(engine: Engine, table: Any, by: Sequence[str]) -> list[Label[Any]]:
+    columns: list[Label[Any]] = []
+    for name in by:
+        if name == "day":
+            columns.append(day_of(engine, table.c.start_time).label("day"))
+        elif name == "month":
+            columns.append(day_of(engine, table.c.start_time, 7).label("month"))
+        elif name == "provider":
+            columns.append(schema.accounts.c.provider.label("provider"))
+        else:
+            columns.append(table.c[name].label(name))
+    return columns
+
+
+def _tracked_columns(engine: Engine, by: Sequence[str]) -> tuple[list[Label[Any]], list[Any]]:
+    events = schema.usage_events
+    columns: list[Label[Any]] = []
+    joins: list[Any] = []
+    for name in by:
+        if name == "day":
+            columns.append(day_of(engine, events.c.ts).label("day"))
+        elif name == "month":
+            columns.append(day_of(engine, events.c.ts, 7).label("month"))
+        elif name == "key":
+            columns.append(events.c.key_fingerprint.label("key"))
+        elif name.startswith("tag:"):
+            alias = schema.event_tags.alias(f"tag_{len(joins)}")
+            joins.append((alias, and_(alias.c.event_id == events.c.id, alias.c.key == name[4:])))
+            columns.append(alias.c.value.label(name))
+        else:
+            columns.append(events.c[name].label(name))
+    return columns, joins
+
+
+def _window(column: Any, since: datetime, until: datetime) -> ColumnElement[bool]:
+    return and_(column >= since, column < until)
+
+
+def _run(engine: Engine, statement: Select[Any]) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(statement)]
+
+
+def _unpriced(events: Any) -> ColumnElement[int]:
+    return case((events.c.cost.is_(None), events.c.requests), else_=0)
+
+
+def _tracked_from(events: Any, joins: list[Any]) -> Any:
+    joined = events
+    for alias, condition in joins:
+        joined = joined.join(alias, condition, isouter=True)
+    return joined
+
+
+def spend(
+    engine: Engine,
+    *,
+    since: datetime,
+    until: datetime,
+    by: Sequence[str],
+    source: Source = "reported",
+    accounts: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of the `by` dimensions plus `amount` (Decimal) and `currency`; tracked rows add `unpriced_requests`."""
+    if source == "reported":
+        _check_dimensions(by, REPORTED_DIMENSIONS, source)
+        table = schema.cost_buckets
+        dims = _reported_columns(engine, table, by)
+        currency = table.c.currency
+        statement = (
+            select(*dims, currency, func.sum(table.c.amount).label("nanos"))
+            .select_from(table.join(schema.accounts, schema.accounts.c.name == table.c.account, isouter=True))
+            .where(_window(table.c.start_time, since, until))
+        )
+        account_column = table.c.account
+    else:
+        _check_dimensions(by, TRACKED_DIMENSIONS, source)
+        events = schema.usage_events
+        dims, joins = _tracked_columns(engine, by)
+        currency = events.c.currency
+        statement = (
+            select(*dims, currency, func.sum(events.c.cost).label("nanos"),
+                   func.sum(_unpriced(events)).label("unpriced_requests"))
+            .select_from(_tracked_from(events, joins))
+            .where(_window(events.c.ts, since, until))
+        )
+        account_column = events.c.account
+    if accounts:
+        statement = statement.where(account_column.in_(accounts))
+    statement = statement.group_by(*dims, currency).order_by(*dims, currency)
+    rows = _run(engine, statement)
+    for row in rows:
+        # SUM keeps the Nanos type, so it arrives as an exact Decimal (NULL when every event was unpriced).
+        row["amount"] = money(row.pop("nanos"))
+        if "unpriced_requests" in row:
+            row["unpriced_requests"] = int(row["unpriced_requests"] or 0)
+    return rows
+
+
+def usage(
+    engine: Engine,
+    *,
+    since: datetime,
+    until: datetime,
+    by: Sequence[str],
+    source: Source = "reported",
+    accounts: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of the `by` dimensions plus the token sums and requests (reported rows add images/characters/seconds)."""
+    if source == "reported":
+        _check_dimensions(by, REPORTED_USAGE_DIMENSIONS, source)
+        table = schema.usage_buckets
+        dims = _reported_columns(engine, table, by)
+        measures = (*USAGE_MEASURES, *EXTRA_USAGE_MEASURES)
+        statement = (
+            select(*dims, *(func.sum(table.c[m]).label(m) for m in measures))
+            .select_from(table.join(schema.accounts, schema.accounts.c.name == table.c.account, isouter=True))
+            .where(_window(table.c.start_time, since, until))
+        )
+        if accounts:
+            statement = statement.where(table.c.account.in_(accounts))
+    else:
+        _check_dimensions(by, TRACKED_DIMENSIONS, source)
+        events = schema.usage_events
+        dims, joins = _tracked_columns(engine, by)
+        measures = USAGE_MEASURES
+        statement = (
+            select(*dims, *(func.sum(events.c[m]).label(m) for m in measures))
+            .select_from(_tracked_from(events, joins))
+            .where(_window(events.c.ts, since, until))
+        )
+        if accounts:
+            statement = statement.where(events.c.account.in_(accounts))
+    statement = statement.group_by(*dims).order_by(*dims)
+    rows = _run(engine, statement)
+    for row in rows:
+        for measure in measures:
+            row[measure] = int(row[measure] or 0)
+    return rows
+
+
+def accounts_seen(engine: Engine) -> dict[str, dict[str, Any]]:
+    with engine.connect() as connection:
+        return {row.name: dict(row._mapping) for row in connection.execute(select(schema.accounts))}
+

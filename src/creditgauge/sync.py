@@ -1,0 +1,190 @@
+"""Run connectors into the store: incremental from each source's high-water mark, re-reading a late-data window,
+endpoint tasks concurrent within limits, every failure recorded while everything else is still stored."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+from ulid import ULID
+
+from creditgauge.config import AccountConfig, Config, resolve_key
+from creditgauge.connectors.base import Connector, EndpointTask
+from creditgauge.connectors.registry import connector_class
+from creditgauge.domain import Window, day_start, utcnow
+from creditgauge.errors import CreditgaugeError
+from creditgauge.http import RetryPolicy
+from creditgauge.redact import redact
+from creditgauge.store import sync_log
+from creditgauge.store.facts import register_account, store_facts
+
+
+@dataclass
+class TaskResult:
+    account: str
+    source: str
+    ok: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    window: Window | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "account": self.account, "source": self.source, "ok": self.ok, "counts": self.counts,
+            "error": self.error, "seconds": round(self.seconds, 3),
+            "since": self.window.start if self.window else None, "until": self.window.end if self.window else None,
+        }
+
+
+@dataclass
+class SyncReport:
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    results: list[TaskResult] = field(default_factory=list)
+    requests: int = 0
+
+    @property
+    def failures(self) -> list[TaskResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def status(self) -> str:
+        if not self.results or not self.failures:
+            return "ok"
+        return "failed" if len(self.failures) == len(self.results) else "partial"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status, "started_at": self.started_at,
+                "finished_at": self.finished_at, "requests": self.requests,
+                "results": [r.as_dict() for r in self.results]}
+
+
+class Progress(Protocol):
+    def planned(self, account: str, sources: Sequence[str]) -> None: ...
+    def started(self, account: str, source: str) -> None: ...
+    def finished(self, result: TaskResult) -> None: ...
+
+
+def plan_window(
+    task: EndpointTask, high_water: datetime | None, *, today: date, config: Config,
+    since: date | None, full: bool,
+) -> Window:
+    """Whole UTC days up to the end of today. First sync backfills; later ones restart a few days before the mark
+    because providers post costs late and revise recent days."""
+    end = day_start(today + timedelta(days=1))
+    if since is not None:
+        start = day_start(since)
+    elif full or high_water is None:
+        start = day_start(today - timedelta(days=config.sync.backfill_days))
+    else:
+        start = min(day_start(high_water), day_start(today)) - timedelta(days=config.sync.late_window_days)
+    return Window(min(start, end), end)
+
+
+class _Runner:
+    def __init__(self, config: Config, engine: Engine, *, since: date | None, full: bool, progress: Progress | None,
+                 now: datetime, client_options: dict[str, Any]) -> None:
+        self.config, self.engine, self.since, self.full = config, engine, since, full
+        self.progress, self.now, self.client_options = progress, now, client_options
+        self.account_slots = asyncio.Semaphore(config.sync.account_concurrency)
+        self.requests = 0
+
+    def _connector(self, account: AccountConfig) -> Connector:
+        cls = connector_class(account.provider)
+        key = resolve_key(account, required=cls.needs_key)
+        retry = RetryPolicy(max_retries=self.config.sync.max_retries, max_total=self.config.sync.max_retry_seconds)
+        return cls.build(account, key, timeout=self.config.sync.timeout_seconds, retry=retry, **self.client_options)
+
+    async def account(self, account: AccountConfig) -> list[TaskResult]:
+        async with self.account_slots:
+            try:
+                connector = self._connector(account)
+            except CreditgaugeError as error:
+                result = TaskResult(account.name, "setup", False, error=redact(str(error)))
+                await asyncio.to_thread(sync_log.record_failure, self.engine, account.name, "setup", self.now,
+                                        result.error or "")
+                if self.progress:
+                    self.progress.finished(result)
+                return [result]
+            try:
+                await asyncio.to_thread(register_account, self.engine, account.name, account.provider,
+                                        connector.currency_for(account))
+                tasks = connector.tasks()
+                if self.progress:
+                    self.progress.planned(account.name, [t.source for t in tasks])
+                marks = await asyncio.to_thread(sync_log.high_waters, self.engine, account.name)
+                slots = asyncio.Semaphore(self.config.sync.concurrency)
+                return list(await asyncio.gather(*(self.task(account.name, t, marks.get(t.source), slots)
+                                                   for t in tasks)))
+            finally:
+                self.requests += connector.client.requests_made
+                await connector.aclose()
+
+    async def task(self, account: str, task: EndpointTask, high_water: datetime | None,
+                   slots: asyncio.Semaphore) -> TaskResult:
+        window = plan_window(task, high_water, today=self.now.date(), config=self.config, since=self.since,
+                             full=self.full)
+        async with slots:
+            if self.progress:
+                self.progress.started(account, task.source)
+            started = time.perf_counter()
+            try:
+                facts = await task.fetch(window)
+                counts = await asyncio.to_thread(
+                    store_facts, self.engine, account=account, source=task.source,
+                    window=window if task.windowed else None, facts=facts, official=task.official)
+            except CreditgaugeError as error:
+                result = TaskResult(account, task.source, False, error=redact(str(error)), window=window)
+                await asyncio.to_thread(sync_log.record_failure, self.engine, account, task.source, self.now,
+                                        result.error or "")
+            else:
+                result = TaskResult(account, task.source, True, counts=counts, window=window)
+                mark = window.end if task.windowed else None
+                await asyncio.to_thread(sync_log.record_success, self.engine, account, task.source, self.now, mark)
+            result.seconds = time.perf_counter() - started
+        if self.progress:
+            self.progress.finished(result)
+        return result
+
+
+async def sync_async(
+    config: Config,
+    engine: Engine,
+    *,
+    accounts: Sequence[str] | None = None,
+    since: date | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    trigger: str = "cli",
+    client_options: dict[str, Any] | None = None,
+) -> SyncReport:
+    """Sync the named accounts (default: all) and record the run. Never raises for a provider's failure: each
+    failure is a TaskResult with ok=False, recorded in the run and in sync_state."""
+    selected = [config.account(name) for name in accounts] if accounts else list(config.accounts.values())
+    now = now or utcnow()
+    report = SyncReport(run_id=str(ULID()), started_at=now)
+    await asyncio.to_thread(sync_log.start_run, engine, report.run_id, now, trigger)
+    runner = _Runner(config, engine, since=since, full=full, progress=progress, now=now,
+                     client_options=client_options or {})
+    try:
+        for results in await asyncio.gather(*(runner.account(a) for a in selected)):
+            report.results.extend(results)
+    finally:
+        report.requests = runner.requests
+        report.finished_at = utcnow()
+        await asyncio.to_thread(sync_log.finish_run, engine, report.run_id, report.finished_at, report.status,
+                                report.requests, [r.as_dict() for r in report.results])
+    return report
+
+
+def run_sync(config: Config, engine: Engine, **options: Any) -> SyncReport:
+    """Synchronous entry point for the CLI, the scheduler's thread and the benchmarks."""
+    return asyncio.run(sync_async(config, engine, **options))
