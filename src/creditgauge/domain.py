@@ -31,7 +31,7 @@ def day_start(value: date | datetime) -> datetime:
 
 def to_decimal(value: Any, *, what: str = "amount") -> Decimal:
     """Exact Decimal from a JSON number already parsed as Decimal, an int or a decimal string. Floats are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"{what}: refusing inexact {type(value).__name__} {value!r}")
     if isinstance(value, Decimal):
         return value
