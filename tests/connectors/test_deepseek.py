@@ -1,0 +1,152 @@
+"""DeepSeekConnector against FakeDeepSeek, stored on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, MetaData, select
+
+from creditgauge.config import parse_config
+from creditgauge.connectors.deepseek import DeepSeekConnector
+from creditgauge.domain import Window
+from creditgauge.errors import AuthError, ContractError
+from creditgauge.fakes.deepseek import FakeDeepSeek, balance_info
+from creditgauge.http import RetryPolicy
+from creditgauge.store import schema
+from creditgauge.store.facts import store_facts
+
+KEY = "sk-deepseek-test-0123456789"
+WINDOW = Window.days(date(2026, 8, 1), date(2026, 8, 3))
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeDeepSeek]:
+    with FakeDeepSeek(keys={KEY}) as server:
+        yield server
+
+
+def connector_for(fake: FakeDeepSeek, key: str = KEY) -> DeepSeekConnector:
+    config = parse_config({"accounts": {"ds": {"provider": "deepseek", "key_env": "DEEPSEEK_API_KEY",
+                                                "base_url": fake.url}}}, None)
+    connector = DeepSeekConnector.build(config.account("ds"), key, retry=RetryPolicy(base_delay=0.01))
+    assert isinstance(connector, DeepSeekConnector)
+    return connector
+
+
+def sync(engine: Engine, connector: DeepSeekConnector) -> None:
+    """What the sync engine does for one account: every task's facts stored under its source."""
+
+    async def run() -> None:
+        try:
+            for task in connector.tasks():
+                facts = await task.fetch(WINDOW)
+                store_facts(engine, account=connector.account.name, source=task.source,
+                            window=WINDOW if task.windowed else None, facts=facts)
+        finally:
+            await connector.aclose()
+
+    asyncio.run(run())
+
+
+def balances(engine: Engine) -> dict[str, tuple[Decimal, dict]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(schema.balance_snapshots)).all()
+    return {row.currency: (row.amount, row.details) for row in rows}
+
+
+def test_each_currency_is_its_own_verified_balance(engine: Engine, fake: FakeDeepSeek) -> None:
+    sync(engine, connector_for(fake))
+
+    stored = balances(engine)
+    assert stored == {
+        "CNY": (Decimal("110.00"), {"granted": "10.00", "topped_up": "100.00", "is_available": True}),
+        "USD": (Decimal("4.37"), {"granted": "0.00", "topped_up": "4.37", "is_available": True}),
+    }
+    assert fake.requests[0].headers["Authorization"] == f"Bearer {KEY}"
+
+
+def test_negative_zero_and_high_precision_amounts_stay_exact(engine: Engine, fake: FakeDeepSeek) -> None:
+    fake.balances = [balance_info("CNY", "-3.000000001", "0.00"), balance_info("USD", "0", "0")]
+    fake.is_available = False
+
+    sync(engine, connector_for(fake))
+
+    stored = balances(engine)
+    assert stored["CNY"][0] == Decimal("-3.000000001")
+    assert stored["USD"][0] == Decimal(0)
+    assert stored["CNY"][1]["is_available"] is False
+
+
+def test_a_refused_key_says_which_key_is_needed(fake: FakeDeepSeek) -> None:
+    with pytest.raises(AuthError) as caught:
+        asyncio.run(connector_for(fake, key="sk-wrong-key-0000").fetch_balance(WINDOW))
+    message = str(caught.value)
+    assert "HTTP 401" in message and "Authentication Fails" in message
+    assert "DEEPSEEK_API_KEY" in message and "DeepSeek API key" in message
+
+
+def test_rate_limited_once_then_served(engine: Engine, fake: FakeDeepSeek) -> None:
+    fake.fail(429, {"error": {"message": "Rate limit reached", "type": "rate_limit_error", "param": None,
+                              "code": "rate_limit_exceeded"}}, headers={"retry-after": "0"})
+
+    sync(engine, connector_for(fake))
+
+    assert fake.count("/user/balance") == 2
+    assert set(balances(engine)) == {"CNY", "USD"}
+
+
+def test_unknown_extra_fields_are_accepted(engine: Engine, fake: FakeDeepSeek) -> None:
+    body = fake.balance_body()
+    body["balance_infos"][0]["frozen_balance"] = "1.00"
+    body["account_tier"] = "pro"
+    fake.fail(200, body)
+
+    sync(engine, connector_for(fake))
+
+    assert balances(engine)["CNY"][0] == Decimal("110.00")
+
+
+@pytest.mark.parametrize("broken", ["missing", "not_a_number", "duplicate_currency", "malformed_json"])
+def test_a_broken_response_is_a_contract_error_and_stores_nothing(
+    engine: Engine, fake: FakeDeepSeek, broken: str
+) -> None:
+    body = fake.balance_body()
+    if broken == "missing":
+        del body["balance_infos"][1]["total_balance"]
+    elif broken == "not_a_number":
+        body["balance_infos"][1]["total_balance"] = "4,37"
+    elif broken == "duplicate_currency":
+        body["balance_infos"][1]["currency"] = "CNY"
+    if broken == "malformed_json":
+        fake.fail(200, raw='{"is_available": true, "balance_infos": [')
+    else:
+        fake.fail(200, body)
+
+    with pytest.raises(ContractError, match="deepseek GET /user/balance"):
+        sync(engine, connector_for(fake))
+
+    assert balances(engine) == {}
+
+
+def test_the_key_is_found_nowhere(engine: Engine, fake: FakeDeepSeek, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    planted = "sk-planted-deepseek-5f2b9c1d7e"
+    fake.keys = {planted}
+    sync(engine, connector_for(fake, key=planted))
+    fake.keys = {KEY}
+    with pytest.raises(AuthError) as caught:
+        sync(engine, connector_for(fake, key=planted))
+
+    assert planted not in str(caught.value)
+    assert planted not in caplog.text
+    metadata = MetaData()
+    metadata.reflect(engine)
+    with engine.connect() as connection:
+        dump = "".join(str(connection.execute(table.select()).all()) for table in metadata.sorted_tables)
+    assert "4.37" in dump or "4370000000" in dump
+    assert planted not in dump
