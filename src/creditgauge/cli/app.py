@@ -18,12 +18,29 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
+from typer.core import TyperGroup
 
 from creditgauge.config import Config, load_config
 from creditgauge.errors import ConfigError, CreditgaugeError
 from creditgauge.redact import install_log_redaction, redact
 
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class _Group(TyperGroup):
+    """Turns every CreditgaugeError into one line on stderr and its exit code (2 config/usage, 1 runtime)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CreditgaugeError as error:
+            err_console.print(f"error: {redact(str(error))}", markup=False, highlight=False, soft_wrap=True)
+            ctx.exit(error.exit_code)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="creditgauge",
     help="Spend, usage, balance and runway across every AI API account you pay for.",
     no_args_is_help=True,
@@ -31,8 +48,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
 
 
 @dataclass
@@ -126,35 +141,7 @@ def print_table(title: str | None, columns: Sequence[tuple[str, str]], rows: Ite
     console.print(table)
 
 
-def fail(error: CreditgaugeError) -> None:
-    err_console.print(f"error: {redact(str(error))}", markup=False, highlight=False)
-    raise SystemExit(error.exit_code)
-
-
 def main() -> None:
     from creditgauge.cli import commands  # noqa: F401  (registers every command on `app`)
 
-    try:
-        app(standalone_mode=False)
-    except CreditgaugeError as error:
-        fail(error)
-    except typer.Abort:
-        err_console.print("aborted")
-        raise SystemExit(130) from None
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        raise SystemExit(130) from None
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            err_console.print(f"error: {redact(exc.format_message())}", markup=False)
-            if exc.ctx is not None:
-                err_console.print(f"try: {exc.ctx.command_path} --help", markup=False)
-            raise SystemExit(2) from None
-        if isinstance(exc, click.exceptions.Exit):
-            raise SystemExit(exc.exit_code) from None
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        raise
+    app()

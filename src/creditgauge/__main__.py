@@ -1,0 +1,3 @@
+from creditgauge.cli import main
+
+main()
