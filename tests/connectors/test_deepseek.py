@@ -1,27 +1,28 @@
-"""DeepSeekConnector against FakeDeepSeek, stored on SQLite and PostgreSQL."""
+"""DeepSeekConnector against FakeDeepSeek, through the real sync engine, stored on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, select
 
-from creditgauge.config import parse_config
+from creditgauge.config import Config, parse_config
 from creditgauge.connectors.deepseek import DeepSeekConnector
 from creditgauge.domain import Window
 from creditgauge.errors import AuthError, ContractError
 from creditgauge.fakes.deepseek import FakeDeepSeek, balance_info
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
-from creditgauge.store.facts import store_facts
+from creditgauge.sync import SyncReport, run_sync
 
 KEY = "sk-deepseek-test-0123456789"
 WINDOW = Window.days(date(2026, 8, 1), date(2026, 8, 3))
+Sync = Callable[..., SyncReport]
 
 
 @pytest.fixture
@@ -30,27 +31,33 @@ def fake() -> Iterator[FakeDeepSeek]:
         yield server
 
 
-def connector_for(fake: FakeDeepSeek, key: str = KEY) -> DeepSeekConnector:
-    config = parse_config({"accounts": {"ds": {"provider": "deepseek", "key_env": "DEEPSEEK_API_KEY",
-                                                "base_url": fake.url}}}, None)
-    connector = DeepSeekConnector.build(config.account("ds"), key, retry=RetryPolicy(base_delay=0.01))
-    assert isinstance(connector, DeepSeekConnector)
-    return connector
+def config_for(fake: FakeDeepSeek) -> Config:
+    return parse_config({"accounts": {"ds": {"provider": "deepseek", "key_env": "DEEPSEEK_API_KEY",
+                                             "base_url": fake.url}}}, None)
 
 
-def sync(engine: Engine, connector: DeepSeekConnector) -> None:
-    """What the sync engine does for one account: every task's facts stored under its source."""
+@pytest.fixture
+def sync(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Sync:
+    """The real sync engine over one DeepSeek account bound to the fake."""
 
-    async def run() -> None:
+    def run(fake: FakeDeepSeek, key: str = KEY) -> SyncReport:
+        monkeypatch.setenv("DEEPSEEK_API_KEY", key)
+        return run_sync(config_for(fake), engine)
+
+    return run
+
+
+def fetch(fake: FakeDeepSeek, key: str = KEY) -> object:
+    """The connector's task called directly, to see the exception it raises."""
+    connector = DeepSeekConnector.build(config_for(fake).account("ds"), key, retry=RetryPolicy(base_delay=0.01))
+
+    async def run() -> object:
         try:
-            for task in connector.tasks():
-                facts = await task.fetch(WINDOW)
-                store_facts(engine, account=connector.account.name, source=task.source,
-                            window=WINDOW if task.windowed else None, facts=facts)
+            return await connector.tasks()[0].fetch(WINDOW)
         finally:
             await connector.aclose()
 
-    asyncio.run(run())
+    return asyncio.run(run())
 
 
 def balances(engine: Engine) -> dict[str, tuple[Decimal, dict]]:
@@ -59,22 +66,25 @@ def balances(engine: Engine) -> dict[str, tuple[Decimal, dict]]:
     return {row.currency: (row.amount, row.details) for row in rows}
 
 
-def test_each_currency_is_its_own_verified_balance(engine: Engine, fake: FakeDeepSeek) -> None:
-    sync(engine, connector_for(fake))
+def test_each_currency_is_its_own_verified_balance(engine: Engine, fake: FakeDeepSeek, sync: Sync) -> None:
+    report = sync(fake)
 
-    stored = balances(engine)
-    assert stored == {
+    assert report.status == "ok", report.as_dict()
+    assert balances(engine) == {
         "CNY": (Decimal("110.00"), {"granted": "10.00", "topped_up": "100.00", "is_available": True}),
         "USD": (Decimal("4.37"), {"granted": "0.00", "topped_up": "4.37", "is_available": True}),
     }
     assert fake.requests[0].headers["Authorization"] == f"Bearer {KEY}"
+    with engine.connect() as connection:
+        assert connection.execute(select(schema.balance_snapshots.c.official)).scalars().all() == [True, True]
+        assert connection.execute(select(schema.accounts.c.currency)).scalar_one() == "CNY"
 
 
-def test_negative_zero_and_high_precision_amounts_stay_exact(engine: Engine, fake: FakeDeepSeek) -> None:
+def test_negative_zero_and_high_precision_amounts_stay_exact(engine: Engine, fake: FakeDeepSeek, sync: Sync) -> None:
     fake.balances = [balance_info("CNY", "-3.000000001", "0.00"), balance_info("USD", "0", "0")]
     fake.is_available = False
 
-    sync(engine, connector_for(fake))
+    sync(fake)
 
     stored = balances(engine)
     assert stored["CNY"][0] == Decimal("-3.000000001")
@@ -84,36 +94,36 @@ def test_negative_zero_and_high_precision_amounts_stay_exact(engine: Engine, fak
 
 def test_a_refused_key_says_which_key_is_needed(fake: FakeDeepSeek) -> None:
     with pytest.raises(AuthError) as caught:
-        asyncio.run(connector_for(fake, key="sk-wrong-key-0000").fetch_balance(WINDOW))
+        fetch(fake, key="sk-wrong-key-0000")
     message = str(caught.value)
     assert "HTTP 401" in message and "Authentication Fails" in message
     assert "DEEPSEEK_API_KEY" in message and "DeepSeek API key" in message
 
 
-def test_rate_limited_once_then_served(engine: Engine, fake: FakeDeepSeek) -> None:
+def test_rate_limited_once_then_served(engine: Engine, fake: FakeDeepSeek, sync: Sync) -> None:
     fake.fail(429, {"error": {"message": "Rate limit reached", "type": "rate_limit_error", "param": None,
                               "code": "rate_limit_exceeded"}}, headers={"retry-after": "0"})
 
-    sync(engine, connector_for(fake))
+    assert sync(fake).status == "ok"
 
     assert fake.count("/user/balance") == 2
     assert set(balances(engine)) == {"CNY", "USD"}
 
 
-def test_unknown_extra_fields_are_accepted(engine: Engine, fake: FakeDeepSeek) -> None:
+def test_unknown_extra_fields_are_accepted(engine: Engine, fake: FakeDeepSeek, sync: Sync) -> None:
     body = fake.balance_body()
     body["balance_infos"][0]["frozen_balance"] = "1.00"
     body["account_tier"] = "pro"
     fake.fail(200, body)
 
-    sync(engine, connector_for(fake))
+    sync(fake)
 
     assert balances(engine)["CNY"][0] == Decimal("110.00")
 
 
 @pytest.mark.parametrize("broken", ["missing", "not_a_number", "duplicate_currency", "malformed_json"])
 def test_a_broken_response_is_a_contract_error_and_stores_nothing(
-    engine: Engine, fake: FakeDeepSeek, broken: str
+    engine: Engine, fake: FakeDeepSeek, sync: Sync, broken: str
 ) -> None:
     body = fake.balance_body()
     if broken == "missing":
@@ -123,30 +133,34 @@ def test_a_broken_response_is_a_contract_error_and_stores_nothing(
     elif broken == "duplicate_currency":
         body["balance_infos"][1]["currency"] = "CNY"
     if broken == "malformed_json":
-        fake.fail(200, raw='{"is_available": true, "balance_infos": [')
+        fake.fail(200, raw='{"is_available": true, "balance_infos": [', times=2)
     else:
-        fake.fail(200, body)
+        fake.fail(200, body, times=2)
 
     with pytest.raises(ContractError, match="deepseek GET /user/balance"):
-        sync(engine, connector_for(fake))
+        fetch(fake)
+    report = sync(fake)
 
+    assert report.status == "failed" and "deepseek GET /user/balance" in (report.failures[0].error or "")
     assert balances(engine) == {}
 
 
-def test_the_key_is_found_nowhere(engine: Engine, fake: FakeDeepSeek, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_key_is_found_nowhere(
+    engine: Engine, fake: FakeDeepSeek, sync: Sync, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     planted = "sk-planted-deepseek-5f2b9c1d7e"
     fake.keys = {planted}
-    sync(engine, connector_for(fake, key=planted))
+    assert sync(fake, key=planted).status == "ok"
     fake.keys = {KEY}
+    failed = sync(fake, key=planted)
     with pytest.raises(AuthError) as caught:
-        sync(engine, connector_for(fake, key=planted))
+        fetch(fake, key=planted)
 
-    assert planted not in str(caught.value)
+    assert failed.status == "failed"
+    assert planted not in str(caught.value) + str(failed.as_dict())
     assert planted not in caplog.text
-    metadata = MetaData()
-    metadata.reflect(engine)
     with engine.connect() as connection:
-        dump = "".join(str(connection.execute(table.select()).all()) for table in metadata.sorted_tables)
-    assert "4.37" in dump or "4370000000" in dump
+        dump = "".join(str(connection.execute(table.select()).all()) for table in schema.metadata.sorted_tables)
+    assert "4.37" in dump and "HTTP 401" in dump
     assert planted not in dump

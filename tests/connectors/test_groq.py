@@ -1,31 +1,33 @@
-"""GroqConnector against FakeGroq, stored on SQLite and PostgreSQL; and the fake's chat completions."""
+"""GroqConnector against FakeGroq through the real sync engine, stored on SQLite and PostgreSQL; and the
+fake's chat completions."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, select
 
-from creditgauge.config import parse_config
+from creditgauge.config import Config, parse_config
 from creditgauge.connectors.groq import GroqConnector, ProbeName, parse_duration
 from creditgauge.domain import Capability, Window
 from creditgauge.errors import AuthError, ContractError
 from creditgauge.fakes.groq import FakeGroq
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
-from creditgauge.store.facts import store_facts
+from creditgauge.sync import SyncReport, run_sync
 
 KEY = "gsk_testkey0123456789abcdef"
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "groq"
 WINDOW = Window.days(date(2026, 8, 1), date(2026, 8, 3))
+Sync = Callable[..., SyncReport]
 
 
 @pytest.fixture
@@ -34,25 +36,33 @@ def fake() -> Iterator[FakeGroq]:
         yield server
 
 
-def connector_for(fake: FakeGroq, key: str = KEY, probe: ProbeName = "models") -> GroqConnector:
-    config = parse_config({"accounts": {"groq": {"provider": "groq", "key_env": "GROQ_API_KEY",
-                                                  "base_url": fake.url}}}, None)
-    return GroqConnector.build(config.account("groq"), key, retry=RetryPolicy(base_delay=0.01), probe=probe)
+def config_for(fake: FakeGroq) -> Config:
+    return parse_config({"accounts": {"groq": {"provider": "groq", "key_env": "GROQ_API_KEY",
+                                               "base_url": fake.url}}}, None)
 
 
-def sync(engine: Engine, connector: GroqConnector) -> None:
-    """What the sync engine does for one account: every task's facts stored under its source."""
+@pytest.fixture
+def sync(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Sync:
+    """The real sync engine over one Groq account bound to the fake; `probe` goes to GroqConnector.build."""
 
-    async def run() -> None:
+    def run(fake: FakeGroq, key: str = KEY, probe: ProbeName = "models") -> SyncReport:
+        monkeypatch.setenv("GROQ_API_KEY", key)
+        return run_sync(config_for(fake), engine, client_options={"probe": probe})
+
+    return run
+
+
+def fetch(fake: FakeGroq, key: str = KEY) -> object:
+    """The connector's task called directly, to see the exception it raises."""
+    connector = GroqConnector.build(config_for(fake).account("groq"), key, retry=RetryPolicy(base_delay=0.01))
+
+    async def run() -> object:
         try:
-            for task in connector.tasks():
-                facts = await task.fetch(WINDOW)
-                store_facts(engine, account=connector.account.name, source=task.source,
-                            window=WINDOW if task.windowed else None, facts=facts)
+            return await connector.tasks()[0].fetch(WINDOW)
         finally:
             await connector.aclose()
 
-    asyncio.run(run())
+    return asyncio.run(run())
 
 
 def limits(engine: Engine) -> dict[str, tuple[Decimal, str, dict]]:
@@ -73,10 +83,10 @@ def test_go_durations_parse_exactly(text: str, seconds: str) -> None:
     assert parse_duration(text) == Decimal(seconds)
 
 
-def test_rate_limit_headers_become_limit_snapshots(engine: Engine, fake: FakeGroq) -> None:
+def test_rate_limit_headers_become_limit_snapshots(engine: Engine, fake: FakeGroq, sync: Sync) -> None:
     fake.remaining_requests, fake.remaining_tokens = 14370, 11480
 
-    sync(engine, connector_for(fake))
+    sync(fake)
 
     stored = limits(engine)
     requests_amount, requests_unit, requests_details = stored["requests_per_day"]
@@ -89,16 +99,16 @@ def test_rate_limit_headers_become_limit_snapshots(engine: Engine, fake: FakeGro
     assert fake.requests[0].method == "GET" and fake.requests[0].path == "/openai/v1/models"
 
 
-def test_no_headers_on_the_models_list_means_no_facts_not_an_error(engine: Engine) -> None:
+def test_no_headers_on_the_models_list_means_no_facts_not_an_error(engine: Engine, sync: Sync) -> None:
     with FakeGroq(keys={KEY}) as fake:  # the documented behaviour: headers on chat completions only
-        sync(engine, connector_for(fake))
+        sync(fake)
 
     assert limits(engine) == {}
 
 
-def test_the_chat_probe_reads_the_headers_from_a_one_token_completion(engine: Engine) -> None:
+def test_the_chat_probe_reads_the_headers_from_a_one_token_completion(engine: Engine, sync: Sync) -> None:
     with FakeGroq(keys={KEY}) as fake:
-        sync(engine, connector_for(fake, probe="chat"))
+        sync(fake, probe="chat")
         probe = json.loads(fake.requests[0].body)
 
     assert probe["max_tokens"] == 1
@@ -108,28 +118,28 @@ def test_the_chat_probe_reads_the_headers_from_a_one_token_completion(engine: En
 
 def test_a_refused_key_says_which_key_is_needed(fake: FakeGroq) -> None:
     with pytest.raises(AuthError) as caught:
-        asyncio.run(connector_for(fake, key="gsk_wrongkey000000").fetch_limits(WINDOW))
+        fetch(fake, key="gsk_wrongkey000000")
     message = str(caught.value)
     assert "HTTP 401" in message and "Invalid API Key" in message
     assert "GROQ_API_KEY" in message and "Groq API key" in message
 
 
-def test_rate_limited_once_then_served(engine: Engine, fake: FakeGroq) -> None:
+def test_rate_limited_once_then_served(engine: Engine, fake: FakeGroq, sync: Sync) -> None:
     body = json.loads((CONTRACTS / "groq_error_429.json").read_text())
     fake.fail(429, body, headers={"retry-after": "0", "x-ratelimit-remaining-tokens": "0"})
 
-    sync(engine, connector_for(fake))
+    sync(fake)
 
     assert fake.count("/models") == 2
     assert limits(engine)["tokens_per_minute"][2]["remaining"] == "12000"
 
 
-def test_unknown_extra_headers_and_fields_are_accepted(engine: Engine, fake: FakeGroq) -> None:
+def test_unknown_extra_headers_and_fields_are_accepted(engine: Engine, fake: FakeGroq, sync: Sync) -> None:
     headers = fake.ratelimit_headers()
     headers["x-ratelimit-limit-audio-seconds"] = "7200"
     fake.fail(200, {"object": "list", "data": [], "next": None}, headers=headers)
 
-    sync(engine, connector_for(fake))
+    sync(fake)
 
     assert set(limits(engine)) == {"requests_per_day", "tokens_per_minute"}
 
@@ -141,37 +151,41 @@ def test_unknown_extra_headers_and_fields_are_accepted(engine: Engine, fake: Fak
     ("x-ratelimit-reset-tokens", "soon"),
 ])
 def test_a_broken_header_is_a_contract_error_and_stores_nothing(
-    engine: Engine, fake: FakeGroq, header: str, value: str | None
+    engine: Engine, fake: FakeGroq, sync: Sync, header: str, value: str | None
 ) -> None:
     headers = fake.ratelimit_headers()
     if value is None:
         del headers[header]
     else:
         headers[header] = value
-    fake.fail(200, {"object": "list", "data": []}, headers=headers)
+    fake.fail(200, {"object": "list", "data": []}, headers=headers, times=2)
 
     with pytest.raises(ContractError, match="groq GET /openai/v1/models"):
-        sync(engine, connector_for(fake))
+        fetch(fake)
+    report = sync(fake)
 
+    assert report.status == "failed" and "groq GET /openai/v1/models" in (report.failures[0].error or "")
     assert limits(engine) == {}
 
 
-def test_the_key_is_found_nowhere(engine: Engine, fake: FakeGroq, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_key_is_found_nowhere(
+    engine: Engine, fake: FakeGroq, sync: Sync, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     planted = "gsk_planted7d3e9a1c5b2f8e4d"
     fake.keys = {planted}
-    sync(engine, connector_for(fake, key=planted))
+    assert sync(fake, key=planted).status == "ok"
     fake.keys = {KEY}
+    failed = sync(fake, key=planted)
     with pytest.raises(AuthError) as caught:
-        sync(engine, connector_for(fake, key=planted))
+        fetch(fake, key=planted)
 
-    assert planted not in str(caught.value)
+    assert failed.status == "failed"
+    assert planted not in str(caught.value) + str(failed.as_dict())
     assert planted not in caplog.text
-    metadata = MetaData()
-    metadata.reflect(engine)
     with engine.connect() as connection:
-        dump = "".join(str(connection.execute(table.select()).all()) for table in metadata.sorted_tables)
-    assert "tokens_per_minute" in dump
+        dump = "".join(str(connection.execute(table.select()).all()) for table in schema.metadata.sorted_tables)
+    assert "tokens_per_minute" in dump and "HTTP 401" in dump
     assert planted not in dump
 
 
