@@ -1,0 +1,28 @@
+"""Which configured accounts an answer covers, and the currency each one keeps its money in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from creditgauge.config import AccountConfig, Config
+from creditgauge.errors import ConfigError
+
+
+def select_accounts(config: Config, names: Sequence[str] | None = None) -> list[AccountConfig]:
+    """The configured accounts, or the named ones (each must exist)."""
+    if not names:
+        return list(config.accounts.values())
+    return [config.account(name) for name in names]
+
+
+def home_currency(account: AccountConfig) -> str:
+    """The account's own currency: the config override, else its connector's default (USD when the connector
+    cannot be loaded, e.g. a plugin that is not installed here)."""
+    if account.currency:
+        return account.currency.upper()
+    from creditgauge.connectors.registry import connector_class
+
+    try:
+        return connector_class(account.provider).currency_for(account)
+    except (ImportError, AttributeError, ConfigError):
+        return "USD"

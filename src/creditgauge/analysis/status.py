@@ -1,0 +1,120 @@
+"""Status per account and currency: balance with its kind, spend this month and today, the monthly limit and
+what remains under it, burn, runway with its date and state, the month-end forecast, and sync freshness.
+
+This is the hub the CLI, the dashboard, the guard and the alert rules share: one computation, one set of figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine
+
+from creditgauge.analysis.accounts import home_currency
+from creditgauge.analysis.balance import Balance, load_money_facts, month_to_date
+from creditgauge.analysis.burn import Burn, burn_rate
+from creditgauge.analysis.daily import Series
+from creditgauge.analysis.forecast import Forecast, month_forecast
+from creditgauge.analysis.runway import Basis, Runway, Thresholds, runway
+from creditgauge.config import AccountConfig, Config
+from creditgauge.domain import BalanceKind
+from creditgauge.store.alerts import SyncHealth, sync_health
+from creditgauge.store.ledger import Snapshot, latest_limits
+
+BASIS: dict[BalanceKind, Basis] = {BalanceKind.VERIFIED: "balance", BalanceKind.ESTIMATED: "balance",
+                                   BalanceKind.LIMIT_ONLY: "limit"}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatus:
+    account: str
+    provider: str
+    currency: str
+    balance: Balance
+    month_to_date: Decimal
+    today: Decimal
+    monthly_limit: Decimal | None  # the user's own limit, in the account's home currency
+    under_limit: Decimal | None  # what remains under it: not a balance
+    burn: Burn | None
+    runway: Runway
+    forecast: Forecast
+    reported_through: date | None  # days after it are counted from tracked data
+    sync: SyncHealth | None
+    provider_limits: tuple[Snapshot, ...]
+
+    @property
+    def state(self) -> str:
+        return self.runway.state
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "account": self.account, "provider": self.provider, "currency": self.currency,
+            "balance": {k: v for k, v in self.balance.to_dict().items() if k not in ("account", "provider")},
+            "month_to_date": self.month_to_date, "today": self.today,
+            "monthly_limit": self.monthly_limit, "under_limit": self.under_limit,
+            "burn": self.burn.to_dict() if self.burn else None,
+            "runway": self.runway.to_dict(), "state": self.state,
+            "forecast": self.forecast.to_dict(),
+            "reported_through": self.reported_through,
+            "last_sync_at": self.sync.last_success_at if self.sync else None,
+            "sync_failing_since": self.sync.failing_since if self.sync else None,
+            "provider_limits": [
+                {"name": s.name, "amount": s.amount, "currency": s.currency, "as_of": s.as_of, "official": s.official}
+                for s in self.provider_limits
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    as_of: datetime
+    rows: list[AccountStatus]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"as_of": self.as_of, "rows": [row.to_dict() for row in self.rows]}
+
+
+def _rows_for(account: AccountConfig, balances: list[Balance], series: dict[tuple[str, str], Series],
+              config: Config, now: datetime, sync: SyncHealth | None,
+              limits: tuple[Snapshot, ...]) -> list[AccountStatus]:
+    home = home_currency(account)
+    spent_in = {currency for (name, currency) in series if name == account.name}
+    by_currency = {b.currency: b for b in balances if b.kind != BalanceKind.UNKNOWN}
+    missing = sorted(spent_in - set(by_currency))
+    if not by_currency and not missing:
+        missing = [home]
+    for currency in missing:
+        by_currency[currency] = Balance(account.name, account.provider, currency, BalanceKind.UNKNOWN, None, None)
+    thresholds = Thresholds.of(account, config.burn)
+    rows = []
+    for currency, balance in sorted(by_currency.items()):
+        daily = series.get((account.name, currency))
+        burn = burn_rate(daily, today=now.date(), config=config.burn) if daily else None
+        spent = month_to_date(daily, now)
+        has_limit = account.monthly_limit is not None and currency == home
+        rows.append(AccountStatus(
+            account=account.name, provider=account.provider, currency=currency, balance=balance,
+            month_to_date=spent, today=daily.on(now.date()) if daily else Decimal("0.00"),
+            monthly_limit=account.monthly_limit if has_limit else None,
+            under_limit=account.monthly_limit - spent if has_limit and account.monthly_limit is not None else None,
+            burn=burn, runway=runway(balance.amount, BASIS.get(balance.kind), burn, thresholds, now=now),
+            forecast=month_forecast(daily, burn, currency, now=now),
+            reported_through=daily.reported_through if daily else None, sync=sync,
+            provider_limits=tuple(s for s in limits if s.currency == currency),
+        ))
+    return rows
+
+
+def status(config: Config, engine: Engine, *, now: datetime, accounts: Sequence[str] | None = None) -> StatusReport:
+    facts = load_money_facts(config, engine, now=now, accounts=accounts, window_days=config.burn.window_days)
+    names = [a.name for a in facts.accounts]
+    limits = latest_limits(engine, names) if names else []
+    health = sync_health(engine, names) if names else {}
+    rows: list[AccountStatus] = []
+    for account in facts.accounts:
+        rows += _rows_for(account, facts.balances_of(account, now), facts.series, config, now,
+                          health.get(account.name), tuple(s for s in limits if s.account == account.name))
+    return StatusReport(now, rows)

@@ -1,0 +1,97 @@
+"""Alert state and history (so a restart neither repeats nor forgets an alert), and the sync health that
+status and the sync_failing rule read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select
+
+from creditgauge.store import schema
+from creditgauge.store.upsert import upsert
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    rule: str
+    subject: str
+    state: str  # ok | firing
+    since: datetime
+    last_notified_at: datetime | None
+    message: str | None
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    id: int
+    rule: str
+    subject: str
+    event: str  # fired | reminded | resolved | channel_failed
+    at: datetime
+    message: str
+    channels: list[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncHealth:
+    """One account's sync over all its sources: the newest success, and the oldest failure still unresolved."""
+
+    account: str
+    last_success_at: datetime | None
+    last_attempt_at: datetime | None
+    failing_since: datetime | None
+    failing_sources: tuple[str, ...]
+    last_error: str | None
+
+
+def alert_states(engine: Engine) -> dict[tuple[str, str], AlertState]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(schema.alert_state))
+        return {(row.rule, row.subject): AlertState(**row._mapping) for row in rows}
+
+
+def save_state(connection: Connection, state: AlertState) -> None:
+    upsert(connection, schema.alert_state, [
+        {"rule": state.rule, "subject": state.subject, "state": state.state, "since": state.since,
+         "last_notified_at": state.last_notified_at, "message": state.message, "value": state.value}
+    ], keys=["rule", "subject"], update=["state", "since", "last_notified_at", "message", "value"])
+
+
+def record_event(connection: Connection, *, rule: str, subject: str, event: str, at: datetime, message: str,
+                 channels: Sequence[str] | None = None) -> None:
+    connection.execute(schema.alert_history.insert().values(
+        rule=rule, subject=subject, event=event, at=at, message=message,
+        channels=None if channels is None else list(channels),
+    ))
+
+
+def alert_history(engine: Engine, *, limit: int = 50) -> list[AlertEvent]:
+    table = schema.alert_history
+    statement = select(table).order_by(table.c.at.desc(), table.c.id.desc()).limit(limit)
+    with engine.connect() as connection:
+        return [AlertEvent(**row._mapping) for row in connection.execute(statement)]
+
+
+def sync_health(engine: Engine, accounts: Sequence[str] | None = None) -> dict[str, SyncHealth]:
+    table = schema.sync_state
+    statement = select(table).order_by(table.c.account, table.c.source)
+    if accounts:
+        statement = statement.where(table.c.account.in_(accounts))
+    with engine.connect() as connection:
+        rows = [row._mapping for row in connection.execute(statement)]
+    health: dict[str, SyncHealth] = {}
+    for account in dict.fromkeys(row["account"] for row in rows):
+        mine = [row for row in rows if row["account"] == account]
+        failing = sorted((row for row in mine if row["failing_since"] is not None), key=lambda r: r["failing_since"])
+        health[account] = SyncHealth(
+            account=account,
+            last_success_at=max((r["last_success_at"] for r in mine if r["last_success_at"]), default=None),
+            last_attempt_at=max((r["last_attempt_at"] for r in mine if r["last_attempt_at"]), default=None),
+            failing_since=failing[0]["failing_since"] if failing else None,
+            failing_sources=tuple(row["source"] for row in failing),
+            last_error=failing[0]["last_error"] if failing else None,
+        )
+    return health
