@@ -1,0 +1,34 @@
+"""One UsageEvent as one line of JSON (the journal's record): exact Decimals as strings, times as ISO 8601 UTC."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from creditgauge.domain import UsageEvent, as_utc
+
+_FIELDS = tuple(f.name for f in fields(UsageEvent))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def encode_event(event: UsageEvent) -> bytes:
+    return json.dumps({name: getattr(event, name) for name in _FIELDS}, default=_default,
+                      separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def decode_event(line: bytes) -> UsageEvent:
+    data = json.loads(line)
+    data["ts"] = as_utc(datetime.fromisoformat(data["ts"]))
+    if data.get("cost") is not None:
+        data["cost"] = Decimal(data["cost"])
+    return UsageEvent(**{name: data[name] for name in _FIELDS if name in data})

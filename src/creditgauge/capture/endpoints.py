@@ -1,0 +1,81 @@
+"""Which inference call a request is: its API flavour, endpoint name, model and whether it streams; and the
+request rewrite that makes OpenAI-style streams carry their usage (`stream_options.include_usage`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# (path suffix, flavour, endpoint name). The flavour says which usage parser reads the answer.
+_SUFFIXES = (
+    ("/chat/completions", "chat", "chat.completions"),
+    ("/completions", "chat", "completions"),
+    ("/embeddings", "embeddings", "embeddings"),
+    ("/responses", "responses", "responses"),
+    ("/messages", "anthropic", "messages"),
+)
+_GEMINI = re.compile(r"/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    flavor: str  # chat | embeddings | responses | anthropic | gemini
+    endpoint: str
+    model: str | None
+    stream: bool
+    wants_usage: bool  # an OpenAI-style stream that already asks for usage
+
+
+def classify(method: str, path: str, query: dict[str, str], body: bytes) -> Call | None:
+    """The inference call a request makes, or None for anything else (listing models, files, batches...)."""
+    if method != "POST":
+        return None
+    gemini = _GEMINI.search(path)
+    if gemini:
+        streaming = gemini["method"] == "streamGenerateContent"
+        return Call("gemini", gemini["method"], gemini["model"], streaming, True)
+    found = next(((flavor, endpoint) for suffix, flavor, endpoint in _SUFFIXES if path.endswith(suffix)), None)
+    if found is None:
+        return None
+    flavor, endpoint = found
+    if flavor == "anthropic" and "/threads/" in path:  # OpenAI Assistants' thread messages carry no usage
+        return None
+    payload = _json_object(body)
+    model = payload.get("model")
+    stream = payload.get("stream") is True
+    options = payload.get("stream_options")
+    wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+    return Call(flavor, endpoint, model if isinstance(model, str) else None, stream, wants_usage)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def needs_usage_injection(call: Call) -> bool:
+    """Only chat/completions streams omit usage unless asked; Responses, Anthropic and Gemini always send it."""
+    return call.flavor == "chat" and call.stream and not call.wants_usage
+
+
+def inject_include_usage(body: bytes) -> bytes:
+    """The same JSON request with `stream_options.include_usage = true`. When the client sent no stream_options
+    the bytes are spliced (nothing else in the body changes); otherwise the object is rewritten."""
+    stripped = body.lstrip()
+    if not stripped.startswith(b"{"):
+        return body
+    payload = _json_object(body)
+    if "stream_options" not in payload:
+        rest = stripped[1:]
+        separator = b"" if rest.lstrip().startswith(b"}") else b","
+        return b'{"stream_options":{"include_usage":true}' + separator + rest
+    options = payload["stream_options"] if isinstance(payload["stream_options"], dict) else {}
+    payload["stream_options"] = {**options, "include_usage": True}
+    return json.dumps(payload, separators=(",", ":")).encode()

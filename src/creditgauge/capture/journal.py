@@ -1,0 +1,187 @@
+"""The durable journal: every captured event is appended here before it goes to the writer's queue, and stays
+until the database has committed it, so a crash, a kill -9 or a database that is down loses nothing.
+
+Layout of a journal directory: `segment-000001.jsonl`, ... (one JSON event per line, append-only; a new segment
+per process start and every `segment_bytes`), `checkpoint` ("<segment> <offset>": every record ending at or
+before it is committed) and `lock` (one process per directory). A record reaches the operating system with one
+`write` before the request is answered, which survives the process being killed; a background thread fsyncs in
+small groups (every `fsync_interval` seconds) against power loss. Replay is idempotent by event id, so replaying
+too much is harmless and a stale checkpoint only costs time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from creditgauge.errors import ConfigError
+
+log = logging.getLogger("creditgauge.capture.journal")
+
+SEGMENT_PREFIX = "segment-"
+SEGMENT_SUFFIX = ".jsonl"
+
+
+class Position(NamedTuple):
+    segment: int
+    offset: int
+
+
+def _segment_name(number: int) -> str:
+    return f"{SEGMENT_PREFIX}{number:06d}{SEGMENT_SUFFIX}"
+
+
+class Journal:
+    def __init__(self, directory: Path, *, segment_bytes: int = 64 * 1024 * 1024,
+                 fsync_interval: float = 0.005) -> None:
+        self.directory = Path(directory).expanduser()
+        self.segment_bytes = segment_bytes
+        self.fsync_interval = fsync_interval
+        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._dirty = False
+        self._closed = False
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self.directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"journal directory {self.directory}: cannot be used ({exc.strerror}); "
+                              f"set proxy.journal_dir to a writable directory") from None
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise JournalBusy(f"journal directory {self.directory} is in use by another creditgauge process; "
+                              f"stop it or give this one another proxy.journal_dir") from None
+        self._checkpoint = self._read_checkpoint()
+        existing = self.segments()
+        self._segment = (existing[-1] + 1) if existing else 1
+        self._fd = self._open_segment(self._segment)
+        self._offset = 0
+        # Everything written before this process started is what `pending()` replays.
+        self.replay_end = Position(self._segment, 0)
+        self._stop = threading.Event()
+        self._syncer = threading.Thread(target=self._sync_loop, name="creditgauge-journal-fsync", daemon=True)
+        self._syncer.start()
+
+    # -- writing ---------------------------------------------------------------------------------------------------
+    def append(self, record: bytes) -> tuple[Position, Position]:
+        """Append one record (a line without its newline); returns where it starts and ends. Thread-safe."""
+        line = record + b"\n"
+        with self._lock:
+            if self._offset and self._offset + len(line) > self.segment_bytes:
+                self._rotate()
+            start = Position(self._segment, self._offset)
+            os.write(self._fd, line)
+            self._offset += len(line)
+            self._dirty = True
+            return start, Position(self._segment, self._offset)
+
+    def position(self) -> Position:
+        with self._lock:
+            return Position(self._segment, self._offset)
+
+    def _rotate(self) -> None:
+        with self._sync_lock:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._segment += 1
+            self._fd = self._open_segment(self._segment)
+            self._offset = 0
+
+    def _open_segment(self, number: int) -> int:
+        fd = os.open(self.directory / _segment_name(number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        _fsync_dir(self.directory)
+        return fd
+
+    def sync(self) -> None:
+        with self._sync_lock:
+            if self._dirty and not self._closed:
+                self._dirty = False
+                os.fsync(self._fd)
+
+    def _sync_loop(self) -> None:
+        while not self._stop.wait(self.fsync_interval):
+            try:
+                self.sync()
+            except OSError as exc:  # a full disk must be visible, and must not kill the thread
+                log.error("journal fsync failed in %s: %s", self.directory, exc.strerror)
+
+    # -- committing and replaying ----------------------------------------------------------------------------------
+    @property
+    def checkpoint_position(self) -> Position:
+        return self._checkpoint
+
+    def checkpoint(self, position: Position) -> None:
+        """Everything ending at or before `position` is in the database: remember it and drop finished segments."""
+        if position <= self._checkpoint:
+            return
+        self._checkpoint = position
+        tmp = self.directory / "checkpoint.tmp"
+        tmp.write_text(f"{position.segment} {position.offset}\n", encoding="ascii")
+        os.replace(tmp, self.directory / "checkpoint")
+        for number in self.segments():
+            if number < position.segment:
+                (self.directory / _segment_name(number)).unlink(missing_ok=True)
+
+    def pending(self, end: Position) -> Iterator[tuple[Position, bytes]]:
+        """Records after the checkpoint and before `end`, with the position each ends at. A torn last line
+        (power loss mid-write) is skipped: it was never acknowledged."""
+        start = self._checkpoint
+        for number in self.segments():
+            if number < start.segment or number > end.segment:
+                continue
+            path = self.directory / _segment_name(number)
+            offset = start.offset if number == start.segment else 0
+            limit = end.offset if number == end.segment else None
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                for line in handle:
+                    offset += len(line)
+                    if limit is not None and offset > limit:
+                        break
+                    if line.endswith(b"\n") and line.strip():
+                        yield Position(number, offset), line.rstrip(b"\n")
+
+    def segments(self) -> list[int]:
+        numbers = []
+        for path in self.directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"):
+            digits = path.name[len(SEGMENT_PREFIX):-len(SEGMENT_SUFFIX)]
+            if digits.isdigit():
+                numbers.append(int(digits))
+        return sorted(numbers)
+
+    def _read_checkpoint(self) -> Position:
+        try:
+            segment, offset = (self.directory / "checkpoint").read_text(encoding="ascii").split()
+            return Position(int(segment), int(offset))
+        except (OSError, ValueError):
+            return Position(0, 0)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._syncer.join(timeout=5)
+        with self._lock:
+            self.sync()
+            self._closed = True
+            os.close(self._fd)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        os.close(self._lock_fd)
+
+
+class JournalBusy(ConfigError):
+    pass
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a new file's directory entry durable too."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

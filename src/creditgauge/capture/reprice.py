@@ -1,0 +1,45 @@
+"""Recompute the price of stored tracked events after a price fix (a genai-prices upgrade or a config override).
+Idempotent: a second run finds nothing to change. A cost the provider reported itself is kept: it wins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from creditgauge.pricing import SOURCE_PROVIDER, Pricer
+from creditgauge.store.events import PriceUpdate, iter_events, update_prices
+
+BATCH = 2000
+
+
+@dataclass
+class RepriceReport:
+    checked: int = 0
+    changed: int = 0
+    unpriced: int = 0
+    provider_priced: int = 0
+
+
+def reprice(engine: Engine, pricer: Pricer, *, since: datetime, until: datetime | None = None) -> RepriceReport:
+    report = RepriceReport()
+    pending: list[PriceUpdate] = []
+    for event in iter_events(engine, since=since, until=until):
+        report.checked += 1
+        if event.price_source == SOURCE_PROVIDER:
+            report.provider_priced += 1
+            continue
+        price = pricer.price(event) if not event.extra.get("usage_missing") else None
+        new = PriceUpdate(event.id, price.cost if price else None, price.currency if price else event.currency,
+                          price.source if price else None, price.version if price else None)
+        if new.cost is None:
+            report.unpriced += 1
+        old = (event.cost, event.currency, event.price_source, event.prices_version)
+        if old != (new.cost, new.currency, new.price_source, new.prices_version):
+            pending.append(new)
+        if len(pending) >= BATCH:
+            report.changed += update_prices(engine, pending)
+            pending = []
+    report.changed += update_prices(engine, pending)
+    return report

@@ -1,0 +1,85 @@
+"""Assemble capture from the config (database, journal, writer, pricer) and run the proxy until SIGTERM/SIGINT,
+then stop accepting, finish in-flight requests, drain the queue into the database and close the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import platformdirs
+from aiohttp import web
+from sqlalchemy import Engine
+
+from creditgauge.capture.journal import Journal
+from creditgauge.capture.proxy import RecordingProxy, routes_for
+from creditgauge.capture.recorder import Recorder
+from creditgauge.capture.writer import Backoff, EventWriter
+from creditgauge.config import Config
+from creditgauge.domain import UsageEvent
+from creditgauge.pricing import Pricer
+from creditgauge.store.engine import make_engine, migrate
+from creditgauge.store.events import store_events
+
+log = logging.getLogger("creditgauge.capture")
+
+
+def journal_root(config: Config) -> Path:
+    if config.proxy.journal_dir:
+        return Path(config.proxy.journal_dir).expanduser()
+    return Path(platformdirs.user_data_dir("creditgauge")) / "journal"
+
+
+class MigratingStore:
+    """Stores events, bringing the schema up to date first: the proxy starts (and journals) even while the
+    database is unreachable, and migrates on its first successful connection."""
+
+    def __init__(self) -> None:
+        self.ready = False
+
+    def __call__(self, engine: Engine, events: Sequence[UsageEvent]) -> int:
+        if not self.ready:
+            migrate(engine)
+            self.ready = True
+        return store_events(engine, events)
+
+
+def build_recorder(config: Config, journal_dir: Path, *, backoff: Backoff | None = None) -> Recorder:
+    engine = make_engine(config.resolved_database_url())
+    journal = Journal(journal_dir)
+    writer = EventWriter(engine, journal, batch_size=config.proxy.batch_size, queue_size=config.proxy.queue_size,
+                         backoff=backoff, store=MigratingStore())
+    return Recorder(Pricer.from_config(config), writer.start())
+
+
+async def serve_proxy(config: Config, recorder: Recorder, host: str, port: int,
+                      *, drain_seconds: float = 30.0) -> None:
+    proxy = RecordingProxy(routes_for(config.accounts), recorder)
+    runner = web.AppRunner(proxy.app(), access_log=None, shutdown_timeout=drain_seconds,
+                           handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    accounts = ", ".join(sorted(config.accounts)) or "none configured"
+    print(f"creditgauge proxy listening on http://{host}:{port} (accounts: {accounts})", file=sys.stderr,
+          flush=True)
+    await stop.wait()
+    await runner.cleanup()  # stops listening, lets in-flight requests finish (up to drain_seconds)
+    drained = await loop.run_in_executor(None, recorder.close, drain_seconds)
+    if not drained:
+        log.warning("database unreachable at shutdown: unwritten events stay in the journal for the next start")
+
+
+def run_proxy(config: Config, host: str, port: int) -> None:
+    recorder = build_recorder(config, journal_root(config) / "proxy")
+    try:
+        asyncio.run(serve_proxy(config, recorder, host, port))
+    finally:
+        recorder.close(timeout=1.0)

@@ -1,0 +1,189 @@
+"""Follow a response body as it passes, chunk by chunk, and keep the latest usage it carried.
+
+The relay never waits on this: `feed` looks at a copy of each chunk (decompressed when the upstream compressed it)
+and parses only the few events that carry usage (OpenAI's final usage chunk, Groq's `x_groq.usage`, Responses'
+`response.completed`, Anthropic's `message_start` / `message_delta`, Gemini's running usageMetadata).
+`done` turns true on the stream's own terminal event, so the caller can make the event durable before the last
+bytes reach the client.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from decimal import Decimal
+from typing import Any
+
+from creditgauge.capture.usage import (
+    Usage,
+    anthropic_usage,
+    gemini_usage,
+    openai_usage,
+    responses_usage,
+    usage_from_body,
+)
+
+_NON_NULL_USAGE = re.compile(rb'"usage"\s*:\s*\{')
+_RESPONSE_FINAL = (b"response.completed", b"response.incomplete", b"response.failed")
+_ANTHROPIC_EVENTS = (b"message_start", b"message_delta", b"message_stop")
+MAX_JSON_BODY = 64 * 1024 * 1024  # a whole-body copy kept for parsing; bigger bodies are relayed but not read
+
+
+class UnsupportedEncoding(ValueError):
+    pass
+
+
+def decompressor(content_encoding: str | None) -> Any | None:
+    """A zlib decompressor for the response's Content-Encoding; None for identity."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise UnsupportedEncoding(encoding)
+
+
+def parse_json(data: bytes) -> Any:
+    return json.loads(data, parse_float=Decimal)
+
+
+def body_usage(flavor: str, body: bytes, content_encoding: str | None = None) -> Usage | None:
+    """Usage of a whole (non-streamed) JSON body. Unreadable bodies (not JSON, unknown encoding) yield None."""
+    try:
+        inflater = decompressor(content_encoding)
+        data = body if inflater is None else inflater.decompress(body) + inflater.flush()
+        return usage_from_body(flavor, parse_json(data))
+    except (UnsupportedEncoding, zlib.error, ValueError):
+        return None
+
+
+class StreamTracker:
+    """Usage of one streamed response. `sse` is False for Gemini's JSON-array stream (no `alt=sse`)."""
+
+    def __init__(self, flavor: str, *, content_encoding: str | None = None, sse: bool = True) -> None:
+        self.flavor = flavor
+        self.sse = sse
+        self.usage: Usage | None = None
+        self.done = False
+        self.readable = True
+        self._buffer = b""
+        self._anthropic: dict[str, Any] = {}
+        self._message: dict[str, Any] = {}
+        try:
+            self._inflater = decompressor(content_encoding)
+        except UnsupportedEncoding:
+            self._inflater, self.readable = None, False
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.readable or not chunk:
+            return
+        if self._inflater is not None:
+            try:
+                chunk = self._inflater.decompress(chunk)
+            except zlib.error:
+                self.readable = False
+                return
+        if not self.sse:
+            if len(self._buffer) + len(chunk) > MAX_JSON_BODY:
+                self.readable = False
+                self._buffer = b""
+                return
+            self._buffer += chunk
+            return
+        buffer = self._buffer + chunk
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n")
+        *events, self._buffer = buffer.split(b"\n\n")
+        for block in events:
+            self._event(block)
+
+    def close(self) -> None:
+        """The body ended: read what is left (an unterminated last event, or the whole JSON-array stream)."""
+        if not self.readable:
+            return
+        if self._inflater is not None:
+            try:
+                tail = self._inflater.flush()
+            except zlib.error:
+                tail = b""
+            if tail:
+                self._inflater = None
+                self.feed(tail)
+        if not self.sse:
+            found = body_usage(self.flavor, self._buffer)
+            self.usage = found or self.usage
+        elif self._buffer.strip():
+            self._event(self._buffer)
+        self._buffer = b""
+
+    # -- one server-sent event ------------------------------------------------------------------------------------
+    def _event(self, block: bytes) -> None:
+        name = b""
+        data_lines = []
+        for line in block.split(b"\n"):
+            if line.startswith(b"data:"):
+                data_lines.append(line[5:].lstrip(b" "))
+            elif line.startswith(b"event:"):
+                name = line[6:].strip()
+        if not data_lines:
+            return
+        data = b"\n".join(data_lines)
+        try:
+            if self.flavor == "anthropic":
+                self._anthropic_event(name, data)
+            elif self.flavor == "responses":
+                self._responses_event(name, data)
+            elif self.flavor == "gemini":
+                if b"usageMetadata" in data:
+                    self.usage = gemini_usage(parse_json(data)) or self.usage
+            else:
+                self._openai_event(data)
+        except ValueError:  # one malformed event does not stop the relay; the usage stays what was known
+            return
+
+    def _openai_event(self, data: bytes) -> None:
+        if data.strip() == b"[DONE]":
+            self.done = True
+            return
+        if _NON_NULL_USAGE.search(data):
+            self.usage = openai_usage(parse_json(data)) or self.usage
+
+    def _responses_event(self, name: bytes, data: bytes) -> None:
+        if name not in _RESPONSE_FINAL and not any(kind in data[:120] for kind in _RESPONSE_FINAL):
+            return
+        event = parse_json(data)
+        kind = event.get("type", "") if isinstance(event, dict) else ""
+        if kind.encode() not in _RESPONSE_FINAL:
+            return
+        response = event.get("response")
+        if isinstance(response, dict):
+            self.usage = responses_usage(response) or self.usage
+        self.done = True
+
+    def _anthropic_event(self, name: bytes, data: bytes) -> None:
+        if name and name not in _ANTHROPIC_EVENTS:
+            return
+        event = parse_json(data)
+        if not isinstance(event, dict):
+            return
+        kind = event.get("type")
+        if kind == "message_start":
+            message = event.get("message")
+            if isinstance(message, dict):
+                self._message = message
+                self._anthropic = dict(message.get("usage") or {})
+        elif kind == "message_delta":
+            # message_delta usage fields are cumulative totals: the latest value of each field wins (§2.6).
+            delta = event.get("usage") or {}
+            self._anthropic.update({k: v for k, v in delta.items() if v is not None})
+        elif kind == "message_stop":
+            self.done = True
+            return
+        else:
+            return
+        if self._anthropic:
+            self.usage = anthropic_usage(self._anthropic, model=self._message.get("model"),
+                                         request_id=self._message.get("id"))

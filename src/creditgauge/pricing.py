@@ -1,0 +1,313 @@
+"""Price a tracked usage event: the provider's own reported cost wins, then a per-account override from the config,
+then genai-prices. A model nobody can price stays unpriced (cost None), never $0.
+
+genai-prices takes about 70 µs a call; events arrive by the thousand per second, so the price card of a
+(provider, model, service tier, minute) is resolved once and evaluated here with plain Decimal arithmetic
+(a few µs). The evaluation mirrors genai-prices' own rules (cache reads and writes are parts of input_tokens,
+the long-context tier is chosen by total input tokens and applies to every token); a test checks both agree for
+every model of every supported provider. Price cards with units this evaluator does not know fall back to
+genai-prices' own calculation on the cached model price, so they stay right, only slower.
+
+Known stale entries in genai-prices 0.2.3 (checked against the providers' published prices, fix them with
+`[accounts.X.prices."model"]` overrides; tests/test_pricing.py pins what the catalogue says today):
+- DeepSeek `deepseek-chat` / `deepseek-reasoner` still carry the pre-September-2025 prices with the night discount
+  ($0.27/$1.10 and $0.55/$2.19 per million, half off 16:30-00:30 UTC). DeepSeek's pricing page lists, from
+  2025-09-05 16:00 UTC, $0.56 input (cache miss), $0.07 (cache hit), $1.68 output with no night discount, and since
+  April 2026 both names map to DeepSeek-V4-Flash ($0.14 / $0.0028 / $0.28).
+- `claude-sonnet-4-0` has no long-context tier, although Anthropic bills prompts above 200K tokens on Sonnet 4 at
+  $6 input / $22.50 output per million (the tier exists for claude-sonnet-4-5).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import genai_prices
+from genai_prices import Usage
+from genai_prices import types as gp
+
+from creditgauge.config import AccountConfig, Config, PriceOverride
+from creditgauge.domain import ZERO, UsageEvent
+
+PRICES_VERSION = genai_prices.__version__
+SOURCE_PROVIDER = "provider"
+SOURCE_OVERRIDE = "override"
+SOURCE_CATALOG = "genai-prices"
+
+# Our provider names -> genai-prices provider ids.
+CATALOG_PROVIDER = {
+    "openai": "openai",
+    "openai-legacy": "openai",
+    "anthropic": "anthropic",
+    "xai": "x-ai",
+    "groq": "groq",
+    "gemini": "google",
+    "openrouter": "openrouter",
+    "deepseek": "deepseek",
+    "moonshot": "moonshotai",
+}
+
+MILLION = Decimal(1_000_000)
+_CACHE_LIMIT = 20_000
+
+Rate = Decimal | gp.TieredPrices
+
+
+def _rate(value: Rate | None, total_input: int) -> Decimal:
+    """The per-million price that applies: a tier applies to every token once total input passes its start."""
+    if value is None:
+        return ZERO
+    if isinstance(value, Decimal):
+        return value
+    for tier in reversed(value.tiers):
+        if total_input > tier.start:
+            return tier.price
+    return value.base
+
+
+# price keys the fast evaluator computes, and keys whose usage a text request never reports (so they add 0 and
+# change no other unit's share). Any other key sends the card to genai-prices' own calculation.
+_FAST_KEYS = frozenset({
+    "input_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok", "output_mtok",
+    "output_reasoning_mtok", "requests_kcount", "web_searches_kcount",
+})
+_ZERO_KEYS = frozenset({
+    "input_audio_mtok", "cache_audio_read_mtok", "output_audio_mtok", "input_image_mtok", "cache_image_read_mtok",
+    "output_image_mtok", "input_video_mtok", "output_video_mtok", "storage_searches_kcount", "audio_hours",
+    "input_audio_hours", "input_mchars", "input_text_messages_kcount",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Token counts in the project's convention (cached and cache-write tokens are parts of input)."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    web_searches: int = 0
+
+    @classmethod
+    def of(cls, event: UsageEvent) -> Counts:
+        extra = event.extra or {}
+        return cls(
+            input_tokens=event.input_tokens,
+            cached_input_tokens=event.cached_input_tokens,
+            cache_write_tokens=event.cache_write_tokens,
+            cache_write_1h_tokens=int(extra.get("cache_write_1h_tokens") or 0),
+            output_tokens=event.output_tokens,
+            reasoning_tokens=event.reasoning_tokens,
+            web_searches=int(extra.get("web_search_requests") or 0),
+        )
+
+    def catalog_usage(self) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens,
+            cache_read_tokens=self.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            cache_write_1h_tokens=self.cache_write_1h_tokens,
+            output_tokens=self.output_tokens,
+            output_reasoning_tokens=self.reasoning_tokens,
+            web_searches=self.web_searches,
+        )
+
+
+class FastCard:
+    """A genai-prices ModelPrice evaluated directly (same leaf rules as genai_prices.types.ModelPrice.calc_price)."""
+
+    __slots__ = ("cache_read", "cache_write", "cache_write_1h", "input", "output", "per_request", "reasoning",
+                 "web_search")
+
+    def __init__(self, price: gp.ModelPrice) -> None:
+        self.input: Rate | None = price.input_mtok
+        self.cache_read: Rate | None = price.cache_read_mtok
+        self.cache_write: Rate | None = price.cache_write_mtok
+        self.cache_write_1h: Rate | None = price.cache_write_1h_mtok
+        self.output: Rate | None = price.output_mtok
+        self.reasoning: Rate | None = price.output_reasoning_mtok
+        requests = price.requests_kcount
+        self.per_request = ZERO if requests is None else requests / 1000
+        searches = price.web_searches_kcount
+        self.web_search = ZERO if searches is None else searches / 1000
+
+    def cost(self, c: Counts) -> Decimal:
+        total_in = c.input_tokens
+        uncached = total_in
+        tokens = ZERO
+        if self.cache_read is not None:
+            uncached -= c.cached_input_tokens
+            tokens += c.cached_input_tokens * _rate(self.cache_read, total_in)
+        if self.cache_write is not None or self.cache_write_1h is not None:
+            writes_1h = c.cache_write_1h_tokens if self.cache_write_1h is not None else 0
+            if self.cache_write is not None:
+                uncached -= c.cache_write_tokens
+                tokens += (c.cache_write_tokens - writes_1h) * _rate(self.cache_write, total_in)
+            else:
+                uncached -= writes_1h
+            tokens += writes_1h * _rate(self.cache_write_1h, total_in)
+        output = c.output_tokens
+        if self.reasoning is not None:
+            output -= c.reasoning_tokens
+            tokens += c.reasoning_tokens * _rate(self.reasoning, total_in)
+        if uncached < 0 or output < 0:
+            raise ValueError("cached or reasoning tokens exceed their total")
+        tokens += uncached * _rate(self.input, total_in) + output * _rate(self.output, total_in)
+        return tokens / MILLION + self.per_request + c.web_searches * self.web_search
+
+
+class CatalogCard:
+    """Units the fast evaluator does not know: genai-prices computes, on the model price already looked up."""
+
+    __slots__ = ("price",)
+
+    def __init__(self, price: gp.ModelPrice) -> None:
+        self.price = price
+
+    def cost(self, c: Counts) -> Decimal:
+        return self.price.calc_price(c.catalog_usage())["total_price"]
+
+
+class OverrideCard:
+    """A config override: unset cache prices fall back to the input price, other unset prices are 0."""
+
+    __slots__ = ("cache_write", "cached_input", "input", "output", "per_request")
+
+    def __init__(self, override: PriceOverride) -> None:
+        self.input = override.input or ZERO
+        self.cached_input = self.input if override.cached_input is None else override.cached_input
+        self.cache_write = self.input if override.cache_write is None else override.cache_write
+        self.output = override.output or ZERO
+        self.per_request = override.per_request or ZERO
+
+    def cost(self, c: Counts) -> Decimal:
+        uncached = c.input_tokens - c.cached_input_tokens - c.cache_write_tokens
+        if uncached < 0:
+            raise ValueError("cached tokens exceed input tokens")
+        tokens = (uncached * self.input + c.cached_input_tokens * self.cached_input
+                  + c.cache_write_tokens * self.cache_write + c.output_tokens * self.output)
+        return tokens / MILLION + self.per_request
+
+
+Card = FastCard | CatalogCard
+
+
+def catalog_card(price: gp.ModelPrice) -> Card:
+    keys = {k for k, v in price.__dict__.items() if v is not None and not k.startswith("_")}
+    return FastCard(price) if keys <= _FAST_KEYS | _ZERO_KEYS else CatalogCard(price)
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    cost: Decimal | None
+    currency: str
+    source: str | None
+    version: str | None
+
+
+UNPRICED = Price(None, "USD", None, None)
+_MISSING = object()
+
+
+class Pricer:
+    """Prices events. `overrides` maps account -> model (exact name or a glob like "ft:gpt-4o*") -> override."""
+
+    def __init__(self, overrides: Mapping[str, Mapping[str, PriceOverride]] | None = None,
+                 currencies: Mapping[str, str] | None = None) -> None:
+        self._overrides = {account: dict(models) for account, models in (overrides or {}).items() if models}
+        self._currencies = dict(currencies or {})
+        self._cards: dict[tuple[str, str, str | None, int], Card | None] = {}
+        self._models: dict[tuple[str, str], Any] = {}
+        self._override_cards: dict[tuple[str, str], OverrideCard | None] = {}
+
+    @classmethod
+    def from_config(cls, config: Config) -> Pricer:
+        return cls({name: account.prices for name, account in config.accounts.items()},
+                   {name: _account_currency(account) for name, account in config.accounts.items()})
+
+    def price(self, event: UsageEvent, *, provider_cost: Decimal | None = None) -> Price:
+        """The price of one event; `provider_cost` is what the provider reported for it (it wins)."""
+        if provider_cost is not None:
+            return Price(provider_cost, "USD", SOURCE_PROVIDER, None)
+        if event.model is None:
+            return UNPRICED
+        counts = Counts.of(event)
+        override = self._override(event.account, event.model)
+        if override is not None:
+            currency = self._currencies.get(event.account, "USD")
+            return self._evaluate(override, counts, currency, SOURCE_OVERRIDE, None)
+        card = self._catalog(event.provider, event.model, (event.extra or {}).get("service_tier"), event.ts)
+        if card is None:
+            return UNPRICED
+        return self._evaluate(card, counts, "USD", SOURCE_CATALOG, PRICES_VERSION)
+
+    def apply(self, event: UsageEvent, *, provider_cost: Decimal | None = None) -> UsageEvent:
+        price = self.price(event, provider_cost=provider_cost)
+        event.cost, event.currency = price.cost, price.currency
+        event.price_source, event.prices_version = price.source, price.version
+        return event
+
+    @staticmethod
+    def _evaluate(card: Card | OverrideCard, counts: Counts, currency: str, source: str,
+                  version: str | None) -> Price:
+        try:
+            return Price(card.cost(counts), currency, source, version)
+        except ValueError:  # inconsistent counts (more cached than total): leave it unpriced rather than guess
+            return UNPRICED
+
+    def _override(self, account: str, model: str) -> OverrideCard | None:
+        models = self._overrides.get(account)
+        if not models:
+            return None
+        key = (account, model)
+        card = self._override_cards.get(key, _MISSING)
+        if card is _MISSING:
+            found = models.get(model)
+            if found is None:
+                found = next((o for pattern, o in models.items()
+                              if "*" in pattern and fnmatch.fnmatchcase(model, pattern)), None)
+            card = None if found is None else OverrideCard(found)
+            self._override_cards[key] = card
+        return card  # type: ignore[return-value]
+
+    def _catalog(self, provider: str, model: str, service_tier: str | None, ts: datetime) -> Card | None:
+        # The price in force can change by date and, for DeepSeek's off-peak hours, by time of day: a minute is
+        # the finest step the catalogue uses, so a card is valid for its minute.
+        key = (provider, model, service_tier, int(ts.timestamp()) // 60)
+        card = self._cards.get(key, _MISSING)
+        if card is _MISSING:
+            card = self._resolve(provider, model, service_tier, ts)
+            if len(self._cards) >= _CACHE_LIMIT:
+                self._cards.clear()
+            self._cards[key] = card
+        return card  # type: ignore[return-value]
+
+    def _resolve(self, provider: str, model: str, service_tier: str | None, ts: datetime) -> Card | None:
+        info = self._model_info(provider, model)
+        if info is None:
+            return None
+        context = {"service_tier": service_tier} if service_tier else None
+        return catalog_card(info.get_prices(ts, context))
+
+    def _model_info(self, provider: str, model: str) -> gp.ModelInfo | None:
+        key = (provider, model)
+        if key not in self._models:
+            catalog_provider = CATALOG_PROVIDER.get(provider, provider)
+            try:
+                _, info = genai_prices.data_snapshot.get_snapshot().find_provider_model(
+                    model, None, catalog_provider, None)
+            except LookupError:
+                info = None
+            self._models[key] = info
+        return self._models[key]
+
+
+def _account_currency(account: AccountConfig) -> str:
+    return (account.currency or "USD").upper()
