@@ -1,0 +1,118 @@
+"""The one place the web layer asks analysis and the store for answers. Every page, API route and metric goes
+through here, so each figure is computed by the same function the CLI calls."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from creditgauge.analysis.accounts import home_currency
+from creditgauge.analysis.balance import balances
+from creditgauge.analysis.ledger import check_entry
+from creditgauge.analysis.reconcile import reconcile
+from creditgauge.analysis.status import status
+from creditgauge.dates import parse_day, parse_moment
+from creditgauge.domain import to_decimal
+from creditgauge.errors import ConfigError
+from creditgauge.store import ledger as ledger_store
+from creditgauge.store import sync_log
+from creditgauge.store.alerts import alert_history, alert_states
+from creditgauge.web.context import WebContext
+
+RECONCILE_DEFAULT_DAYS = 30
+
+
+def status_report(ctx: WebContext) -> dict[str, Any]:
+    return status(ctx.config, ctx.engine, now=ctx.now()).to_dict()
+
+
+def balance_report(ctx: WebContext) -> dict[str, Any]:
+    return balances(ctx.config, ctx.engine, now=ctx.now()).to_dict()
+
+
+def status_rows(ctx: WebContext) -> list[dict[str, Any]]:
+    """Flat rows for /metrics: one per account and currency."""
+    rows = []
+    for row in status_report(ctx)["rows"]:
+        rows.append({
+            "account": row["account"], "currency": row["currency"],
+            "balance": row["balance"]["amount"], "balance_kind": row["balance"]["kind"],
+            "month_to_date": row["month_to_date"],
+            "burn_per_day": row["burn"]["per_day"] if row["burn"] else None,
+            "runway_days": row["runway"]["days"], "state": row["state"],
+        })
+    return rows
+
+
+def totals_per_currency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Overview totals: balances of known kinds, month-to-date spend and burn, summed per currency only."""
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in rows:
+        sums = totals[row["currency"]]
+        if row["balance"]["amount"] is not None and row["balance"]["kind"] in ("verified", "estimated"):
+            sums["balance"] += row["balance"]["amount"]
+        sums["month_to_date"] += row["month_to_date"]
+        if row["burn"]:
+            sums["burn_per_day"] += row["burn"]["per_day"]
+    return [{"currency": currency, **{k: sums.get(k, Decimal(0)) for k in ("balance", "month_to_date",
+                                                                            "burn_per_day")}}
+            for currency, sums in sorted(totals.items())]
+
+
+def reconcile_report(ctx: WebContext, since: str | None, until: str | None) -> dict[str, Any]:
+    today = ctx.today()
+    first = parse_day(since, today=today, option="since") if since else today - timedelta(days=RECONCILE_DEFAULT_DAYS)
+    last = parse_day(until, today=today, option="until") if until else None
+    return reconcile(ctx.config, ctx.engine, since=first, until=last, now=ctx.now()).to_dict()
+
+
+def ledger_list(ctx: WebContext) -> dict[str, Any]:
+    return {"rows": [asdict(entry) for entry in ledger_store.list_entries(ctx.engine)]}
+
+
+def ledger_add(ctx: WebContext, *, account: str, kind: str, amount: str, currency: str | None = None,
+               at: str | None = None, expires: str | None = None, note: str | None = None) -> dict[str, Any]:
+    """Validate and record one entry, with the same rules as `creditgauge ledger add`."""
+    settings = ctx.config.account(account)
+    if kind not in ledger_store.LEDGER_KINDS:
+        raise ConfigError(f"ledger kind {kind!r}: use one of {', '.join(ledger_store.LEDGER_KINDS)}")
+    try:
+        value = to_decimal(amount.strip(), what="amount")
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"ledger amount: {error}; write it like 50.00") from None
+    now = ctx.now()
+    moment = parse_moment(at, now=now, option="at") if at else now
+    expires_at = parse_moment(expires, now=now, option="expires") if expires else None
+    check_entry(kind, value, moment, expires_at)
+    entry = ledger_store.add_entry(ctx.engine, account=settings.name, kind=kind, amount=value,
+                                   currency=(currency or home_currency(settings)).upper(), at=moment,
+                                   expires_at=expires_at, note=note, created_at=now)
+    return asdict(entry)
+
+
+def ledger_remove(ctx: WebContext, entry_id: int) -> dict[str, Any]:
+    removed = ledger_store.remove_entry(ctx.engine, entry_id)
+    if removed is None:
+        raise ConfigError(f"no ledger entry {entry_id}; see the ledger for the ids")
+    return asdict(removed)
+
+
+def alerts_overview(ctx: WebContext) -> dict[str, Any]:
+    """The configured rules, the current state of each (rule, subject) and the latest history."""
+    return {
+        "rules": [rule.model_dump(mode="python") for rule in ctx.config.alerts.rules],
+        "channels": sorted(["log", *ctx.config.alerts.channels]),
+        "states": [asdict(state) for state in alert_states(ctx.engine).values()],
+        "history": [asdict(event) for event in alert_history(ctx.engine)],
+    }
+
+
+def sync_overview(ctx: WebContext, limit: int = 50) -> dict[str, Any]:
+    return {"runs": sync_log.recent_runs(ctx.engine, limit), "sources": sync_log.sync_states(ctx.engine)}
+
+
+def evaluate_alerts(ctx: WebContext) -> None:
+    """Run the alert rules after a sync (the scheduler calls this in a worker thread)."""

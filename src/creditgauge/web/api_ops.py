@@ -1,0 +1,49 @@
+"""GET /api/v1/alerts, /sync/runs; POST /api/v1/sync ("sync now"); GET /metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from creditgauge.web import answers
+from creditgauge.web.context import WebContext, web_context
+from creditgauge.web.metrics import CONTENT_TYPE
+from creditgauge.web.responses import ApiJSON
+from creditgauge.web.scheduler import Scheduler
+from creditgauge.web.schemas import Rows, SyncRequest
+
+router = APIRouter(tags=["operations"])
+Ctx = Annotated[WebContext, Depends(web_context)]
+
+
+def scheduler_of(request: Request) -> Scheduler:
+    scheduler = request.app.state.scheduler
+    if scheduler is None:
+        raise HTTPException(409, "this server is read-only (serve --no-sync): run `creditgauge sync` instead")
+    return scheduler
+
+
+@router.get("/api/v1/alerts", summary="Alert rules, states and history", response_model=None,
+            responses={200: {"model": Rows}})
+def alerts(ctx: Ctx) -> Response:
+    return ApiJSON(answers.alerts_overview(ctx))
+
+
+@router.get("/api/v1/sync/runs", summary="Recent sync runs and per-source state", response_model=None,
+            responses={200: {"model": Rows}})
+def sync_runs(ctx: Ctx) -> Response:
+    return ApiJSON(answers.sync_overview(ctx))
+
+
+@router.post("/api/v1/sync", summary="Sync now", response_model=None, responses={200: {"model": Rows}})
+async def sync_now(request: Request, body: SyncRequest) -> Response:
+    """Run a sync of the given accounts (default all) and return its report; alerts are evaluated after it."""
+    report = await scheduler_of(request).sync(body.accounts, trigger="manual", full=body.full)
+    return ApiJSON(report.as_dict())
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(ctx: Ctx) -> Response:
+    return Response(ctx.metrics.exposition(), media_type=CONTENT_TYPE)

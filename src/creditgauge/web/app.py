@@ -1,0 +1,111 @@
+"""The FastAPI application of `creditgauge serve`: pages, the JSON API, ingest, /metrics and the scheduled sync."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from importlib.metadata import version
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.responses import Response
+from starlette.types import Scope
+
+from creditgauge.config import Config
+from creditgauge.errors import ConfigError, CreditgaugeError, ProviderError, StoreError
+from creditgauge.redact import redact, register_secret
+from creditgauge.store import sync_log
+from creditgauge.web import answers, api_accounts, api_ops, api_reports, pages
+from creditgauge.web.context import WebContext
+from creditgauge.web.metrics import AnswersCollector
+from creditgauge.web.responses import ApiJSON, error_json
+from creditgauge.web.scheduler import Scheduler
+from creditgauge.web.security import AccessGuard
+from creditgauge.web.templating import templates
+
+STATIC = Path(__file__).parent / "static"
+API_DESCRIPTION = """Every figure the dashboard shows, as JSON. Amounts are exact decimal strings with a `currency`
+field; times are ISO 8601 UTC. The report endpoints return the same document as the CLI's `--json`.
+When the server has a token, send it as `Authorization: Bearer <token>`. Changes are POST with a JSON body."""
+
+
+def _status_of(error: CreditgaugeError) -> int:
+    if isinstance(error, ConfigError):
+        return 400
+    if isinstance(error, StoreError):
+        return 503
+    if isinstance(error, ProviderError):
+        return 502
+    return 500
+
+
+def create_app(config: Config, engine: Engine, *, token: str | None = None, demo: bool = False,
+               scheduler: bool = True) -> FastAPI:
+    """The whole server. `token` None means loopback only; `scheduler` False is `serve --no-sync` (read-only:
+    no scheduled sync and no "sync now")."""
+    if token:
+        register_secret(token)
+    ctx = WebContext(config=config, engine=engine, demo=demo)
+    ctx.metrics.watch_store(AnswersCollector(lambda: answers.status_rows(ctx), lambda: sync_log.sync_states(engine)))
+    syncer = Scheduler(config, engine, metrics=ctx.metrics, now=ctx.now,
+                       after_sync=lambda: asyncio.to_thread(answers.evaluate_alerts, ctx))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(syncer.run_forever(), name="creditgauge-scheduler") if scheduler else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(
+        title="creditgauge", version=version("creditgauge"), description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,  # the stock docs pages load a CDN
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.scheduler = syncer if scheduler else None
+    app.state.token = token
+
+    async def login_page(scope: Scope, message: str) -> Response:
+        return templates.TemplateResponse(Request(scope), "login.html", {
+            "demo": demo, "message": message, "csrf": scope["state"]["csrf"], "path": scope["path"]},
+            status_code=401)
+
+    app.add_middleware(AccessGuard, token=token, login_page=login_page)
+    _add_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (api_reports, api_accounts, api_ops, pages):
+        app.include_router(module.router)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CreditgaugeError)
+    async def _creditgauge_error(request: Request, error: CreditgaugeError) -> Response:
+        message = redact(str(error))
+        if request.url.path.startswith("/api/"):
+            return error_json(_status_of(error), message)
+        return pages.error_page(request, _status_of(error), message)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, error: HTTPException) -> Response:
+        message = redact(str(error.detail))
+        if request.url.path.startswith("/api/"):
+            return error_json(error.status_code, message)
+        return pages.error_page(request, error.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, error: RequestValidationError) -> Response:
+        problems = jsonable_encoder(error.errors())
+        first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(part) for part in first.get("loc", []))
+        return ApiJSON({"error": redact(f"{where}: {first.get('msg')}"), "detail": problems}, status_code=422)

@@ -1,0 +1,34 @@
+"""JSON and CSV responses in the CLI's shapes: decimals as exact strings, times ISO 8601 UTC, dates YYYY-MM-DD."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response
+
+from creditgauge.cli.app import jsonable
+
+
+class ApiJSON(JSONResponse):
+    """The same conversion as `--json`, so the API and the CLI print the same document for the same question."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(jsonable(content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def error_json(status: int, message: str) -> ApiJSON:
+    return ApiJSON({"error": message}, status_code=status)
+
+
+def csv_response(rows: Sequence[dict[str, Any]], columns: Sequence[str], filename: str) -> Response:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if value is None else jsonable(value) for key, value in row.items()})
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{filename}"'})
