@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select, text
 from sqlalchemy.sql.elements import Label
 
 from creditgauge.errors import ConfigError
@@ -189,3 +189,14 @@ def accounts_seen(engine: Engine) -> dict[str, dict[str, Any]]:
     with engine.connect() as connection:
         return {row.name: dict(row._mapping) for row in connection.execute(select(schema.accounts))}
 
+
+def tag_keys(engine: Engine) -> list[str]:
+    """Every tag name seen on tracked events, for the dashboard's grouping choices. A loose index scan (one index
+    probe per distinct name) so it stays instant with millions of tagged events, on both databases."""
+    loose_scan = text(
+        "WITH RECURSIVE names(key) AS (SELECT MIN(key) FROM event_tags UNION ALL "
+        "SELECT (SELECT MIN(key) FROM event_tags WHERE key > names.key) FROM names WHERE names.key IS NOT NULL) "
+        "SELECT key FROM names WHERE key IS NOT NULL"
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(loose_scan).scalars())
