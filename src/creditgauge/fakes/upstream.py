@@ -96,7 +96,8 @@ class FakeUpstream(FakeProvider):
         if self.keys is None:
             return None
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        key = bearer or request.headers.get("x-api-key") or request.headers.get("x-goog-api-key") or ""
+        key = (bearer or request.headers.get("x-api-key") or request.headers.get("x-goog-api-key")
+               or request.query.get("key") or "")
         if key in self.keys:
             return None
         shown = f"{key[:8]}****{key[-4:]}" if len(key) > 12 else "****"
