@@ -92,7 +92,7 @@ class Scheduler:
                    full: bool = False) -> SyncReport:
         async with self.lock:
             report = await sync_async(self.config, self.engine, accounts=list(accounts) if accounts else None,
-                                      since=since, full=full, trigger=trigger)
+                                      since=since, full=full, trigger=trigger, now=self.now())
             self.metrics.observe_sync(trigger, report.status, [(r.account, r.source) for r in report.failures])
             for failure in report.failures:
                 log.warning("sync %s/%s failed: %s", failure.account, failure.source, failure.error)
@@ -104,9 +104,7 @@ class Scheduler:
             return report
 
     async def run_forever(self) -> None:
-        if not self.jobs:
-            return
-        while True:
+        while self.jobs:
             wait = (min(job.due for job in self.jobs) - self.now()).total_seconds()
             if wait > 0:
                 await self.sleep(wait)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from importlib.metadata import version
 from decimal import ROUND_HALF_EVEN, Decimal
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 

@@ -1,0 +1,155 @@
+"""The token, the loopback rule, CSRF, and a planted key that no page or response may contain."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from creditgauge.config import parse_config
+from creditgauge.errors import ConfigError
+from creditgauge.fakes.deepseek import FakeDeepSeek
+from creditgauge.web import create_app
+from creditgauge.web.security import check_bind
+
+from . import dataset
+from .conftest import TOKEN
+
+PAGES = ("/", "/spend", "/usage", "/reconcile", "/ledger", "/alerts", "/sync", "/spend?source=tracked&group=tag:team",
+         "/usage?source=tracked&group=key")
+API = ("/api/v1/status", "/api/v1/balances", "/api/v1/spend", "/api/v1/usage", "/api/v1/reconcile", "/api/v1/ledger",
+       "/api/v1/alerts", "/api/v1/sync/runs", "/api/v1/openapi.json", "/metrics")
+
+
+def test_every_page_and_api_call_needs_the_token(token_client: TestClient) -> None:
+    for path in (*PAGES, *API):
+        response = token_client.get(path)
+        assert response.status_code == 401, path
+    assert "Sign in" in token_client.get("/").text
+    assert token_client.get("/api/v1/status").json()["error"].startswith("this dashboard needs its token")
+    assert token_client.post("/api/v1/ledger", json={}).status_code == 401
+    assert token_client.get("/api/v1/status", headers={"authorization": "Bearer wrong-token-000000000"}).status_code \
+        == 401
+
+
+def test_bearer_token_opens_every_page_and_call(token_client: TestClient) -> None:
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    for path in (*PAGES, *API):
+        assert token_client.get(path, headers=headers).status_code == 200, path
+
+
+def test_login_form_sets_a_session_cookie_derived_from_the_token(token_client: TestClient) -> None:
+    form = token_client.get("/login")
+    assert form.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    refused = token_client.post("/login", data={"token": "nope", "csrf_token": csrf}, follow_redirects=False)
+    assert refused.status_code == 401
+    response = token_client.post("/login", data={"token": TOKEN, "csrf_token": csrf}, follow_redirects=False)
+    assert response.status_code == 303
+    cookie = token_client.cookies.get("creditgauge_session")
+    assert cookie and TOKEN not in cookie
+    assert token_client.get("/").status_code == 200
+    assert token_client.get("/api/v1/status").status_code == 200
+
+
+def test_without_a_token_only_loopback_names_are_answered(store: Engine) -> None:
+    app = create_app(dataset.config(), store, scheduler=False)
+    for base in ("http://127.0.0.1:8484", "http://localhost:8484", "http://[::1]:8484"):
+        with TestClient(app, base_url=base) as client:
+            assert client.get("/api/v1/status").status_code == 200, base
+    with TestClient(app, base_url="http://rebound.example:8484") as client:  # DNS rebinding
+        response = client.get("/api/v1/status")
+        assert response.status_code == 403 and "not this machine" in response.json()["error"]
+
+
+def test_binding_beyond_loopback_requires_a_token() -> None:
+    check_bind("127.0.0.1", None)
+    check_bind("::1", None)
+    check_bind("0.0.0.0", TOKEN)
+    with pytest.raises(ConfigError, match="pass --token or set CREDITGAUGE_TOKEN"):
+        check_bind("0.0.0.0", None)
+    with pytest.raises(ConfigError, match="at least 16"):
+        check_bind("0.0.0.0", "short")
+
+
+def test_state_changes_are_post_only_with_csrf(client: TestClient) -> None:
+    assert client.get("/api/v1/sync").status_code == 405
+    assert client.get("/ledger/1/remove").status_code == 405
+    # A cross-site page posting a form to the API: refused before it reaches a route.
+    response = client.post("/api/v1/ledger", data={"account": "groq-dev"})
+    assert response.status_code == 415
+    response = client.post("/api/v1/ledger", json={"account": "groq-dev", "kind": "deposit", "amount": "1"},
+                           headers={"origin": "http://evil.example"})
+    assert response.status_code == 403 and "cross-site" in response.json()["error"]
+    # A form without the CSRF field, or with a wrong one.
+    form = {"account": "groq-dev", "kind": "deposit", "amount": "5.00"}
+    assert client.post("/ledger", data=form).status_code == 403
+    client.get("/ledger")  # sets the CSRF cookie
+    assert client.post("/ledger", data={**form, "csrf_token": "forged"}).status_code == 403
+    assert len(client.get("/api/v1/ledger").json()["rows"]) == 1
+
+
+def test_form_post_with_csrf_adds_and_removes_a_ledger_entry(client: TestClient) -> None:
+    page = client.get("/ledger")
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    assert csrf == client.cookies.get("creditgauge_csrf")
+    response = client.post("/ledger", data={"account": "groq-dev", "kind": "deposit", "amount": "5.00",
+                                            "at": "2026-11-02", "csrf_token": csrf}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "added deposit of 5.00 USD to groq-dev" in response.text
+    entry = next(e for e in client.get("/api/v1/ledger").json()["rows"] if e["account"] == "groq-dev")
+    response = client.post(f"/ledger/{entry['id']}/remove", data={"csrf_token": csrf}, follow_redirects=True)
+    assert f"removed entry {entry['id']}" in response.text
+    bad = client.post("/ledger", data={"account": "groq-dev", "kind": "deposit", "amount": "-1", "csrf_token": csrf})
+    assert bad.status_code == 400 and "must be a positive amount" in bad.text
+
+
+def test_security_headers_on_every_response(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert "SameSite=Strict" in response.headers["set-cookie"]
+
+
+@pytest.fixture
+def failing_fake() -> Iterator[FakeDeepSeek]:
+    with FakeDeepSeek(keys={"sk-the-right-key-000000000000"}) as fake:
+        yield fake
+
+
+def test_planted_key_is_on_no_page_no_response_no_row_no_log(
+    store: Engine, failing_fake: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every account's key is the planted one; a sync runs from the dashboard and the fake refuses the key, so
+    errors travel through the store to the pages. The key must appear nowhere."""
+    for body in dataset.ACCOUNTS.values():
+        monkeypatch.setenv(body["key_env"], dataset.PLANTED_KEY)
+    accounts = {name: dict(body) for name, body in dataset.ACCOUNTS.items()}
+    accounts["deepseek"]["base_url"] = failing_fake.url
+    config = parse_config({"accounts": accounts}, None)
+    caplog.set_level(logging.DEBUG)
+    app = create_app(config, store, token=TOKEN, scheduler=True)
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        app.state.scheduler.jobs.clear()  # no scheduled ticks: the sync below is the only one
+        report = client.post("/api/v1/sync", json={"accounts": ["deepseek"]}, headers=headers)
+        assert report.status_code == 200 and report.json()["status"] == "failed"
+        assert any(request.headers.get("Authorization", "").endswith(dataset.PLANTED_KEY)
+                   for request in failing_fake.requests), "the fake really received the planted key"
+        bodies = [report.text]
+        for path in (*PAGES, *API):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200, path
+            bodies.append(response.text)
+        bodies.append(client.get("/api/v1/spend", params={"format": "csv", "by": "day,account"}, headers=headers).text)
+    assert "PLANTED" not in "\n".join(bodies)
+    assert TOKEN not in "\n".join(bodies)
+    assert "PLANTED" not in caplog.text
+    with store.connect() as connection:
+        for table in ("sync_state", "sync_runs", "balance_snapshots", "usage_events", "ledger_entries"):
+            dump = "\n".join(str(tuple(row)) for row in connection.execute(text(f"SELECT * FROM {table}")))
+            assert "PLANTED" not in dump, table
