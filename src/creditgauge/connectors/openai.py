@@ -1,0 +1,319 @@
+"""OpenAI's official organization API, read with an admin key: costs, the ten usage types, project and API key
+names, and the monthly spend limit. Contract: provider-apis/README.md §1.1–1.5 and openai-openapi-subset.yaml."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from creditgauge.config import AccountConfig
+from creditgauge.connectors.base import Connector, EndpointTask, require
+from creditgauge.domain import (
+    Capability,
+    CostBucket,
+    EntityName,
+    Fact,
+    LimitSnapshot,
+    UsageBucket,
+    Window,
+    to_decimal,
+    utcnow,
+)
+from creditgauge.errors import AuthError, ProviderError
+from creditgauge.http import paginate
+from creditgauge.redact import redact
+
+log = logging.getLogger("creditgauge.connectors.openai")
+
+ADMIN_KEYS_URL = "https://platform.openai.com/settings/organization/admin-keys"
+COSTS_PAGE_LIMIT = 180  # daily buckets per page: the maximum the costs endpoint allows
+USAGE_PAGE_LIMIT = 31  # the maximum for 1d buckets on every usage endpoint
+LIST_PAGE_LIMIT = 100
+NAME_LOOKUPS_AT_ONCE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class UsageType:
+    """One /organization/usage/{name} endpoint: the dimensions we group by and the measures it must carry."""
+
+    name: str
+    group_by: tuple[str, ...]
+    required: tuple[str, ...]
+
+
+_PER_MODEL = ("model", "project_id", "api_key_id")
+USAGE_TYPES = (
+    UsageType("completions", (*_PER_MODEL, "batch", "service_tier"),
+              ("input_tokens", "output_tokens", "num_model_requests")),
+    UsageType("embeddings", _PER_MODEL, ("input_tokens", "num_model_requests")),
+    UsageType("moderations", _PER_MODEL, ("input_tokens", "num_model_requests")),
+    UsageType("images", (*_PER_MODEL, "size", "source"), ("images", "num_model_requests")),
+    UsageType("audio_speeches", _PER_MODEL, ("characters", "num_model_requests")),
+    UsageType("audio_transcriptions", _PER_MODEL, ("seconds", "num_model_requests")),
+    UsageType("vector_stores", ("project_id",), ("usage_bytes",)),
+    UsageType("code_interpreter_sessions", ("project_id",), ("num_sessions",)),
+    UsageType("file_search_calls", ("project_id", "api_key_id", "vector_store_id"), ("num_requests",)),
+    UsageType("web_search_calls", (*_PER_MODEL, "context_level"), ("num_model_requests", "num_requests")),
+)
+
+# Result fields with a column of their own (DESIGN.md token convention: OpenAI's input_tokens already includes the
+# cached and cache-write tokens). Every other count goes to `extra` under its own name.
+_MEASURE_COLUMNS = {
+    "input_tokens": "input_tokens",
+    "input_cached_tokens": "cached_input_tokens",
+    "input_cache_write_tokens": "cache_write_tokens",
+    "output_tokens": "output_tokens",
+    "images": "images",
+    "characters": "characters",
+    "seconds": "seconds",
+}
+_DIMENSION_COLUMNS = {"project_id": "project", "model": "model", "api_key_id": "api_key",
+                      "service_tier": "service_tier"}
+_RENAMED = {"sessions": "num_sessions"}  # code_interpreter_sessions, spec before 2025-02
+
+
+def base_without_v1(url: str) -> str:
+    """Paths here start with /v1; a base URL copied from an SDK setting often ends with it too."""
+    return url.rstrip("/").removesuffix("/v1")
+
+
+class OpenAIConnector(Connector):
+    provider: ClassVar[str] = "openai"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.COSTS, Capability.USAGE, Capability.LIMITS})
+    default_base_url: ClassVar[str] = "https://api.openai.com"
+    key_kind: ClassVar[str] = "admin key (sk-admin-...)"
+    key_help: ClassVar[str] = f"create one at {ADMIN_KEYS_URL} (project keys cannot read costs or usage)"
+    notes: ClassVar[str] = (
+        "Costs and usage are reported by OpenAI (verified; recent days are provisional and get revised). "
+        "The monthly hard spend limit is read from OpenAI. There is no balance endpoint: the balance is "
+        "estimated from the ledger (deposits, grants) minus reported spend."
+    )
+
+    @classmethod
+    def base_url_for(cls, account: AccountConfig) -> str:
+        return base_without_v1(super().base_url_for(account))
+
+    def tasks(self) -> list[EndpointTask]:
+        return [
+            EndpointTask("costs", self.fetch_costs),
+            *(EndpointTask(f"usage.{kind.name}", self._usage_fetcher(kind)) for kind in USAGE_TYPES),
+            EndpointTask("names", self.fetch_names, windowed=False),
+            EndpointTask("spend_limit", self.fetch_spend_limit, windowed=False),
+        ]
+
+    # ---- HTTP ----------------------------------------------------------------------------------------------------
+
+    async def _get(self, path: str, params: Sequence[tuple[str, Any]] = ()) -> Any:
+        """GET JSON; a refused key becomes one message that says which key is needed and where to make it."""
+        try:
+            return await self.client.get_json(path, list(params))
+        except AuthError as exc:
+            looks_admin = bool(self.key and self.key.startswith("sk-admin-"))
+            which = "the key was refused" if looks_admin else "the configured key is not an admin key"
+            where = f" and put it in ${self.account.key_env}" if self.account.key_env else ""
+            raise AuthError(
+                redact(f"{exc}. {which}: the OpenAI connector needs an admin key (sk-admin-...); "
+                       f"create one at {ADMIN_KEYS_URL}{where}"),
+                provider=self.provider, endpoint=exc.endpoint, status=exc.status,
+            ) from None
+
+    async def _report_pages(self, path: str, params: list[tuple[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        """Pages of a costs/usage report, following `next_page` while `has_more` (a repeated cursor stops it)."""
+        endpoint = f"GET {path}"
+
+        async def fetch(cursor: str | None) -> dict[str, Any]:
+            page = await self._get(path, [*params, ("page", cursor)] if cursor else params)
+            if not isinstance(page, dict):
+                raise self.contract_error(endpoint, f"expected a page object, got {type(page).__name__}")
+            return page
+
+        def next_cursor(page: dict[str, Any]) -> str | None:
+            cursor = page.get("next_page") if require(page, "has_more", self, endpoint) else None
+            return cursor if isinstance(cursor, str) else None
+
+        async for page in paginate(fetch, next_cursor, what=f"{self.provider} {path}"):
+            yield page
+
+    async def _buckets(self, path: str, params: list[tuple[str, Any]]) -> AsyncIterator[tuple[datetime, datetime,
+                                                                                             list[Any]]]:
+        """(start, end, results) of every time bucket of a report, each bucket once even if a page repeats."""
+        endpoint = f"GET {path}"
+        seen: set[int] = set()
+        async for page in self._report_pages(path, params):
+            data = require(page, "data", self, endpoint)
+            if not isinstance(data, list):
+                raise self.contract_error(endpoint, "'data' is not a list")
+            for bucket in data:
+                start = self._timestamp(require(bucket, "start_time", self, endpoint), endpoint)
+                end = self._timestamp(require(bucket, "end_time", self, endpoint), endpoint)
+                # `results` is the API's name; spec versions before 2025-02 called it `result`.
+                results = bucket.get("results", bucket.get("result")) if isinstance(bucket, dict) else None
+                if not isinstance(results, list):
+                    raise self.contract_error(endpoint, "a bucket is missing the required list 'results'")
+                if start in seen:
+                    log.warning("%s %s: bucket %s came twice; keeping the first", self.provider, path, start)
+                    continue
+                seen.add(start)
+                yield datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), results
+
+    def _timestamp(self, value: Any, endpoint: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
+            raise self.contract_error(endpoint, f"expected Unix seconds, got {value!r}")
+        return int(value)
+
+    @staticmethod
+    def _window_params(window: Window, limit: int) -> list[tuple[str, Any]]:
+        return [("start_time", int(window.start.timestamp())), ("end_time", int(window.end.timestamp())),
+                ("bucket_width", "1d"), ("limit", limit)]
+
+    # ---- costs ---------------------------------------------------------------------------------------------------
+
+    async def fetch_costs(self, window: Window) -> list[Fact]:
+        if window.start >= window.end:
+            return []
+        path = "/v1/organization/costs"
+        params = [*self._window_params(window, COSTS_PAGE_LIMIT),
+                  ("group_by[]", "project_id"), ("group_by[]", "line_item")]
+        facts: list[Fact] = []
+        async for start, end, results in self._buckets(path, params):
+            facts.extend(self._cost(start, end, result, f"GET {path}") for result in results)
+        return facts
+
+    def _cost(self, start: datetime, end: datetime, result: Any, endpoint: str) -> CostBucket:
+        amount = require(result, "amount", self, endpoint)
+        value = require(amount, "value", self, endpoint)
+        currency = amount.get("currency") or "usd"  # the spec: lowercase ISO 4217, always USD so far
+        quantity = result.get("quantity")
+        try:
+            return CostBucket(
+                start=start, end=end,
+                amount=to_decimal(value, what="amount.value"),  # a JSON number or, as seen live, a decimal string
+                currency=str(currency).upper(),
+                project=result.get("project_id"),
+                line_item=result.get("line_item"),  # free text that changes over time: stored, never parsed
+                api_key=result.get("api_key_id"),
+                quantity=None if quantity is None else to_decimal(quantity, what="quantity"),
+                quantity_unit=result.get("quantity_unit"),
+            )
+        except (TypeError, ValueError) as exc:
+            raise self.contract_error(endpoint, str(exc)) from None
+
+    # ---- usage ---------------------------------------------------------------------------------------------------
+
+    def _usage_fetcher(self, kind: UsageType) -> Callable[[Window], Awaitable[list[Fact]]]:
+        async def fetch(window: Window) -> list[Fact]:
+            return await self.fetch_usage(kind, window)
+
+        return fetch
+
+    async def fetch_usage(self, kind: UsageType, window: Window) -> list[Fact]:
+        if window.start >= window.end:
+            return []
+        path = f"/v1/organization/usage/{kind.name}"
+        params = [*self._window_params(window, USAGE_PAGE_LIMIT), *(("group_by[]", g) for g in kind.group_by)]
+        facts: list[Fact] = []
+        async for start, end, results in self._buckets(path, params):
+            facts.extend(self._usage(kind, start, end, result, f"GET {path}") for result in results)
+        return facts
+
+    def _usage(self, kind: UsageType, start: datetime, end: datetime, result: Any, endpoint: str) -> UsageBucket:
+        if not isinstance(result, dict):
+            raise self.contract_error(endpoint, f"expected a result object, got {type(result).__name__}")
+        counts = {_RENAMED.get(name, name): value for name, value in result.items()
+                  if isinstance(value, int) and not isinstance(value, bool) and name not in kind.group_by}
+        for name in kind.required:
+            if name not in counts:
+                raise self.contract_error(endpoint, f"a {kind.name} result is missing the required count {name!r}")
+        requests_field = "num_model_requests" if "num_model_requests" in counts else "num_requests"
+        columns = {column: counts.pop(name) for name, column in _MEASURE_COLUMNS.items() if name in counts}
+        dims: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for name in kind.group_by:
+            value = result.get(name)
+            if name in _DIMENSION_COLUMNS:
+                dims[_DIMENSION_COLUMNS[name]] = value
+            elif value is not None:
+                extra[f"dim_{name}"] = value  # part of the natural key, so groups without a column stay apart
+        return UsageBucket(start=start, end=end, kind=kind.name, **dims, **columns,
+                           requests=counts.pop(requests_field, 0), extra=extra | counts)
+
+    # ---- names and the spend limit -------------------------------------------------------------------------------
+
+    async def _list(self, path: str, params: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+        """Every item of an `after`/`limit` list endpoint."""
+        endpoint = f"GET {path}"
+        items: list[dict[str, Any]] = []
+
+        async def fetch(after: str | None) -> dict[str, Any]:
+            page = await self._get(path, [*params, ("after", after)] if after else params)
+            data = require(page, "data", self, endpoint)
+            if not isinstance(data, list):
+                raise self.contract_error(endpoint, "'data' is not a list")
+            items.extend(item for item in data if isinstance(item, dict))
+            return page
+
+        def next_after(page: dict[str, Any]) -> str | None:
+            if not page.get("has_more") or not items:
+                return None
+            return page.get("last_id") or items[-1].get("id")
+
+        async for _ in paginate(fetch, next_after, what=f"{self.provider} {path}"):
+            pass
+        return items
+
+    async def fetch_names(self, window: Window) -> list[Fact]:
+        """Project names, and the names of each project's API keys (the ids costs and usage report)."""
+        path = "/v1/organization/projects"
+        projects = await self._list(path, [("limit", LIST_PAGE_LIMIT), ("include_archived", "true")])
+        names: list[Fact] = []
+        for project in projects:
+            project_id = require(project, "id", self, f"GET {path}")
+            if project.get("name"):
+                names.append(EntityName("project", project_id, project["name"]))
+        gate = asyncio.Semaphore(NAME_LOOKUPS_AT_ONCE)
+
+        async def key_names(project_id: str) -> list[Fact]:
+            keys_path = f"{path}/{project_id}/api_keys"
+            async with gate:
+                try:
+                    keys = await self._list(keys_path, [("limit", LIST_PAGE_LIMIT), ("owner_project_access", "any")])
+                except ProviderError as exc:
+                    if exc.status != 404:
+                        raise
+                    return []  # a project that went away between the two calls
+            return [EntityName("api_key", require(key, "id", self, f"GET {keys_path}"), key["name"])
+                    for key in keys if key.get("name")]
+
+        for found in await asyncio.gather(*(key_names(p["id"]) for p in projects)):
+            names.extend(found)
+        return names
+
+    async def fetch_spend_limit(self, window: Window) -> list[Fact]:
+        path = "/v1/organization/spend_limit"
+        endpoint = f"GET {path}"
+        try:
+            body = await self._get(path)
+        except ProviderError as exc:
+            if exc.status == 404:
+                return []  # no hard limit set: nothing to report, nothing wrong
+            raise
+        cents = require(body, "threshold_amount", self, endpoint)
+        if isinstance(cents, bool) or not isinstance(cents, int | Decimal):
+            raise self.contract_error(endpoint, f"threshold_amount is not a number of cents: {cents!r}")
+        enforcement = body.get("enforcement")
+        return [LimitSnapshot(
+            as_of=utcnow().replace(microsecond=0),
+            name="spend_limit",
+            amount=Decimal(cents) / 100,  # the API speaks cents
+            currency=str(require(body, "currency", self, endpoint)).upper(),
+            details={"interval": body.get("interval"),
+                     "enforcement": enforcement.get("status") if isinstance(enforcement, dict) else None},
+        )]
+
+
+__all__ = ["USAGE_TYPES", "OpenAIConnector", "UsageType", "base_without_v1"]
