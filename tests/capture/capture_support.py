@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,3 +50,82 @@ def stack_config(upstream_url: str, cost_url: str) -> Config:
     }}, None)
 
 
+
+
+class TcpGate:
+    """A TCP forwarder to a real database that the test can close and reopen: "the database is down" without
+    touching the database itself. While closed, connections are accepted and dropped at once."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        import socket
+        import threading
+
+        self.target = (target_host, target_port)
+        self.open = True
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if not self.open:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: Any, sink: Any) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+    def close(self) -> None:
+        """Refuse new connections and cut the open ones, like a database that went away."""
+        self.open = False
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        import socket
+
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            except OSError:
+                pass
+
+    def reopen(self) -> None:
+        self.open = True
+
+    def stop(self) -> None:
+        self.close()
+        self._listener.close()
+
+
+def gated_url(base_url: str, gate: TcpGate) -> str:
+    """The same PostgreSQL URL, through the gate."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(base_url).set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False)

@@ -71,6 +71,8 @@ class EventWriter:
         self._thread = threading.Thread(target=self._run, name="creditgauge-writer", daemon=True)
 
     def start(self) -> EventWriter:
+        if self.journal is not None:
+            self._in_flight = 1  # the start-up replay counts as pending work for flush()
         self._thread.start()
         return self
 
@@ -132,7 +134,11 @@ class EventWriter:
     # -- the writer thread -----------------------------------------------------------------------------------------
     def _run(self) -> None:
         if self.journal is not None:
-            self._replay(self.journal.replay_end)
+            try:
+                self._replay(self.journal.replay_end)
+            finally:
+                with self._lock:
+                    self._in_flight = 0
         while not self._stopping:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
