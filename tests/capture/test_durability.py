@@ -1,0 +1,203 @@
+"""`creditgauge proxy` as a real process under load, killed with SIGKILL and restarted: every request that completed
+for its client has its event in the database exactly once. The same while the database is unavailable during the
+load (PostgreSQL behind a closed TCP gate; SQLite held by another process's exclusive lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+from capture_support import TcpGate, gated_url
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from creditgauge.fakes.upstream import FakeUpstream
+from creditgauge.store import schema
+from creditgauge.store.engine import open_engine
+
+KEY = "sk-proj-durability000000000000000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(path: Path, database_url: str, upstream_url: str, journal: Path) -> Path:
+    path.write_text(
+        f'database_url = "{database_url}"\n\n[proxy]\njournal_dir = "{journal}"\nbatch_size = 50\n\n'
+        f'[accounts.openai-main]\nprovider = "openai"\nbase_url = "{upstream_url}"\n', encoding="utf-8")
+    return path
+
+
+class ProxyProcess:
+    def __init__(self, config: Path, port: int, log: Path) -> None:
+        self.config, self.port, self.log = config, port, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "CREDITGAUGE_DATABASE_URL"}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "creditgauge", "--config", str(self.config), "proxy", "--port",
+                 str(self.port)], stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"proxy did not start: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def terminate(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)
+
+
+async def load(url: str, seconds: float, completed: list[str], on_tick: Callable[[float], None]) -> None:
+    """Requests at concurrency 16 for `seconds`; the ids of answers the client received in full go to
+    `completed` (a stream counts once its [DONE] arrived)."""
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    headers = {"authorization": f"Bearer {KEY}"}
+
+    async def worker(index: int, session: aiohttp.ClientSession) -> None:
+        n = 0
+        while time.monotonic() < deadline:
+            n += 1
+            stream = (index + n) % 2 == 0
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"q{index}-{n}"}],
+                    "stream": stream}
+            try:
+                async with session.post(url, json=body, headers=headers) as answer:
+                    if answer.status != 200:
+                        continue
+                    if stream:
+                        text = await answer.text()
+                        if "data: [DONE]" in text:
+                            completed.append(text.split('"id":"', 1)[1].split('"', 1)[0])
+                    else:
+                        completed.append((await answer.json())["id"])
+            except (TimeoutError, aiohttp.ClientError, ValueError, IndexError):
+                await asyncio.sleep(0.01)
+
+    async def ticker() -> None:
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            on_tick(time.monotonic() - started)
+
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        await asyncio.gather(ticker(), *(worker(i, session) for i in range(16)))
+
+
+def assert_exactly_once(database_url: str, completed: list[str]) -> None:
+    engine = open_engine(database_url)
+    table = schema.usage_events
+    with engine.connect() as connection:
+        counts = dict(connection.execute(select(table.c.request_id, func.count()).group_by(table.c.request_id)).all())
+    engine.dispose()
+    assert len(completed) > 50, "the load produced too few completed requests to mean anything"
+    assert len(set(completed)) == len(completed)
+    missing = [rid for rid in completed if counts.get(rid) != 1]
+    assert not missing, f"{len(missing)} completed requests without exactly one event, e.g. {missing[:3]}"
+    assert all(count == 1 for count in counts.values())
+
+
+@contextmanager
+def upstream() -> Iterator[FakeUpstream]:
+    fake = FakeUpstream(keys={KEY})
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def run_scenario(tmp_path: Path, proxy_db_url: str, *, outage: tuple[Callable[[], None], Callable[[], None]]
+                 | None = None) -> list[str]:
+    """Load, kill -9 at 0.6 s, restart at 0.9 s, load on to 1.6 s, then SIGTERM. With `outage`, the database
+    goes down before the load and comes back only after the restart's load, before the SIGTERM."""
+    completed: list[str] = []
+    port = free_port()
+    with upstream() as fake:
+        config = write_config(tmp_path / "config.toml", proxy_db_url, fake.url, tmp_path / "journal")
+        proxy = ProxyProcess(config, port, tmp_path / "proxy.log")
+        if outage:
+            outage[0]()
+        proxy.start()
+        state = {"killed": False, "restarted": False}
+
+        def on_tick(elapsed: float) -> None:
+            if elapsed > 0.6 and not state["killed"]:
+                proxy.kill()
+                state["killed"] = True
+            elif elapsed > 0.9 and not state["restarted"]:
+                proxy.start()
+                state["restarted"] = True
+
+        asyncio.run(load(f"http://127.0.0.1:{port}/openai-main/v1/chat/completions", 1.6, completed, on_tick))
+        assert state["killed"] and state["restarted"]
+        if outage:
+            outage[1]()
+        assert proxy.terminate() == 0, (tmp_path / "proxy.log").read_text()
+    return completed
+
+
+def test_kill_9_under_load_loses_nothing_and_duplicates_nothing(database_url: str, tmp_path: Path) -> None:
+    completed = run_scenario(tmp_path, database_url)
+    assert_exactly_once(database_url, completed)
+
+
+def test_database_unavailable_during_the_load(database_url: str, tmp_path: Path) -> None:
+    if database_url.startswith("postgresql"):
+        target = make_url(database_url)
+        gate = TcpGate(target.host or "127.0.0.1", target.port or 5432)
+        try:
+            completed = run_scenario(tmp_path, gated_url(database_url, gate), outage=(gate.close, gate.reopen))
+        finally:
+            gate.stop()
+    else:
+        open_engine(database_url).dispose()  # the database exists; another process now holds it locked
+        holder = subprocess.Popen([sys.executable, "-c", (
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('BEGIN EXCLUSIVE'); "
+            "print('locked', flush=True); sys.stdin.readline()"), make_url(database_url).database or ""],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"locked"
+
+        def release() -> None:
+            assert holder.stdin is not None
+            holder.stdin.write(b"\n")
+            holder.stdin.flush()
+            holder.wait(10)
+
+        try:
+            completed = run_scenario(tmp_path, database_url, outage=(lambda: None, release))
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+    assert_exactly_once(database_url, completed)
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CREDITGAUGE_CONFIG", raising=False)
