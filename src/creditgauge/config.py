@@ -131,6 +131,7 @@ class ChannelConfig(Strict):
     password_env: str | None = None
     sender: str | None = None
     recipients: list[str] = Field(default_factory=list)
+    ca_file: str | None = None  # email: trust this CA for STARTTLS (a private mail relay)
     timeout_seconds: float = 10.0
     retries: int = 2
 

@@ -22,6 +22,7 @@ from creditgauge.analysis.ledger import GrantState, ledger_balance
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import BalanceKind
 from creditgauge.store.ledger import LedgerEntry, Snapshot, latest_balances, list_entries
+from creditgauge.store.types import money
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ def _verified(account: AccountConfig, snapshots: Sequence[Snapshot]) -> list[Bal
     for snap in sorted(snapshots, key=lambda s: (s.official, s.as_of)):
         chosen[snap.currency] = snap
     return [
-        Balance(account.name, account.provider, snap.currency, BalanceKind.VERIFIED, snap.amount, snap.as_of,
+        Balance(account.name, account.provider, snap.currency, BalanceKind.VERIFIED, money(snap.amount), snap.as_of,
                 official=snap.official, source=snap.source, details=dict(snap.details or {}))
         for snap in chosen.values()
     ]
@@ -80,9 +81,11 @@ def _estimated(account: AccountConfig, entries: Sequence[LedgerEntry], series: d
         mine = [e for e in entries if e.currency == currency]
         result = ledger_balance(mine, series.get((account.name, currency)), now=now)
         if result is not None:
-            rows.append(Balance(account.name, account.provider, currency, BalanceKind.ESTIMATED, result.amount, now,
-                                source="ledger", grants=tuple(result.grants),
-                                details={"since": result.since, "credited": result.deposits, "spent": result.spent}))
+            rows.append(Balance(
+                account.name, account.provider, currency, BalanceKind.ESTIMATED, money(result.amount), now,
+                source="ledger", grants=tuple(result.grants),
+                details={"since": result.since, "credited": result.deposits, "spent": result.spent},
+            ))
     return rows
 
 
@@ -97,9 +100,9 @@ def _limit_only(account: AccountConfig, series: dict[tuple[str, str], Series], n
         return []
     currency = home_currency(account)
     spent = month_to_date(series.get((account.name, currency)), now)
-    return [Balance(account.name, account.provider, currency, BalanceKind.LIMIT_ONLY, account.monthly_limit - spent,
-                    now, source="monthly_limit", details={"monthly_limit": account.monthly_limit,
-                                                          "month_to_date": spent})]
+    remaining = money(account.monthly_limit - spent)
+    return [Balance(account.name, account.provider, currency, BalanceKind.LIMIT_ONLY, remaining, now,
+                    source="monthly_limit", details={"monthly_limit": account.monthly_limit, "month_to_date": spent})]
 
 
 def account_balances(account: AccountConfig, *, snapshots: Sequence[Snapshot], entries: Sequence[LedgerEntry],

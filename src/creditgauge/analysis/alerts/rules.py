@@ -1,0 +1,253 @@
+"""Alert rules: each configured rule, evaluated for each subject it covers, says firing or not, and why.
+
+A subject is what the rule watches: an account and currency for money rules ("oa/USD"), an account for sync and
+unpriced usage, a tag or project value for scoped budgets ("oa/USD tag team=search").
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Engine
+
+from creditgauge.analysis.daily import split_by_dimension
+from creditgauge.analysis.reconcile import ReconcileReport, reconcile
+from creditgauge.analysis.status import AccountStatus, StatusReport, status
+from creditgauge.config import AlertRule, Config
+from creditgauge.domain import BalanceKind, day_start
+from creditgauge.errors import ConfigError
+from creditgauge.redact import redact
+from creditgauge.store.alerts import SyncHealth, sync_health
+from creditgauge.store.queries import spend
+from creditgauge.store.types import money
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    subject: str
+    firing: bool
+    message: str  # what is true now, in one line: the alert text when firing, the resolution when not
+    value: str | None = None
+
+
+class Facts:
+    """What rules read, computed once per check and only when a rule needs it."""
+
+    def __init__(self, config: Config, engine: Engine, now: datetime, report: StatusReport | None = None) -> None:
+        self.config, self.engine, self.now = config, engine, now
+        if report is not None:  # a caller that already has the status (serve, after a sync) lends it
+            self.__dict__["status"] = report
+
+    @cached_property
+    def status(self) -> StatusReport:
+        return status(self.config, self.engine, now=self.now)
+
+    @cached_property
+    def sync(self) -> dict[str, SyncHealth]:
+        return sync_health(self.engine, list(self.config.accounts))
+
+    def reconcile(self, days: int) -> ReconcileReport:
+        return reconcile(self.config, self.engine, since=self.now.date() - timedelta(days=days), now=self.now)
+
+    def tracked_spend(self, since: datetime, until: datetime, by: Sequence[str]) -> list[dict[str, Any]]:
+        return spend(self.engine, since=since, until=until, by=["account", *by], source="tracked",
+                     accounts=list(self.config.accounts))
+
+
+def _need(rule: AlertRule, field: str) -> Decimal:
+    value = getattr(rule, field)
+    if value is None:
+        raise ConfigError(f"alerts.rules {rule.name!r}: a {rule.kind} rule needs {field} = \"...\"; add it")
+    return value
+
+
+def _rows(rule: AlertRule, facts: Facts) -> list[AccountStatus]:
+    return [r for r in facts.status.rows if rule.account in (None, r.account)]
+
+
+def _subject(row: AccountStatus) -> str:
+    return f"{row.account}/{row.currency}"
+
+
+def _hours(hours: Decimal) -> timedelta:
+    return timedelta(seconds=int(hours * 3600))
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{money(amount)} {currency}"
+
+
+def balance_below(rule: AlertRule, facts: Facts) -> list[Finding]:
+    threshold = _need(rule, "threshold")
+    found = []
+    for row in _rows(rule, facts):
+        amount = row.balance.amount
+        if amount is None:
+            continue
+        what = "remaining under the monthly limit" if row.balance.kind == BalanceKind.LIMIT_ONLY else (
+            f"{row.balance.kind.value} balance")
+        firing = amount < threshold
+        relation = "is below" if firing else "is back at or above"
+        found.append(Finding(rule.name, _subject(row), firing,
+                             f"{row.account}: {what} {_money(amount, row.currency)} {relation} {threshold}",
+                             str(amount)))
+    return found
+
+
+def runway_below(rule: AlertRule, facts: Facts) -> list[Finding]:
+    days = _need(rule, "days")
+    found = []
+    for row in _rows(rule, facts):
+        runway = row.runway
+        if runway.basis is None:
+            continue
+        firing = runway.days is not None and runway.days < days
+        text = (f"runway {runway.days} days (until {runway.date})" if runway.days is not None
+                else "runway beyond the horizon")
+        relation = f"is under {days} days" if firing else f"is {days} days or more"
+        found.append(Finding(rule.name, _subject(row), firing, f"{row.account}: {text} {relation}",
+                             None if runway.days is None else str(runway.days)))
+    return found
+
+
+def _budget(rule: AlertRule, facts: Facts, period: str) -> list[Finding]:
+    threshold = _need(rule, "threshold")
+    today = facts.now.date()
+    since = today if period == "today" else today.replace(day=1)
+    spent: dict[str, tuple[Decimal, str, str]] = {}  # subject -> (amount, currency, what it is)
+    if rule.tag:
+        key, _, wanted = rule.tag.partition("=")
+        for row in facts.tracked_spend(day_start(since), facts.now, [f"tag:{key}"]):
+            value = row[f"tag:{key}"]
+            if rule.account in (None, row["account"]) and value is not None and wanted in ("", value):
+                spent[f"{row['account']}/{row['currency']} tag {key}={value}"] = (
+                    row["amount"], row["currency"], f"tag {key}={value} on {row['account']} (tracked)")
+    elif rule.project:
+        split = split_by_dimension(facts.engine, since=since, until=today + timedelta(days=1), dimension="project",
+                                   accounts=[rule.account] if rule.account else list(facts.config.accounts))
+        for (account, currency, project), amount in split.items():
+            if project == rule.project:
+                spent[f"{account}/{currency} project {project}"] = (amount, currency, f"project {project} on {account}")
+    else:
+        for row in _rows(rule, facts):
+            amount = row.today if period == "today" else row.month_to_date
+            spent[_subject(row)] = (amount, row.currency, row.account)
+    when = "today" if period == "today" else "this month"
+    found = []
+    for subject, (amount, currency, label) in spent.items():
+        firing = amount > threshold
+        relation = "is above" if firing else "is within"
+        found.append(Finding(rule.name, subject, firing,
+                             f"{label}: spend {when} {_money(amount, currency)} {relation} the budget of {threshold}",
+                             str(amount)))
+    return found
+
+
+def spend_today_above(rule: AlertRule, facts: Facts) -> list[Finding]:
+    return _budget(rule, facts, "today")
+
+
+def spend_month_above(rule: AlertRule, facts: Facts) -> list[Finding]:
+    return _budget(rule, facts, "month")
+
+
+def spend_anomaly(rule: AlertRule, facts: Facts) -> list[Finding]:
+    """Tracked spend so far today against k times the median of the trailing days up to the same hour."""
+    factor = rule.factor if rule.factor is not None else Decimal(3)
+    days = int(rule.days) if rule.days is not None else 7
+    floor = rule.threshold if rule.threshold is not None else Decimal(1)
+    midnight = day_start(facts.now)
+    elapsed = facts.now - midnight
+
+    def by_account(start: datetime) -> dict[tuple[str, str], Decimal]:
+        rows = facts.tracked_spend(start, start + elapsed, [])
+        return {(r["account"], r["currency"]): r["amount"] for r in rows}
+
+    today = by_account(midnight)
+    history = [by_account(midnight - timedelta(days=n)) for n in range(1, days + 1)]
+    found = []
+    for (account, currency), amount in sorted(today.items()):
+        if rule.account not in (None, account):
+            continue
+        median = statistics.median(h.get((account, currency), Decimal(0)) for h in history)
+        firing = amount >= floor and amount > factor * median
+        relation = "is above" if firing else "is within"
+        found.append(Finding(rule.name, f"{account}/{currency}", firing,
+                             f"{account}: {amount} {currency} spent today by {facts.now:%H:%M} UTC {relation} "
+                             f"{factor}x the {days}-day median of {median}", str(amount)))
+    return found
+
+
+def reconcile_flagged(rule: AlertRule, facts: Facts) -> list[Finding]:
+    days = int(rule.days) if rule.days is not None else 7
+    report = facts.reconcile(days)
+    found = []
+    for account in sorted({row.account for row in report.rows}):
+        if rule.account not in (None, account):
+            continue
+        flagged = [r for r in report.flagged if r.account == account]
+        text = ", ".join(f"{r.day} {r.difference:+} {r.currency}" for r in flagged)
+        found.append(Finding(rule.name, account, bool(flagged),
+                             f"{account}: reported and tracked spend differ on {text}" if flagged
+                             else f"{account}: reported and tracked spend agree over the last {days} days",
+                             str(len(flagged))))
+    return found
+
+
+def sync_failing(rule: AlertRule, facts: Facts) -> list[Finding]:
+    hours = rule.hours if rule.hours is not None else Decimal(24)
+    cutoff = facts.now - _hours(hours)
+    found = []
+    for account, health in sorted(facts.sync.items()):
+        if rule.account not in (None, account):
+            continue
+        firing = health.failing_since is not None and health.failing_since <= cutoff
+        message = (f"{account}: sync failing since {health.failing_since:%Y-%m-%d %H:%M} UTC "
+                   f"({', '.join(health.failing_sources)}): {redact(health.last_error or 'unknown error')}"
+                   if firing and health.failing_since else f"{account}: sync is healthy again")
+        found.append(Finding(rule.name, account, firing, message))
+    return found
+
+
+def unpriced_usage(rule: AlertRule, facts: Facts) -> list[Finding]:
+    hours = rule.hours if rule.hours is not None else Decimal(24)
+    rows = facts.tracked_spend(facts.now - _hours(hours), facts.now, ["model"])
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        models = counts.setdefault(row["account"], {})
+        if row["unpriced_requests"]:
+            models[str(row["model"])] = row["unpriced_requests"]
+    found = []
+    for account, models in sorted(counts.items()):
+        if rule.account not in (None, account):
+            continue
+        listed = ", ".join(f"{model} ({n})" for model, n in sorted(models.items()))
+        found.append(Finding(rule.name, account, bool(models),
+                             f"{account}: unpriced requests in the last {hours} h: {listed}; add a price override"
+                             if models else f"{account}: every tracked request is priced", str(sum(models.values()))))
+    return found
+
+
+EVALUATORS: dict[str, Callable[[AlertRule, Facts], list[Finding]]] = {
+    "balance_below": balance_below,
+    "runway_below": runway_below,
+    "spend_today_above": spend_today_above,
+    "spend_month_above": spend_month_above,
+    "spend_anomaly": spend_anomaly,
+    "reconcile_flagged": reconcile_flagged,
+    "sync_failing": sync_failing,
+    "unpriced_usage": unpriced_usage,
+}
+
+
+def evaluate(config: Config, engine: Engine, *, now: datetime, report: StatusReport | None = None) -> list[Finding]:
+    """Every rule over every subject it covers, firing or not."""
+    facts = Facts(config, engine, now, report)
+    return [finding for rule in config.alerts.rules for finding in EVALUATORS[rule.kind](rule, facts)]
