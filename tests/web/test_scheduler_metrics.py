@@ -139,3 +139,20 @@ def test_metrics_sync_health_and_proxy_counters(store: Engine, fake: FakeDeepSee
     assert values[("creditgauge_proxy_tokens_total", (("account", "ds"), ("kind", "input")))] == 100.0
     assert values[("creditgauge_proxy_cost_total", (("account", "ds"), ("currency", "USD")))] == 0.25
     assert values[("creditgauge_proxy_unpriced_requests_total", (("account", "ds"),))] == 1.0
+
+
+def test_alerts_are_evaluated_after_a_sync(sqlite_engine: Engine, fake: FakeDeepSeek) -> None:
+    config = parse_config({
+        "accounts": {"ds": {"provider": "deepseek", "key_env": "DEEPSEEK_API_KEY", "base_url": fake.url}},
+        "alerts": {"rules": [{"name": "low balance", "kind": "balance_below", "account": "ds", "threshold": "50"}]},
+    }, None)
+    app = create_app(config, sqlite_engine, scheduler=True)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        app.state.scheduler.jobs.clear()
+        assert client.post("/api/v1/sync", json={}).json()["status"] == "ok"
+        alerts = client.get("/api/v1/alerts").json()
+        page = client.get("/alerts").text
+    fired = [event for event in alerts["history"] if event["event"] == "fired"]
+    assert [event["rule"] for event in fired] == ["low balance"]
+    assert any(state["state"] == "firing" for state in alerts["states"])
+    assert fired[0]["message"] in page

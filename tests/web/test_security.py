@@ -153,3 +153,14 @@ def test_planted_key_is_on_no_page_no_response_no_row_no_log(
         for table in ("sync_state", "sync_runs", "balance_snapshots", "usage_events", "ledger_entries"):
             dump = "\n".join(str(tuple(row)) for row in connection.execute(text(f"SELECT * FROM {table}")))
             assert "PLANTED" not in dump, table
+
+
+def test_serve_command_refuses_a_public_bind_without_a_token() -> None:
+    from typer.testing import CliRunner
+
+    import creditgauge.cli.commands  # noqa: F401  (registers the commands)
+    from creditgauge.cli.app import app
+
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 2
+    assert "pass --token or set CREDITGAUGE_TOKEN" in result.output

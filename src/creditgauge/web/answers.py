@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from creditgauge.analysis.accounts import home_currency
+from creditgauge.analysis.alerts.engine import check_alerts
 from creditgauge.analysis.balance import balances
 from creditgauge.analysis.ledger import check_entry
 from creditgauge.analysis.reconcile import reconcile
@@ -114,5 +115,7 @@ def sync_overview(ctx: WebContext, limit: int = 50) -> dict[str, Any]:
     return {"runs": sync_log.recent_runs(ctx.engine, limit), "sources": sync_log.sync_states(ctx.engine)}
 
 
-def evaluate_alerts(ctx: WebContext) -> None:
-    """Run the alert rules after a sync (the scheduler calls this in a worker thread)."""
+async def evaluate_alerts(ctx: WebContext) -> None:
+    """Run the alert rules after a sync: fire, remind and resolve, with the state kept in the store."""
+    if ctx.config.alerts.rules:
+        await check_alerts(ctx.config, ctx.engine, now=ctx.now())

@@ -53,7 +53,7 @@ def create_app(config: Config, engine: Engine, *, token: str | None = None, demo
     ctx = WebContext(config=config, engine=engine, demo=demo)
     ctx.metrics.watch_store(AnswersCollector(lambda: answers.status_rows(ctx), lambda: sync_log.sync_states(engine)))
     syncer = Scheduler(config, engine, metrics=ctx.metrics, now=ctx.now,
-                       after_sync=lambda: asyncio.to_thread(answers.evaluate_alerts, ctx))
+                       after_sync=lambda: answers.evaluate_alerts(ctx))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
