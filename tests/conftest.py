@@ -13,8 +13,8 @@ from sqlalchemy import Engine, create_engine, text
 from creditgauge.store.engine import open_engine
 
 POSTGRES_ENV = "CREDITGAUGE_TEST_POSTGRES_URL"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-PROVIDER_APIS = SHARED / "provider-apis"
+# Import these from `shared_paths` (tests/ is on the path): `conftest` is ambiguous when subfolders have their own.
+from shared_paths import PROVIDER_APIS, SHARED  # noqa: E402, F401
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import PROVIDER_APIS
+from shared_paths import PROVIDER_APIS
 from creditgauge.fakes.moonshot import FakeMoonshot
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "moonshot"

@@ -23,7 +23,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # conftest's PROVIDER_APIS, also when run as a script
-from conftest import PROVIDER_APIS
+from shared_paths import PROVIDER_APIS
 from creditgauge.fakes.openai import ENDPOINTS, USAGE_TYPES, FakeOpenAI
 from creditgauge.http import parse_json
 
