@@ -79,3 +79,14 @@ def inject_include_usage(body: bytes) -> bytes:
     options = payload["stream_options"] if isinstance(payload["stream_options"], dict) else {}
     payload["stream_options"] = {**options, "include_usage": True}
     return json.dumps(payload, separators=(",", ":")).encode()
+
+
+_DECODABLE = ("gzip", "deflate", "identity")
+
+
+def decodable_encodings(accept_encoding: str) -> str:
+    """An Accept-Encoding narrowed to what the usage reader can inflate (capture.stream): a tracked answer must be
+    readable on the way. The client still gets the upstream's bytes as sent."""
+    kept = [part.strip() for part in accept_encoding.split(",")
+            if part.split(";")[0].strip().lower() in _DECODABLE]
+    return ", ".join(kept) or "identity"

@@ -25,8 +25,15 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from creditgauge.capture.endpoints import Call, classify, inject_include_usage, needs_usage_injection
-from creditgauge.capture.recorder import TAGS_HEADER, Recorder, key_fingerprint, make_event, parse_tags
+from creditgauge.capture.endpoints import (
+    Call,
+    classify,
+    decodable_encodings,
+    inject_include_usage,
+    needs_usage_injection,
+)
+from creditgauge.capture.observed import TAGS_HEADER, key_fingerprint, make_event, parse_tags
+from creditgauge.capture.recorder import Recorder
 from creditgauge.capture.stream import StreamTracker, body_usage
 from creditgauge.capture.upstreams import upstream_base
 from creditgauge.capture.usage import Usage
@@ -41,7 +48,6 @@ HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
     "trailers", "transfer-encoding", "upgrade", "host", "content-length",
 })
-_DECODABLE = ("gzip", "deflate", "identity")
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
 
 
@@ -65,14 +71,9 @@ def _forward_headers(headers: Mapping[str, str], tracked: bool) -> CIMultiDict[s
         if lower in HOP_BY_HOP or lower == TAGS_HEADER:
             continue
         if lower == "accept-encoding" and tracked:
-            value = _decodable_encodings(value)
+            value = decodable_encodings(value)
         out.add(name, value)
     return out
-
-
-def _decodable_encodings(value: str) -> str:
-    kept = [part.strip() for part in value.split(",") if part.split(";")[0].strip().lower() in _DECODABLE]
-    return ", ".join(kept) or "identity"
 
 
 def _response_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
