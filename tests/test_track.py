@@ -150,7 +150,8 @@ def test_default_recorder_from_the_config_and_no_key_anywhere(upstream: FakeUpst
     config.write_text(f'database_url = "sqlite:///{database}"\n[proxy]\njournal_dir = "{tmp_path / "j"}"\n'
                       f'[accounts.groq-app]\nprovider = "groq"\nbase_url = "{upstream.url}"\n', encoding="utf-8")
     monkeypatch.setenv("CREDITGAUGE_CONFIG", str(config))
-    monkeypatch.setattr(sys.modules["creditgauge.track"], "_recorder", None)  # the module; the package exports the function
+    # sys.modules: the package attribute `creditgauge.track` is the function, the module holds the recorder
+    monkeypatch.setattr(sys.modules["creditgauge.track"], "_recorder", None)
     client = creditgauge.track(openai.OpenAI(base_url=upstream.url + "/v1", api_key=OPENAI_KEY),
                                account="groq-app")
     client.chat.completions.create(model="llama-3.3-70b-versatile", messages=MESSAGES)

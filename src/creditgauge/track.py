@@ -13,9 +13,11 @@ incomplete. The key is never kept: only its fingerprint.
 from __future__ import annotations
 
 import atexit
+import importlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from creditgauge.capture.endpoints import (
@@ -171,55 +173,59 @@ class Exchange:
         self.hook.recorder.record(event, usage=usage)
 
 
-def _stream_bases(kind: str) -> tuple[type, ...]:
-    """httpx and httpx2 check the stream's class before reading it: be an instance of whichever is installed."""
-    bases = []
-    for module in ("httpx2", "httpx"):
-        try:
-            bases.append(getattr(__import__(module), kind))
-        except ImportError:
-            continue
-    return tuple(bases) or (object,)
+@cache
+def _stream_classes() -> tuple[type, type]:
+    """httpx and httpx2 check the class of a response stream before reading it, so the wrappers subclass whichever
+    of the two is installed. Built on first use: importing creditgauge must not import an HTTP stack."""
 
+    def bases(kind: str) -> tuple[type, ...]:
+        found = []
+        for module in ("httpx2", "httpx"):
+            try:
+                found.append(getattr(importlib.import_module(module), kind))
+            except ImportError:
+                continue
+        return tuple(found) or (object,)
 
-class TrackingStream(*_stream_bases("SyncByteStream")):  # type: ignore[misc]
-    """The response body as the SDK reads it, seen on the way (sync)."""
+    class TrackingStream(*bases("SyncByteStream")):  # type: ignore[misc]
+        """The response body as the SDK reads it, seen on the way."""
 
-    def __init__(self, inner: Any, exchange: Exchange) -> None:
-        self.inner, self.exchange = inner, exchange
+        def __init__(self, inner: Any, exchange: Exchange) -> None:
+            self.inner, self.exchange = inner, exchange
 
-    def __iter__(self) -> Iterator[bytes]:
-        complete = False
-        try:
-            for chunk in self.inner:
-                self.exchange.feed(chunk)
-                yield chunk
-            complete = True
-        finally:
-            self.exchange.finish(complete=complete)
+        def __iter__(self) -> Iterator[bytes]:
+            complete = False
+            try:
+                for chunk in self.inner:
+                    self.exchange.feed(chunk)
+                    yield chunk
+                complete = True
+            finally:
+                self.exchange.finish(complete=complete)
 
-    def close(self) -> None:
-        self.exchange.finish(complete=False)
-        self.inner.close()
+        def close(self) -> None:
+            self.exchange.finish(complete=False)
+            self.inner.close()
 
+    class AsyncTrackingStream(*bases("AsyncByteStream")):  # type: ignore[misc]
+        def __init__(self, inner: Any, exchange: Exchange) -> None:
+            self.inner, self.exchange = inner, exchange
 
-class AsyncTrackingStream(*_stream_bases("AsyncByteStream")):  # type: ignore[misc]
-    def __init__(self, inner: Any, exchange: Exchange) -> None:
-        self.inner, self.exchange = inner, exchange
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            complete = False
+            try:
+                async for chunk in self.inner:
+                    self.exchange.feed(chunk)
+                    yield chunk
+                complete = True
+            finally:
+                self.exchange.finish(complete=complete)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        complete = False
-        try:
-            async for chunk in self.inner:
-                self.exchange.feed(chunk)
-                yield chunk
-            complete = True
-        finally:
-            self.exchange.finish(complete=complete)
+        async def aclose(self) -> None:
+            self.exchange.finish(complete=False)
+            await self.inner.aclose()
 
-    async def aclose(self) -> None:
-        self.exchange.finish(complete=False)
-        await self.inner.aclose()
+    return TrackingStream, AsyncTrackingStream
 
 
 class TrackingTransport:
@@ -230,7 +236,7 @@ class TrackingTransport:
         request, exchange = self.hook.prepare(request)
         response = self.inner.handle_request(request)
         if exchange is not None and exchange.watch(response):
-            response.stream = TrackingStream(response.stream, exchange)
+            response.stream = _stream_classes()[0](response.stream, exchange)
         return response
 
     def close(self) -> None:
@@ -252,7 +258,7 @@ class AsyncTrackingTransport:
         request, exchange = self.hook.prepare(request)
         response = await self.inner.handle_async_request(request)
         if exchange is not None and exchange.watch(response):
-            response.stream = AsyncTrackingStream(response.stream, exchange)
+            response.stream = _stream_classes()[1](response.stream, exchange)
         return response
 
     async def aclose(self) -> None:
