@@ -11,8 +11,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from shared_paths import PROVIDER_APIS
 from creditgauge.fakes.deepseek import FakeDeepSeek, balance_info
+from shared_paths import PROVIDER_APIS
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "deepseek"
 NAME = "deepseek_user_balance"

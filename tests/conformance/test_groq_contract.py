@@ -11,8 +11,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from shared_paths import PROVIDER_APIS
 from creditgauge.fakes.groq import FakeGroq
+from shared_paths import PROVIDER_APIS
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "groq"
 SCHEMAS = ("groq_chat_completion", "groq_stream_final_chunk", "groq_error_429")

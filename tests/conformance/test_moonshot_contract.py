@@ -11,8 +11,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from shared_paths import PROVIDER_APIS
 from creditgauge.fakes.moonshot import FakeMoonshot
+from shared_paths import PROVIDER_APIS
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "moonshot"
 NAMES = ("moonshot_balance", "moonshot_balance_in_debt")
