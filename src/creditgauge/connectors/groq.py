@@ -24,7 +24,12 @@ from creditgauge.http import RetryPolicy
 MODELS_PATH = "/openai/v1/models"
 CHAT_PATH = "/openai/v1/chat/completions"
 ProbeName = Literal["models", "chat"]
-CHAT_PROBE_MODEL = "llama-3.1-8b-instant"  # the cheapest model Groq serves; the probe asks for one output token
+# (method, path, body). The chat probe uses the cheapest model Groq serves and asks for one output token.
+PROBES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "models": ("GET", MODELS_PATH, None),
+    "chat": ("POST", CHAT_PATH, {"model": "llama-3.1-8b-instant", "max_tokens": 1,
+                                 "messages": [{"role": "user", "content": "ping"}]}),
+}
 
 # (snapshot name, header suffix). Groq's request limit is per DAY, its token limit per MINUTE (contract §4, §7.9).
 # The snapshot amounts are counts, not money: their "currency" is the unit counted, "requests" or "tokens".
@@ -81,21 +86,16 @@ class GroqConnector(Connector):
         return [EndpointTask("rate_limits", self.fetch_limits, windowed=False)]
 
     async def fetch_limits(self, window: Window) -> Sequence[Fact]:
+        method, path, body = PROBES[self.probe]
         try:
-            if self.probe == "chat":
-                response = await self.client.request("POST", CHAT_PATH, json_body={
-                    "model": CHAT_PROBE_MODEL, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1,
-                })
-            else:
-                response = await self.client.request("GET", MODELS_PATH)
+            response = await self.client.request(method, path, json_body=body)
         except AuthError as exc:
             where = f"the environment variable {self.account.key_env}" if self.account.key_env else "key_file"
             raise AuthError(
                 f"{exc}; put a Groq {self.key_kind} (gsk_..., {self.key_help}) in {where}",
                 provider=exc.provider, endpoint=exc.endpoint, status=exc.status,
             ) from None
-        endpoint = f"POST {CHAT_PATH}" if self.probe == "chat" else f"GET {MODELS_PATH}"
-        return self.parse_limits(response.headers, endpoint)
+        return self.parse_limits(response.headers, f"{method} {path}")
 
     def parse_limits(self, headers: Mapping[str, str], endpoint: str) -> list[LimitSnapshot]:
         as_of = utcnow()
