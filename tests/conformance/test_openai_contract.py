@@ -22,10 +22,10 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # conftest's PROVIDER_APIS, also when run as a script
-from shared_paths import PROVIDER_APIS
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # shared_paths, also when run as a script
 from creditgauge.fakes.openai import ENDPOINTS, USAGE_TYPES, FakeOpenAI
 from creditgauge.http import parse_json
+from shared_paths import PROVIDER_APIS
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "openai"
 SPEC = "openai-openapi-subset.yaml"
