@@ -75,6 +75,7 @@ _MEASURE_COLUMNS = {
 _DIMENSION_COLUMNS = {"project_id": "project", "model": "model", "api_key_id": "api_key",
                       "service_tier": "service_tier"}
 _RENAMED = {"sessions": "num_sessions"}  # code_interpreter_sessions, spec before 2025-02
+Bucket = tuple[datetime, datetime, list[Any]]  # start, end, results of one time bucket
 
 
 def base_without_v1(url: str) -> str:
@@ -139,8 +140,7 @@ class OpenAIConnector(Connector):
         async for page in paginate(fetch, next_cursor, what=f"{self.provider} {path}"):
             yield page
 
-    async def _buckets(self, path: str, params: list[tuple[str, Any]]) -> AsyncIterator[tuple[datetime, datetime,
-                                                                                             list[Any]]]:
+    async def _buckets(self, path: str, params: list[tuple[str, Any]]) -> AsyncIterator[Bucket]:
         """(start, end, results) of every time bucket of a report, each bucket once even if a page repeats."""
         endpoint = f"GET {path}"
         seen: set[int] = set()
