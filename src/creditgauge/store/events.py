@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from creditgauge.domain import UsageEvent, utcnow
-from creditgauge.store import schema
+from creditgauge.store import rollup, schema
 
 _EVENT_COLUMNS = (
     "id", "account", "provider", "ts", "endpoint", "model", "source", "key_fingerprint",
@@ -46,7 +46,10 @@ def insert_events(connection: Connection, events: Sequence[UsageEvent], *, count
     rows = [event_row(event, now) for event in events]
     tags = [{"event_id": e.id, "key": k, "value": v} for e in events for k, v in (e.tags or {}).items()]
     before = _count(connection, [e.id for e in events]) if count_new else 0
-    connection.execute(_insert_ignore(connection, schema.usage_events, ["id"]), rows)
+    inserted = connection.execute(
+        _insert_ignore(connection, schema.usage_events, ["id"]).returning(schema.usage_events.c.id), rows)
+    new_ids = set(inserted.scalars())
+    rollup.add_events(connection, [row for row in rows if row["id"] in new_ids])  # keep usage_daily in step
     if tags:
         connection.execute(_insert_ignore(connection, schema.event_tags, ["event_id", "key"]), tags)
     return len(rows) - before
@@ -117,5 +120,6 @@ def update_prices(engine: Engine, updates: Sequence[PriceUpdate]) -> int:
     rows = [{"event_id": u.id, "new_cost": u.cost, "new_currency": u.currency, "new_source": u.price_source,
              "new_version": u.prices_version} for u in updates]
     with engine.begin() as connection:
+        rollup.replace_prices(connection, {u.id: (u.cost, u.currency) for u in updates})  # keep usage_daily in step
         connection.execute(statement, rows)
     return len(rows)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select, text
 from sqlalchemy.sql.elements import Label
 
+from creditgauge.domain import day_start
 from creditgauge.errors import ConfigError
-from creditgauge.store import schema
+from creditgauge.store import rollup, schema
 from creditgauge.store.types import money
 
 Source = Literal["reported", "tracked"]
@@ -98,6 +100,30 @@ def _tracked_from(events: Any, joins: list[Any]) -> Any:
     return joined
 
 
+@dataclass(frozen=True, slots=True)
+class _Tracked:
+    table: Any
+    dims: list[Label[Any]]
+    source: Any  # the FROM clause
+    cost: ColumnElement[Any]
+    unpriced: ColumnElement[Any]
+    moment: Any  # the time column the window applies to
+
+
+def _tracked_source(engine: Engine, by: Sequence[str], since: datetime, until: datetime) -> _Tracked:
+    """Tracked data comes from the daily rollup whenever it can answer (whole UTC days, no tag dimension), else
+    from the events themselves. Both give the same rows; the rollup reads thousands of rows instead of millions."""
+    if day_start(since) == since and day_start(until) == until \
+            and all(name in ("day", "month") or name in rollup.REPORT_COLUMNS for name in by):
+        daily = schema.usage_daily
+        dims = [day_of(engine, daily.c.day, 10 if name == "day" else 7).label(name) if name in ("day", "month")
+                else daily.c[rollup.REPORT_COLUMNS[name]].label(name) for name in by]
+        return _Tracked(daily, dims, daily, daily.c.cost, daily.c.unpriced_requests, daily.c.day)
+    events = schema.usage_events
+    dims, joins = _tracked_columns(engine, by)
+    return _Tracked(events, dims, _tracked_from(events, joins), events.c.cost, _unpriced(events), events.c.ts)
+
+
 def spend(
     engine: Engine,
     *,
@@ -121,16 +147,15 @@ def spend(
         account_column = table.c.account
     else:
         _check_dimensions(by, TRACKED_DIMENSIONS, source)
-        events = schema.usage_events
-        dims, joins = _tracked_columns(engine, by)
-        currency = events.c.currency
+        tracked = _tracked_source(engine, by, since, until)
+        dims, currency = tracked.dims, tracked.table.c.currency
         statement = (
-            select(*dims, currency, func.sum(events.c.cost).label("nanos"),
-                   func.sum(_unpriced(events)).label("unpriced_requests"))
-            .select_from(_tracked_from(events, joins))
-            .where(_window(events.c.ts, since, until))
+            select(*dims, currency, func.sum(tracked.cost).label("nanos"),
+                   func.sum(tracked.unpriced).label("unpriced_requests"))
+            .select_from(tracked.source)
+            .where(_window(tracked.moment, since, until))
         )
-        account_column = events.c.account
+        account_column = tracked.table.c.account
     if accounts:
         statement = statement.where(account_column.in_(accounts))
     statement = statement.group_by(*dims, currency).order_by(*dims, currency)
@@ -167,16 +192,15 @@ def usage(
             statement = statement.where(table.c.account.in_(accounts))
     else:
         _check_dimensions(by, TRACKED_DIMENSIONS, source)
-        events = schema.usage_events
-        dims, joins = _tracked_columns(engine, by)
-        measures = USAGE_MEASURES
+        tracked = _tracked_source(engine, by, since, until)
+        dims, measures = tracked.dims, USAGE_MEASURES
         statement = (
-            select(*dims, *(func.sum(events.c[m]).label(m) for m in measures))
-            .select_from(_tracked_from(events, joins))
-            .where(_window(events.c.ts, since, until))
+            select(*dims, *(func.sum(tracked.table.c[m]).label(m) for m in measures))
+            .select_from(tracked.source)
+            .where(_window(tracked.moment, since, until))
         )
         if accounts:
-            statement = statement.where(events.c.account.in_(accounts))
+            statement = statement.where(tracked.table.c.account.in_(accounts))
     statement = statement.group_by(*dims).order_by(*dims)
     rows = _run(engine, statement)
     for row in rows:

@@ -211,6 +211,35 @@ usage_events = Table(
     Index("ix_usage_events_ts", "ts"),
 )
 
+# Tracked events summed per UTC day and dimension combination, kept in step with usage_events by
+# store.rollup (insert_events adds what it inserted; update_prices rebuilds the days it touched), so reports over
+# months of millions of events read thousands of rows. `dims_key` folds the nullable dimensions into one key.
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("day", UTCDateTime, nullable=False),
+    Column("dims_key", Text, nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("model", String(200)),
+    Column("project", String(200)),
+    Column("key_fingerprint", String(40)),
+    Column("endpoint", String(120), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("currency", String(8), nullable=False),
+    Column("cost", Nanos, nullable=False),  # priced events only; unpriced ones are counted apart
+    Column("unpriced_requests", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("cached_input_tokens", BigInteger, nullable=False),
+    Column("cache_write_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("reasoning_tokens", BigInteger, nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    UniqueConstraint("day", "dims_key"),
+    Index("ix_usage_daily_account_day", "account", "day"),
+)
+
 # Tags again, one row each, so spend can be grouped by a tag with plain SQL on both databases.
 event_tags = Table(
     "event_tags",
