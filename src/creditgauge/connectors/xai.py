@@ -1,0 +1,242 @@
+"""xAI Management API billing (provider-apis §3): prepaid balance, daily spend, invoices and spending limits.
+
+Money is integer US cents as strings everywhere except the `/usage` analytics, which are US dollars. Daily costs
+come from `/usage` alone; the month-to-date invoice preview is stored as an Invoice with status "preview" (not as
+a cost), so the same spend is never counted twice. Only GET endpoints and the read-only POST `/usage` are called:
+the spending-limit and top-up POSTs change the account and are never used."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from creditgauge.config import AccountConfig
+from creditgauge.connectors.base import Connector, EndpointTask, require
+from creditgauge.domain import (
+    BalanceSnapshot,
+    Capability,
+    CostBucket,
+    Fact,
+    Invoice,
+    LimitSnapshot,
+    Window,
+    day_start,
+    to_decimal,
+    utcnow,
+)
+from creditgauge.errors import AuthError, ProviderError
+from creditgauge.http import Params, RetryPolicy
+
+log = logging.getLogger("creditgauge.connectors.xai")
+
+MANAGEMENT_BASE_URL = "https://management-api.x.ai"
+USAGE_TIMEZONE = "Etc/GMT"  # the analytics take local times plus a zone; ours are UTC days
+LIMIT_NAMES = {"effectiveHardSl": "hard_limit", "effectiveSl": "soft_limit"}
+LIMIT_FIELDS = ("hardSlOverride", "hardSlAuto", "effectiveHardSl", "softSl", "effectiveSl")
+ONE_DAY = timedelta(days=1)
+
+
+def _wall_clock(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _month_start(year: int, month: int) -> datetime:
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def model_of(description: str) -> str | None:
+    """The model named by a usage line ("Chat grok-4-0709" -> "grok-4-0709"): xAI puts it last."""
+    last = description.rsplit(" ", 1)[-1]
+    return last if last.startswith("grok") else None
+
+
+class XAIConnector(Connector):
+    provider = "xai"
+    capabilities = frozenset({Capability.BALANCE, Capability.COSTS, Capability.INVOICES, Capability.LIMITS})
+    default_base_url = "https://api.x.ai"  # the inference API (for the proxy); billing is on the management host
+    key_kind = "management key"
+    key_help = "console.x.ai > Settings > Management Keys (with billing read access)"
+    notes = ("prepaid balance, daily spend, invoices and spending limits verified (Management API); the prepaid "
+             "ledger posts each cycle's spend at its close, so mid-cycle it overstates the live balance")
+
+    @classmethod
+    def build(cls, account: AccountConfig, key: str | None, *, timeout: float = 30.0,
+              retry: RetryPolicy | None = None, **client_options: Any) -> Connector:
+        # The client talks to the management host, while the account's base_url stays the inference API.
+        billing = account.model_copy(update={"base_url": account.management_base_url or MANAGEMENT_BASE_URL})
+        connector = super().build(billing, key, timeout=timeout, retry=retry, **client_options)
+        connector.account = account
+        return connector
+
+    @property
+    def team_path(self) -> str:
+        return f"/v1/billing/teams/{quote(self.account.team_id, safe='')}"
+
+    def tasks(self) -> list[EndpointTask]:
+        return [
+            EndpointTask("prepaid_balance", self.fetch_balance, windowed=False),
+            EndpointTask("usage", self.fetch_usage),
+            EndpointTask("invoice_preview", self.fetch_invoice_preview, windowed=False),
+            EndpointTask("invoices", self.fetch_invoices, windowed=False),
+            EndpointTask("spending_limits", self.fetch_spending_limits, windowed=False),
+        ]
+
+    # -- requests ------------------------------------------------------------------------------------------------
+    async def _call(self, method: str, path: str, *, params: Params = None, body: Any = None) -> Any:
+        try:
+            return await self.client.request_json(method, self.team_path + path, params=params, json_body=body)
+        except AuthError as error:
+            raise AuthError(
+                f"{error}. xAI billing needs a management key ({self.key_help}); inference API keys are refused",
+                provider=error.provider, endpoint=error.endpoint, status=error.status,
+            ) from None
+        except ProviderError as error:
+            if error.status != 404:
+                raise
+            raise ProviderError(
+                f"{error}. The team id {self.account.team_id!r} is probably wrong: copy it from the console URL "
+                f"(console.x.ai/team/<team id>) or read teamId from GET {MANAGEMENT_BASE_URL}/auth/management-keys/"
+                f"validation, then set team_id in [accounts.{self.account.name}]",
+                provider=error.provider, endpoint=error.endpoint, status=error.status,
+            ) from None
+
+    # -- field readers -------------------------------------------------------------------------------------------
+    def _dollars(self, value: Any, what: str, path: str) -> Decimal:
+        try:
+            return to_decimal(value, what=what)
+        except (TypeError, ValueError) as error:
+            raise self.contract_error(path, str(error)) from None
+
+    def _cents(self, obj: Any, key: str, path: str) -> Decimal:
+        """A cent amount, sent bare ("744") or wrapped ({"val": "744"}), in US dollars."""
+        value = require(obj, key, self, path)
+        if isinstance(value, dict):
+            value = require(value, "val", self, path)
+        return self._dollars(value, key, path) / 100
+
+    def _int(self, obj: Any, key: str, path: str) -> int:
+        value = require(obj, key, self, path)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.contract_error(path, f"{key!r} should be an integer, got {value!r}")
+        return value
+
+    def _cycle_start(self, cycle: Any, path: str) -> datetime:
+        try:
+            return _month_start(self._int(cycle, "year", path), self._int(cycle, "month", path))
+        except ValueError:
+            raise self.contract_error(path, f"billingCycle {cycle!r} is not a month") from None
+
+    # -- tasks ---------------------------------------------------------------------------------------------------
+    async def fetch_balance(self, window: Window) -> list[Fact]:
+        path = "/prepaid/balance"
+        body = await self._call("GET", path)
+        ledger = self._cents(body, "total", path)
+        # SPEND rows are posted per billing cycle, so say which cycle's spend the ledger includes last.
+        posted = [(change["spendBpKeyYear"], change["spendBpKeyMonth"])
+                  for change in require(body, "changes", self, path)
+                  if isinstance(change, dict) and change.get("changeOrigin") == "SPEND"
+                  and isinstance(change.get("spendBpKeyYear"), int) and isinstance(change.get("spendBpKeyMonth"), int)]
+        details: dict[str, Any] = {"source": "prepaid ledger"}
+        if posted:
+            details["spend_posted_through"] = "{:04d}-{:02d}".format(*max(posted))
+        # The ledger counts money you hold as negative: "-3126" is $31.26 of credit.
+        return [BalanceSnapshot(as_of=utcnow(), amount=-ledger, currency="USD", details=details)]
+
+    async def fetch_usage(self, window: Window) -> list[Fact]:
+        if window.start >= window.end:
+            return []
+        path = "/usage"
+        body = await self._call("POST", path, body={"analyticsRequest": {
+            "timeRange": {"startTime": _wall_clock(window.start), "endTime": _wall_clock(window.end),
+                          "timezone": USAGE_TIMEZONE},
+            "timeUnit": "TIME_UNIT_DAY",
+            "values": [{"name": "usd", "aggregation": "AGGREGATION_SUM"}],
+            "groupBy": ["description"],
+            "filters": [],
+        }})
+        partial = require(body, "limitReached", self, path) is True
+        if partial:
+            log.warning("xai %s: the analytics hit their cardinality cap (limitReached); the daily spend of "
+                        "account %s is partial and marked so", path, self.account.name)
+        facts: list[Fact] = []
+        for series in require(body, "timeSeries", self, path):
+            group = require(series, "group", self, path)
+            description = str(group[0]) if group else None
+            for point in require(series, "dataPoints", self, path):
+                facts.extend(self._usage_point(point, description, partial, path))
+        return facts
+
+    def _usage_point(self, point: Any, description: str | None, partial: bool, path: str) -> list[CostBucket]:
+        values = require(point, "values", self, path)
+        if not isinstance(values, list) or not values:
+            raise self.contract_error(path, f"data point 'values' should hold the usd sum, got {values!r}")
+        amount = self._dollars(values[0], "values[0]", path)  # US dollars here, unlike the rest of xAI billing
+        if not amount:
+            return []  # the series are dense: days without spend come as zeros
+        stamp = require(point, "timestamp", self, path)
+        try:
+            start = day_start(datetime.fromisoformat(stamp))
+        except (TypeError, ValueError):
+            raise self.contract_error(path, f"timestamp {stamp!r} is not RFC 3339") from None
+        return [CostBucket(start=start, end=start + ONE_DAY, amount=amount, currency="USD", line_item=description,
+                           model=model_of(description) if description else None,
+                           extra={"limit_reached": True} if partial else {})]
+
+    async def fetch_invoice_preview(self, window: Window) -> list[Fact]:
+        path = "/postpaid/invoice/preview"
+        body = await self._call("GET", path)
+        core = require(body, "coreInvoice", self, path)
+        start = self._cycle_start(require(body, "billingCycle", self, path), path)
+        details: dict[str, Any] = {"billing_cycle": start.strftime("%Y-%m"),
+                                   "amount_before_vat": self._cents(core, "amountBeforeVat", path),
+                                   "vat": self._cents(core, "vatCost", path)}
+        if "prepaidCreditsUsed" in core:  # its sign is undocumented: keep the magnitude
+            details["prepaid_credits_used"] = abs(self._cents(core, "prepaidCreditsUsed", path))
+        if "effectiveSpendingLimit" in body:
+            details["effective_spending_limit"] = self._cents(body, "effectiveSpendingLimit", path)
+        return [Invoice(invoice_id=f"preview-{details['billing_cycle']}", period_start=start,
+                        amount=self._cents(core, "amountAfterVat", path), currency="USD", status="preview",
+                        details=details)]
+
+    async def fetch_invoices(self, window: Window) -> list[Fact]:
+        path = "/invoices"
+        params = {"since.year": window.start.year, "since.month": window.start.month}
+        body = await self._call("GET", path, params=params)
+        return [self._invoice(item, path) for item in require(body, "invoices", self, path)]
+
+    def _invoice(self, item: Any, path: str) -> Invoice:
+        invoice_id = str(require(item, "invoiceId", self, path))
+        details: dict[str, Any] = {"invoice_number": item.get("invoiceNumber")}
+        if isinstance(item.get("monthly"), dict):
+            start = self._cycle_start(require(item["monthly"], "billingCycle", self, path), path)
+            details.update(kind="monthly", billing_cycle=start.strftime("%Y-%m"))
+        elif item.get("createTime"):
+            # Top-up invoices buy prepaid credit (a deposit, not spend); they carry `prepaid`, not `monthly`.
+            try:
+                start = datetime.fromisoformat(item["createTime"])
+            except (TypeError, ValueError):
+                raise self.contract_error(path, f"createTime {item['createTime']!r} is not RFC 3339") from None
+            details["kind"] = "prepaid" if "prepaid" in item else "other"
+        else:
+            raise self.contract_error(path, f"invoice {invoice_id} has neither monthly.billingCycle nor createTime")
+        for key in ("subtotal", "tax"):
+            if key in item:
+                details[key] = self._cents(item, key, path)
+        return Invoice(invoice_id=invoice_id, period_start=start, amount=self._cents(item, "total", path),
+                       currency="USD", status=str(require(item, "invoiceStatus", self, path)).lower(),
+                       details=details)
+
+    async def fetch_spending_limits(self, window: Window) -> list[Fact]:
+        path = "/postpaid/spending-limits"
+        limits = require(await self._call("GET", path), "spendingLimits", self, path)
+        details = {key: self._cents(limits, key, path) for key in LIMIT_FIELDS if key in limits}
+        now = utcnow()
+        return [
+            LimitSnapshot(as_of=now, name=name, amount=amount, currency="USD", details=details)
+            for key, name in LIMIT_NAMES.items()
+            # Prepaid-only teams report zeros, which mean "no postpaid limit", not "a limit of $0".
+            if (amount := self._cents(limits, key, path))
+        ]
