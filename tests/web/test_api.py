@@ -151,3 +151,16 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
                  "/api/v1/ledger", "/api/v1/alerts", "/api/v1/sync/runs", "/api/v1/sync"):
         assert path in paths, path
     assert client.get("/docs").status_code == 404  # the stock docs page would load a CDN
+
+
+def test_events_ingest_is_mounted_and_feeds_the_reports(client: TestClient) -> None:
+    batch = {"events": [{"id": "ext-1", "account": "groq-dev", "ts": "2026-11-20T08:00:00Z", "model": "llama-x",
+                         "input_tokens": 10, "output_tokens": 5, "cost": "0.75"},
+                        {"id": "ext-2", "account": "nobody", "ts": "2026-11-20T08:00:00Z"}]}
+    response = client.post("/api/v1/events", json=batch)
+    assert response.status_code == 422
+    assert response.json()["stored"] == 1 and response.json()["errors"][0]["field"] == "account"
+    assert client.post("/api/v1/events", content=b"{}", headers={"content-type": "text/plain"}).status_code == 415
+    spend = client.get("/api/v1/spend", params={"since": "today", "by": "model", "source": "tracked"}).json()
+    assert {"model": "llama-x", "currency": "USD", "amount": "0.75", "unpriced_requests": 0} in spend["rows"]
+    assert "/api/v1/events" in client.get("/api/v1/openapi.json").json()["paths"]

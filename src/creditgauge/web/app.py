@@ -20,7 +20,7 @@ from creditgauge.config import Config
 from creditgauge.errors import ConfigError, CreditgaugeError, ProviderError, StoreError
 from creditgauge.redact import redact, register_secret
 from creditgauge.store import sync_log
-from creditgauge.web import answers, api_accounts, api_ops, api_reports, pages
+from creditgauge.web import answers, api_accounts, api_ops, api_reports, ingest, pages
 from creditgauge.web.context import WebContext
 from creditgauge.web.metrics import AnswersCollector
 from creditgauge.web.responses import ApiJSON, error_json
@@ -83,7 +83,7 @@ def create_app(config: Config, engine: Engine, *, token: str | None = None, demo
     app.add_middleware(AccessGuard, token=token, login_page=login_page)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (api_reports, api_accounts, api_ops, pages):
+    for module in (api_reports, api_accounts, api_ops, ingest, pages):
         app.include_router(module.router)
     return app
 
