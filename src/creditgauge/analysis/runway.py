@@ -111,7 +111,7 @@ def runway(
         return Runway(None, "unknown", "no balance information: add a ledger entry or a monthly_limit")
     if amount <= 0:
         what = "the monthly limit is reached" if basis == "limit" else "the balance is used up"
-        return Runway(basis, "critical", what, days=Decimal(0), date=now.date())
+        return Runway(basis, "critical", what, days=Decimal("0.0"), date=now.date())
     if burn is None:
         return Runway(basis, *_state(amount, basis, None, thresholds, no_burn=True))
     cutoff = month_end(now) if basis == "limit" else None

@@ -1,9 +1,15 @@
 """Imports every command module so their commands register on the app. One line per module."""
 
 from creditgauge.cli import (  # noqa: F401
+    alerts,
+    balance,
     export,
+    guard,
+    ledger,
+    reconcile,
     reports,
     serve,
     setup,
+    status,
     sync,
 )

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, and_, delete, func, insert, select
 
 from creditgauge.store import schema
+from creditgauge.store.types import money
 
 LEDGER_KINDS = ("deposit", "grant", "adjust")
 
@@ -62,7 +63,7 @@ def add_entry(
     with engine.begin() as connection:
         result = connection.execute(insert(schema.ledger_entries).values(**values))
         entry_id = int(result.inserted_primary_key[0])
-    return LedgerEntry(id=entry_id, **values)
+    return LedgerEntry(id=entry_id, **{**values, "amount": money(amount)})
 
 
 def list_entries(engine: Engine, accounts: Sequence[str] | None = None) -> list[LedgerEntry]:
@@ -71,7 +72,7 @@ def list_entries(engine: Engine, accounts: Sequence[str] | None = None) -> list[
     if accounts:
         statement = statement.where(table.c.account.in_(accounts))
     with engine.connect() as connection:
-        return [LedgerEntry(**row._mapping) for row in connection.execute(statement)]
+        return [_entry(row._mapping) for row in connection.execute(statement)]
 
 
 def remove_entry(engine: Engine, entry_id: int) -> LedgerEntry | None:
@@ -82,7 +83,11 @@ def remove_entry(engine: Engine, entry_id: int) -> LedgerEntry | None:
         if row is None:
             return None
         connection.execute(delete(table).where(table.c.id == entry_id))
-    return LedgerEntry(**row._mapping)
+    return _entry(row._mapping)
+
+
+def _entry(row: Any) -> LedgerEntry:
+    return LedgerEntry(**{**row, "amount": money(row["amount"])})
 
 
 def _latest(engine: Engine, table: Table, group: Sequence[str], accounts: Sequence[str] | None) -> list[dict[str, Any]]:
@@ -103,13 +108,13 @@ def _latest(engine: Engine, table: Table, group: Sequence[str], accounts: Sequen
 def latest_balances(engine: Engine, accounts: Sequence[str] | None = None) -> list[Snapshot]:
     """Per account, source and currency, the newest balance snapshot."""
     rows = _latest(engine, schema.balance_snapshots, ("account", "source", "currency"), accounts)
-    return [Snapshot(account=r["account"], source=r["source"], as_of=r["as_of"], amount=r["amount"],
+    return [Snapshot(account=r["account"], source=r["source"], as_of=r["as_of"], amount=money(r["amount"]),
                      currency=r["currency"], official=r["official"], details=r["details"]) for r in rows]
 
 
 def latest_limits(engine: Engine, accounts: Sequence[str] | None = None) -> list[Snapshot]:
     """Per account, source and limit name, the newest limit snapshot."""
     rows = _latest(engine, schema.limit_snapshots, ("account", "source", "name"), accounts)
-    return [Snapshot(account=r["account"], source=r["source"], as_of=r["as_of"], amount=r["amount"],
+    return [Snapshot(account=r["account"], source=r["source"], as_of=r["as_of"], amount=money(r["amount"]),
                      currency=r["currency"], official=r["official"], details=r["details"], name=r["name"])
             for r in rows]

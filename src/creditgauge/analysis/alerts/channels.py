@@ -127,4 +127,5 @@ async def deliver(name: str, channel: ChannelConfig, notice: Notice, *, retry_de
         except ChannelError as exc:
             error = redact(str(exc))
             log.info("%s (attempt %d of %d)", error, attempt + 1, channel.retries + 1)
-    return f"{error} after {channel.retries + 1} attempts"
+    attempts = channel.retries + 1
+    return f"{error} after {attempts} attempt{'s' if attempts > 1 else ''}"

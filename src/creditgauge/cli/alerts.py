@@ -1,0 +1,79 @@
+"""`creditgauge alerts check/test/list`: evaluate the rules and notify (for cron), test a channel, list states."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from creditgauge import clock
+from creditgauge.analysis.alerts.engine import check_alerts, send_test_notice
+from creditgauge.cli.app import app, console, emit_json, err_console, get_config, get_engine, print_table
+from creditgauge.cli.status import when
+from creditgauge.store.alerts import alert_history, alert_states
+
+alerts_app = typer.Typer(help="Alert rules and channels: check (for cron), test a channel, list states.",
+                         no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("check")
+def check(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Evaluate every rule; notify what fired, reminds or resolved. Exit 1 when a channel failed."""
+    config = get_config()
+    report = asyncio.run(check_alerts(config, get_engine(), now=clock.now()))
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for transition in report.transitions:
+            sent = ", ".join(d.channel for d in transition.deliveries if d.ok) or "no channel"
+            console.print(f"{transition.event}: {transition.rule}: {transition.message} (sent to {sent})",
+                          markup=False, soft_wrap=True)
+        firing = sum(1 for f in report.findings if f.firing)
+        console.print(f"{len(config.alerts.rules)} rule(s) checked, {firing} firing, "
+                      f"{len(report.transitions)} notice(s) sent", markup=False)
+    for _, delivery in report.failures:
+        err_console.print(f"channel failed: {delivery.error}", markup=False, soft_wrap=True)
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@alerts_app.command("test")
+def test(channel: str = typer.Argument(..., help="A channel name from [alerts.channels], or log.")) -> None:
+    """Send a test message through one channel."""
+    delivery = asyncio.run(send_test_notice(get_config(), channel, now=clock.now()))
+    if not delivery.ok:
+        err_console.print(f"error: {delivery.error}", markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"sent a test message through {channel!r}", markup=False)
+
+
+@alerts_app.command("list")
+def list_command(
+    history: int = typer.Option(20, "--history", help="How many recent events to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Configured rules, the state of each subject, and recent events."""
+    config, engine = get_config(), get_engine()
+    states = alert_states(engine)
+    events = alert_history(engine, limit=history)
+    if as_json:
+        emit_json({
+            "rules": [rule.model_dump(mode="json") for rule in config.alerts.rules],
+            "states": [{"rule": s.rule, "subject": s.subject, "state": s.state, "since": s.since,
+                        "last_notified_at": s.last_notified_at, "message": s.message} for s in states.values()],
+            "history": [{"rule": e.rule, "subject": e.subject, "event": e.event, "at": e.at, "message": e.message,
+                         "channels": e.channels} for e in events],
+        })
+        return
+    print_table("Alert rules", [("rule", "left"), ("kind", "left"), ("scope", "left"), ("channels", "left")],
+                [[r.name, r.kind, r.account or r.tag or r.project or "all accounts", ", ".join(r.channels)]
+                 for r in config.alerts.rules])
+    if states:
+        print_table("States", [("rule", "left"), ("subject", "left"), ("state", "left"), ("since", "left"),
+                               ("message", "left")],
+                    [[s.rule, s.subject, s.state, when(s.since), s.message or ""] for s in states.values()])
+    if events:
+        print_table("Recent events", [("at", "left"), ("rule", "left"), ("subject", "left"), ("event", "left"),
+                                      ("message", "left")],
+                    [[when(e.at), e.rule, e.subject, e.event, e.message] for e in events])

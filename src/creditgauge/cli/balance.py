@@ -1,0 +1,51 @@
+"""`creditgauge balance`: the latest balance per account and currency, with its kind and its age."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+
+from creditgauge import clock
+from creditgauge.analysis.balance import balances
+from creditgauge.cli.app import app, console, emit_json, get_config, get_engine, print_table
+from creditgauge.cli.status import kind_label, shown, when
+from creditgauge.domain import BalanceKind
+
+
+def age(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "-"
+    minutes = int((now - moment).total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 0)} min"
+    return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // 1440} d"
+
+
+@app.command("balance")
+def balance_command(
+    account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: {\"rows\": [...]}."),
+) -> None:
+    """Latest balance per account: amount, currency, kind (verified/estimated/limit only), age."""
+    now = clock.now()
+    report = balances(get_config(), get_engine(), now=now, accounts=account or None)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    known = [row for row in report.rows if row.kind != BalanceKind.UNKNOWN]
+    unknown = sorted({row.account for row in report.rows if row.kind == BalanceKind.UNKNOWN})
+    if known:
+        print_table(
+            f"Balances at {when(now)} UTC",
+            [("account", "left"), ("provider", "left"), ("amount", "right"), ("currency", "left"), ("kind", "left"),
+             ("as of", "left"), ("age", "right")],
+            [[r.account, r.provider, shown(r.amount), r.currency, kind_label(r), when(r.as_of), age(r.as_of, now)]
+             for r in known],
+            caption="limit only = what remains under your own monthly limit, not money on the account",
+        )
+    if unknown:
+        console.print(f"no balance information for: {', '.join(unknown)} "
+                      "(add `creditgauge ledger add ACCOUNT --deposit AMOUNT` or a monthly_limit)")
+    if not report.rows:
+        console.print("no accounts configured: run `creditgauge init`")

@@ -1,0 +1,95 @@
+"""`creditgauge ledger add/list/remove`: deposits, credit grants and adjustments for accounts with no balance API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import typer
+
+from creditgauge import clock
+from creditgauge.analysis.accounts import home_currency
+from creditgauge.analysis.ledger import check_entry
+from creditgauge.cli.app import app, console, emit_json, get_config, get_engine, print_table
+from creditgauge.cli.status import shown, when
+from creditgauge.dates import parse_moment
+from creditgauge.domain import to_decimal
+from creditgauge.errors import ConfigError
+from creditgauge.store.ledger import LedgerEntry, add_entry, list_entries, remove_entry
+
+ledger_app = typer.Typer(help="Deposits, grants and adjustments: how accounts without a balance API get one.",
+                         no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+
+def parse_amount(text: str, option: str) -> Decimal:
+    try:
+        return to_decimal(text, what=option)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{option} {text!r} is not an amount; write it like 100 or 25.50") from None
+
+
+def entry_dict(entry: LedgerEntry) -> dict[str, object]:
+    return {"id": entry.id, "account": entry.account, "kind": entry.kind, "amount": entry.amount,
+            "currency": entry.currency, "at": entry.at, "expires_at": entry.expires_at, "note": entry.note}
+
+
+@ledger_app.command("add")
+def add(
+    account: str = typer.Argument(..., help="The account, as named in the config."),
+    deposit: str | None = typer.Option(None, "--deposit", help="Money added to the account."),
+    grant: str | None = typer.Option(None, "--grant", help="A credit grant (needs --expires)."),
+    adjust: str | None = typer.Option(None, "--adjust", help="A correction, positive or negative."),
+    expires: str | None = typer.Option(None, "--expires", help="When the grant expires (YYYY-MM-DD)."),
+    at: str | None = typer.Option(None, "--at", help="When it happened (date or ISO time, UTC). Default: now."),
+    currency: str | None = typer.Option(None, "--currency", help="Default: the account's currency."),
+    note: str | None = typer.Option(None, "--note", help="A note for yourself."),
+    as_json: bool = typer.Option(False, "--json", help="Print the stored entry as JSON."),
+) -> None:
+    """Record a deposit, a grant or an adjustment."""
+    given = [(kind, value) for kind, value in (("deposit", deposit), ("grant", grant), ("adjust", adjust)) if value]
+    if len(given) != 1:
+        raise ConfigError("give exactly one of --deposit AMOUNT, --grant AMOUNT --expires DATE, --adjust AMOUNT")
+    kind, text = given[0]
+    config = get_config()
+    account_config = config.account(account)
+    now = clock.now()
+    when_at = parse_moment(at, now=now) if at else now
+    expires_at = parse_moment(expires, now=now, option="--expires") if expires else None
+    amount = parse_amount(text, f"--{kind}")
+    check_entry(kind, amount, when_at, expires_at)
+    entry = add_entry(get_engine(), account=account, kind=kind, amount=amount,
+                      currency=(currency or home_currency(account_config)).upper(), at=when_at,
+                      expires_at=expires_at, note=note, created_at=now)
+    if as_json:
+        emit_json(entry_dict(entry))
+        return
+    console.print(f"added #{entry.id}: {kind} {entry.amount} {entry.currency} to {account} at {when(entry.at)}"
+                  + (f", expires {entry.expires_at:%Y-%m-%d}" if entry.expires_at else ""))
+
+
+@ledger_app.command("list")
+def list_command(
+    account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Every ledger entry, oldest first."""
+    entries = list_entries(get_engine(), account or None)
+    if as_json:
+        emit_json({"rows": [entry_dict(e) for e in entries]})
+        return
+    if not entries:
+        console.print("the ledger is empty: `creditgauge ledger add ACCOUNT --deposit AMOUNT`")
+        return
+    print_table("Ledger", [("id", "right"), ("account", "left"), ("kind", "left"), ("amount", "right"),
+                           ("currency", "left"), ("at", "left"), ("expires", "left"), ("note", "left")],
+                [[e.id, e.account, e.kind, shown(e.amount), e.currency, when(e.at),
+                  f"{e.expires_at:%Y-%m-%d}" if e.expires_at else "", e.note or ""] for e in entries])
+
+
+@ledger_app.command("remove")
+def remove(entry_id: int = typer.Argument(..., metavar="ID", help="The entry's id (see `ledger list`).")) -> None:
+    """Delete one entry."""
+    removed = remove_entry(get_engine(), entry_id)
+    if removed is None:
+        raise ConfigError(f"no ledger entry #{entry_id}; see `creditgauge ledger list`")
+    console.print(f"removed #{removed.id}: {removed.kind} {removed.amount} {removed.currency} from {removed.account}")
