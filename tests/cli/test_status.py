@@ -105,6 +105,23 @@ def test_the_table_shows_the_same_figures_colour_coded(config_path: Path):
     assert "\x1b[32mhealthy" in ansi and "\x1b[33mwarning" in ansi and "\x1b[1;31mcritical" in ansi
 
 
+def test_credit_grants_reported_by_the_unofficial_endpoint(tmp_path: Path):
+    database = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    path = tmp_path / "config.toml"
+    path.write_text(f'database_url = "{database}"\n[accounts.legacy]\nprovider = "openai-legacy"\nkey_env = "L"\n')
+    engine = open_engine(database)
+    grant = {"id": "cg_1", "grant_amount": Decimal("100.0"), "used_amount": Decimal("61.523417"),
+             "effective_at": "2026-01-01T00:00:00+00:00", "expires_at": "2027-01-01T00:00:00+00:00"}
+    store_facts(engine, account="legacy", source="credit_grants", window=None, facts=[BalanceSnapshot(
+        NOW, Decimal("38.476583"), "USD", official=False, details={"grants": [grant]})])
+    engine.dispose()
+    table = invoke(path, "status").output
+    assert "verified (unofficial)" in table and "38.48 USD" in table
+    assert "legacy: credit grant 100.0 USD, 61.523417 used, expires 2027-01-01" in table
+    row = json.loads(invoke(path, "status", "--json").output)["rows"][0]
+    assert row["balance"]["official"] is False and row["balance"]["details"]["grants"][0]["id"] == "cg_1"
+
+
 def test_no_accounts_and_an_unknown_account(tmp_path: Path):
     path = tmp_path / "config.toml"
     path.write_text(f'database_url = "sqlite:///{tmp_path / "db.sqlite"}"\n')

@@ -91,13 +91,21 @@ def _notes(report: StatusReport) -> list[str]:
             notes.append(f"{row.account}: credit grant {shown(grant.amount)} {grant.currency} expiring "
                          f"{grant.expires_at:%Y-%m-%d}: {state}")
         if row.balance.kind == BalanceKind.VERIFIED and not row.balance.official:
-            notes.append(f"{row.account}: credit grants from an unofficial endpoint ({row.balance.source})")
+            notes.append(f"{row.account}: balance from an unofficial endpoint ({row.balance.source})")
+        notes += [f"{row.account}: credit grant {_reported_grant(grant, row.currency)}"
+                  for grant in row.balance.details.get("grants") or [] if isinstance(grant, dict)]
         if row.reported_through is not None and row.today:
             notes.append(f"{row.account}: spend after {row.reported_through} is tracked (provider not posted yet)")
         if row.sync and row.sync.failing_since:
             notes.append(f"{row.account}: sync failing since {when(row.sync.failing_since)} "
                          f"({', '.join(row.sync.failing_sources)})")
     return list(dict.fromkeys(notes))
+
+
+def _reported_grant(grant: dict[str, object], currency: str) -> str:
+    """A grant as the provider reported it (OpenAI's credit_grants: grant_amount, used_amount, expires_at)."""
+    expires = str(grant.get("expires_at") or "no expiry")[:10]
+    return f"{grant.get('grant_amount')} {currency}, {grant.get('used_amount')} used, expires {expires}"
 
 
 @app.command("status")
