@@ -1,21 +1,12 @@
-"""Dialect-aware INSERT ... ON CONFLICT, batched under the database's parameter limit."""
+"""Dialect-aware INSERT ... ON CONFLICT for many rows at once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-
-# SQLite allows 32766 bound parameters per statement; PostgreSQL 65535. Stay well under both.
-MAX_PARAMS = 30_000
-
-
-def batches(rows: Sequence[dict[str, Any]], columns: int) -> Iterable[Sequence[dict[str, Any]]]:
-    size = max(1, MAX_PARAMS // max(1, columns))
-    for offset in range(0, len(rows), size):
-        yield rows[offset : offset + size]
 
 
 def _insert(connection: Connection, table: Table):
@@ -29,20 +20,18 @@ def upsert(
     *,
     keys: Sequence[str],
     update: Sequence[str] | None = None,
-) -> int:
+) -> None:
     """Insert rows; on a key conflict update `update` columns (or do nothing when `update` is empty).
-    Returns the number of rows the database reports as written."""
+
+    The rows go as one executemany: SQLAlchemy batches them into multi-row statements itself ("insertmanyvalues"),
+    which is an order of magnitude faster than compiling one giant VALUES clause."""
     if not rows:
-        return 0
-    written = 0
-    for chunk in batches(rows, len(rows[0])):
-        statement = _insert(connection, table).values(list(chunk))
-        if update:
-            statement = statement.on_conflict_do_update(
-                index_elements=list(keys), set_={name: statement.excluded[name] for name in update}
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-        result = connection.execute(statement)
-        written += max(result.rowcount or 0, 0)
-    return written
+        return
+    statement = _insert(connection, table)
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={name: statement.excluded[name] for name in update}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    connection.execute(statement, list(rows))
