@@ -6,6 +6,9 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response
@@ -13,11 +16,19 @@ from fastapi.responses import JSONResponse, Response
 from creditgauge.cli.app import jsonable
 
 
+def _encode(value: Any) -> Any:
+    """What the JSON encoder cannot write itself, converted as `jsonable` does (Decimals and times; str enums and
+    tuples the encoder already writes the same way). Encoding in one pass keeps large reports fast."""
+    if isinstance(value, Decimal | date | Enum):
+        return jsonable(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
 class ApiJSON(JSONResponse):
     """The same conversion as `--json`, so the API and the CLI print the same document for the same question."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(jsonable(content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(content, default=_encode, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def error_json(status: int, message: str) -> ApiJSON:
