@@ -4,7 +4,6 @@ through here, so each figure is computed by the same function the CLI calls."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,8 +14,8 @@ from creditgauge.analysis.balance import balances
 from creditgauge.analysis.ledger import check_entry
 from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import status
+from creditgauge.cli.ledger import entry_dict, parse_amount
 from creditgauge.dates import parse_day, parse_moment
-from creditgauge.domain import to_decimal
 from creditgauge.errors import ConfigError
 from creditgauge.store import ledger as ledger_store
 from creditgauge.store import sync_log
@@ -71,19 +70,17 @@ def reconcile_report(ctx: WebContext, since: str | None, until: str | None) -> d
 
 
 def ledger_list(ctx: WebContext) -> dict[str, Any]:
-    return {"rows": [asdict(entry) for entry in ledger_store.list_entries(ctx.engine)]}
+    """The document of `creditgauge ledger list --json`."""
+    return {"rows": [entry_dict(entry) for entry in ledger_store.list_entries(ctx.engine)]}
 
 
 def ledger_add(ctx: WebContext, *, account: str, kind: str, amount: str, currency: str | None = None,
                at: str | None = None, expires: str | None = None, note: str | None = None) -> dict[str, Any]:
-    """Validate and record one entry, with the same rules as `creditgauge ledger add`."""
+    """Validate and record one entry with the rules of `creditgauge ledger add`; returns its JSON document."""
     settings = ctx.config.account(account)
     if kind not in ledger_store.LEDGER_KINDS:
         raise ConfigError(f"ledger kind {kind!r}: use one of {', '.join(ledger_store.LEDGER_KINDS)}")
-    try:
-        value = to_decimal(amount.strip(), what="amount")
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"ledger amount: {error}; write it like 50.00") from None
+    value = parse_amount(amount.strip(), "amount")
     now = ctx.now()
     moment = parse_moment(at, now=now, option="at") if at else now
     expires_at = parse_moment(expires, now=now, option="expires") if expires else None
@@ -91,23 +88,27 @@ def ledger_add(ctx: WebContext, *, account: str, kind: str, amount: str, currenc
     entry = ledger_store.add_entry(ctx.engine, account=settings.name, kind=kind, amount=value,
                                    currency=(currency or home_currency(settings)).upper(), at=moment,
                                    expires_at=expires_at, note=note, created_at=now)
-    return asdict(entry)
+    return entry_dict(entry)
 
 
 def ledger_remove(ctx: WebContext, entry_id: int) -> dict[str, Any]:
     removed = ledger_store.remove_entry(ctx.engine, entry_id)
     if removed is None:
         raise ConfigError(f"no ledger entry {entry_id}; see the ledger for the ids")
-    return asdict(removed)
+    return entry_dict(removed)
 
 
-def alerts_overview(ctx: WebContext) -> dict[str, Any]:
-    """The configured rules, the current state of each (rule, subject) and the latest history."""
+def alerts_overview(ctx: WebContext, history: int = 50) -> dict[str, Any]:
+    """The configured rules, the state of each (rule, subject) and recent events: the document of
+    `creditgauge alerts list --json`."""
+    states = alert_states(ctx.engine)
+    events = alert_history(ctx.engine, limit=history)
     return {
-        "rules": [rule.model_dump(mode="python") for rule in ctx.config.alerts.rules],
-        "channels": sorted(["log", *ctx.config.alerts.channels]),
-        "states": [asdict(state) for state in alert_states(ctx.engine).values()],
-        "history": [asdict(event) for event in alert_history(ctx.engine)],
+        "rules": [rule.model_dump(mode="json") for rule in ctx.config.alerts.rules],
+        "states": [{"rule": s.rule, "subject": s.subject, "state": s.state, "since": s.since,
+                    "last_notified_at": s.last_notified_at, "message": s.message} for s in states.values()],
+        "history": [{"rule": e.rule, "subject": e.subject, "event": e.event, "at": e.at, "message": e.message,
+                     "channels": e.channels} for e in events],
     }
 
 
