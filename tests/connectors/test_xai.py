@@ -241,7 +241,7 @@ def _drop_first(key: str, field: str) -> Callable[[Any], None]:
     ("usage", "/usage", _drop_first("timeSeries", "dataPoints")),
     ("invoices", "/invoices", _drop_first("invoices", "total")),
     ("invoice_preview", "/invoice/preview", lambda body: body["coreInvoice"].pop("amountAfterVat")),
-    ("spending_limits", "/spending-limits", lambda body: body["spendingLimits"].pop("effectiveSl")),
+    ("spending_limits", "/spending-limits", lambda body: body.pop("spendingLimits")),
 ])
 def test_a_missing_required_field_is_a_contract_error_and_stores_nothing(
     engine: Engine, fake: FakeXAI, sync: Sync, source: str, path: str, break_body: Callable[[Any], None]

@@ -190,9 +190,10 @@ class XAIConnector(Connector):
         body = await self._call("GET", path)
         core = require(body, "coreInvoice", self, path)
         start = self._cycle_start(require(body, "billingCycle", self, path), path)
-        details: dict[str, Any] = {"billing_cycle": start.strftime("%Y-%m"),
-                                   "amount_before_vat": self._cents(core, "amountBeforeVat", path),
-                                   "vat": self._cents(core, "vatCost", path)}
+        details: dict[str, Any] = {"billing_cycle": start.strftime("%Y-%m")}
+        for key, name in (("amountBeforeVat", "amount_before_vat"), ("vatCost", "vat")):
+            if key in core:
+                details[name] = self._cents(core, key, path)
         if "prepaidCreditsUsed" in core:  # its sign is undocumented: keep the magnitude
             details["prepaid_credits_used"] = abs(self._cents(core, "prepaidCreditsUsed", path))
         if "effectiveSpendingLimit" in body:
@@ -238,5 +239,5 @@ class XAIConnector(Connector):
             LimitSnapshot(as_of=now, name=name, amount=amount, currency="USD", details=details)
             for key, name in LIMIT_NAMES.items()
             # Prepaid-only teams report zeros, which mean "no postpaid limit", not "a limit of $0".
-            if (amount := self._cents(limits, key, path))
+            if key in limits and (amount := self._cents(limits, key, path))
         ]

@@ -1,0 +1,182 @@
+"""Fake OpenRouter API (provider-apis §6.1): `/credits` and `/activity` for management keys, `/key` for any key,
+error bodies with an integer `code`.
+
+The history is generated from a seed with a weekly rhythm: `activity` maps each UTC day to its rows in wire shape
+(US dollars as Decimal); tests may revise it between syncs. `rewrite(path, body)` may alter any successful body
+before it is sent (contract tests)."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from creditgauge.fakes.server import FakeProvider, Handler, json_response
+
+DEFAULT_MANAGEMENT_KEY = "sk-or-v1-fake-management-key-000000000000000000"
+DEFAULT_API_KEY = "sk-or-v1-fake-inference-key-0000000000000000000"
+ACTIVITY_DAYS = 30
+ONE_DAY = timedelta(days=1)
+WEEKDAY_PERCENT = (100, 104, 110, 107, 95, 45, 35)  # Monday..Sunday
+ENDPOINTS = (  # model, permaslug, provider, endpoint id, $ per M prompt / completion tokens, daily prompt tokens
+    ("anthropic/claude-sonnet-4.5", "anthropic/claude-4.5-sonnet-20250929", "Anthropic",
+     "8f0c3a52-1d9e-4b7a-a6c4-2e5f1d3b7c90", Decimal(3), Decimal(15), 1_100_000),
+    ("openai/gpt-4.1-mini", "openai/gpt-4.1-mini-2025-04-14", "OpenAI",
+     "550e8400-e29b-41d4-a716-446655440000", Decimal("0.4"), Decimal("1.6"), 300_000),
+    ("meta-llama/llama-3.3-70b-instruct", "meta-llama/llama-3.3-70b-instruct", "DeepInfra",
+     "0b6f1c8e-3a2d-4f5e-9c7b-1d2e3f4a5b6c", Decimal("0.23"), Decimal("0.40"), 500_000),
+    ("meta-llama/llama-3.3-70b-instruct", "meta-llama/llama-3.3-70b-instruct", "Together",
+     "7c9d2e1f-4b3a-4c5d-8e6f-2a1b3c4d5e6f", Decimal("0.88"), Decimal("0.88"), 150_000),
+    ("deepseek/deepseek-r1", "deepseek/deepseek-r1-0528", "DeepSeek",
+     "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7", Decimal("0.55"), Decimal("2.19"), 200_000),
+)
+
+
+class BadRequest(Exception):
+    """A request the real API refuses with 400."""
+
+
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    return sum(values, Decimal(0))
+
+
+class FakeOpenRouter(FakeProvider):
+    name = "openrouter"
+
+    def __init__(self, *, days: int = 45, seed: int = 1, end: date | None = None,
+                 management_keys: Iterable[str] = (DEFAULT_MANAGEMENT_KEY,),
+                 api_keys: Iterable[str] = (DEFAULT_API_KEY,), latency: float = 0.0) -> None:
+        super().__init__(latency=latency)
+        self.management_keys, self.api_keys = set(management_keys), set(api_keys)
+        self.end = end or (datetime.now(UTC).date() + ONE_DAY)  # exclusive: today is included, still growing
+        self.today = self.end - ONE_DAY
+        self.rewrite: Callable[[str, Any], Any] | None = None
+        rng = random.Random(seed)
+        self.activity: dict[date, list[dict[str, Any]]] = {}
+        day = self.end - timedelta(days=days)
+        while day < self.end:
+            self.activity[day] = self._activity_day(rng, day)
+            day += ONE_DAY
+        self.usage_before_history = Decimal("12.3456789")
+        self.total_credits = (self.total_usage() + 50).to_integral_value()  # whole dollars bought, some left
+        self.key_limit: Decimal | None = Decimal(500)  # ordinary keys; None = unlimited
+        self.limit_reset: str | None = "monthly"
+
+    # -- generated history ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _activity_day(rng: random.Random, day: date) -> list[dict[str, Any]]:
+        rows = []
+        for model, slug, provider, endpoint, prompt_price, completion_price, base in ENDPOINTS:
+            prompt = base * WEEKDAY_PERCENT[day.weekday()] * rng.randint(60, 140) // 10_000
+            if rng.randint(0, 9) == 0 or not prompt:
+                continue  # some days an endpoint is not used at all
+            completion = prompt * rng.randint(3, 12) // 100
+            reasoning = completion * rng.randint(20, 60) // 100 if "r1" in model else 0
+            rows.append({
+                "date": day.isoformat(), "model": model, "model_permaslug": slug, "endpoint_id": endpoint,
+                "provider_name": provider,
+                "usage": (prompt * prompt_price + completion * completion_price) / 1_000_000,
+                "byok_usage_inference": Decimal(0), "requests": max(1, prompt // rng.randint(4_000, 9_000)),
+                "prompt_tokens": prompt, "completion_tokens": completion, "reasoning_tokens": reasoning,
+            })
+        return rows
+
+    def spent(self, first: date, end: date) -> Decimal:
+        """US dollars of activity on the days [first, end)."""
+        return _sum(row["usage"] for day, rows in self.activity.items() if first <= day < end for row in rows)
+
+    def total_usage(self) -> Decimal:
+        return self.usage_before_history + self.spent(date.min, date.max)
+
+    def served_days(self) -> list[date]:
+        """The days /activity answers for: the last 30 completed UTC days."""
+        return [self.today - timedelta(days=n) for n in range(ACTIVITY_DAYS, 0, -1)]
+
+    # -- HTTP ----------------------------------------------------------------------------------------------------
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/api/v1/credits", self._guarded(self._credits, management=True))
+        app.router.add_get("/api/v1/activity", self._guarded(self._activity, management=True))
+        app.router.add_get("/api/v1/key", self._guarded(self._key, management=False))
+        app.router.add_route("*", "/{tail:.*}", self._not_found)
+
+    def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+        return json_response(self.error_body(status, message), status, headers)
+
+    @staticmethod
+    def error_body(status: int, message: str) -> dict[str, Any]:
+        return {"error": {"code": status, "message": message}}  # `code` is the HTTP status, an integer
+
+    def rate_limit(self, *, times: int = 1, retry_after: int = 1, path: str = "") -> None:
+        """Answer the next `times` matching requests with 429 and a retry-after header."""
+        self.fail(429, self.error_body(429, "Rate limit exceeded"), times=times, path=path,
+                  headers={"retry-after": str(retry_after)})
+
+    @staticmethod
+    def _key_of(request: web.Request) -> str:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        return key if scheme.lower() == "bearer" else ""
+
+    def authorize(self, request: web.Request) -> web.Response | None:
+        key = self._key_of(request)
+        if not key:
+            return self.error(401, "No auth credentials found")
+        if key not in self.management_keys | self.api_keys:
+            return self.error(401, "User not found.")
+        return None
+
+    def _guarded(self, handler: Callable[[web.Request], Awaitable[Any]], *, management: bool) -> Handler:
+        async def serve(request: web.Request) -> web.Response:
+            if management and self._key_of(request) not in self.management_keys:
+                return self.error(403, "Only management keys can perform this operation")
+            try:
+                body = await handler(request)
+            except BadRequest as problem:
+                return self.error(400, str(problem))
+            if self.rewrite is not None:  # on a copy: a rewrite must not corrupt the history
+                body = self.rewrite(request.path, copy.deepcopy(body))
+            return json_response(body)
+        return serve
+
+    async def _not_found(self, request: web.Request) -> web.Response:
+        return self.error(404, "Not Found")
+
+    async def _credits(self, request: web.Request) -> dict[str, Any]:
+        return {"data": {"total_credits": self.total_credits, "total_usage": self.total_usage()}}
+
+    async def _activity(self, request: web.Request) -> dict[str, Any]:
+        served = self.served_days()
+        if "date" in request.query:
+            try:
+                asked = date.fromisoformat(request.query["date"])
+            except ValueError:
+                raise BadRequest("date must be YYYY-MM-DD") from None
+            if asked not in served:
+                raise BadRequest("date must be within the last 30 completed UTC days")
+            served = [asked]
+        return {"data": [row for day in served for row in self.activity.get(day, [])]}
+
+    async def _key(self, request: web.Request) -> dict[str, Any]:
+        key = self._key_of(request)
+        management = key in self.management_keys
+        monday = self.today - timedelta(days=self.today.weekday())  # OpenRouter weeks run Monday to Sunday
+        usage = {"usage": self.total_usage(), "usage_daily": self.spent(self.today, self.end),
+                 "usage_weekly": self.spent(monday, self.end),
+                 "usage_monthly": self.spent(self.today.replace(day=1), self.end)}
+        limit = None if management else self.key_limit
+        remaining = None
+        if limit is not None:
+            remaining = max(limit - (usage["usage_monthly"] if self.limit_reset else usage["usage"]), Decimal(0))
+        return {"data": {
+            "label": f"{key[:12]}...{key[-3:]}", "limit": limit, "limit_remaining": remaining,
+            "limit_reset": self.limit_reset if limit is not None else None, "include_byok_in_limit": False,
+            **usage, "byok_usage": Decimal(0), "byok_usage_daily": Decimal(0), "byok_usage_weekly": Decimal(0),
+            "byok_usage_monthly": Decimal(0), "is_free_tier": False, "is_management_key": management,
+            "is_provisioning_key": management, "creator_user_id": "user_2dHFtVWx2n56w6HkM0000000000",
+            "expires_at": None,
+            "rate_limit": {"requests": -1, "interval": "10s", "note": "This field is deprecated and safe to ignore."},
+        }}

@@ -1,0 +1,123 @@
+"""FakeOpenRouter's responses and errors validate against the OpenRouter contract kept in
+tests/contracts/openrouter (and carry no undocumented field) and, when ../shared/provider-apis is present, against
+the originals there."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+from conftest import PROVIDER_APIS
+from creditgauge.fakes.openrouter import DEFAULT_API_KEY, DEFAULT_MANAGEMENT_KEY, FakeOpenRouter
+
+CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "openrouter"
+NAMES = sorted(path.name.removesuffix(".schema.json") for path in CONTRACTS.glob("*.schema.json"))
+MANAGEMENT = {"authorization": f"Bearer {DEFAULT_MANAGEMENT_KEY}"}
+ORDINARY = {"authorization": f"Bearer {DEFAULT_API_KEY}"}
+
+
+def closed(node: Any) -> Any:
+    """The schema with no room for undocumented fields: fakes emit exactly the documented ones."""
+    if isinstance(node, list):
+        return [closed(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: closed(value) for key, value in node.items()}
+    if "properties" in node and "additionalProperties" not in node:
+        node["additionalProperties"] = False
+    return node
+
+
+def check(body: Any, name: str) -> None:
+    schema = json.loads((CONTRACTS / f"{name}.schema.json").read_text())
+    schemas = [schema, closed(schema)]
+    if PROVIDER_APIS.exists():
+        schemas.append(json.loads((PROVIDER_APIS / "schemas" / f"{name}.schema.json").read_text()))
+    for candidate in schemas:
+        Draft202012Validator(candidate, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOpenRouter]:
+    with FakeOpenRouter(days=45) as server:
+        yield server
+
+
+def get(fake: FakeOpenRouter, path: str, headers: dict[str, str]) -> httpx.Response:
+    return httpx.get(f"{fake.url}/api/v1{path}", headers=headers)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_local_examples_validate(name: str) -> None:
+    check(json.loads((CONTRACTS / f"{name}.json").read_text()), name)
+
+
+def test_credits_for_a_management_key(fake: FakeOpenRouter) -> None:
+    check(get(fake, "/credits", MANAGEMENT).json(), "openrouter_credits")
+
+
+@pytest.mark.parametrize("headers", [MANAGEMENT, ORDINARY])
+def test_key_for_any_key(fake: FakeOpenRouter, headers: dict[str, str]) -> None:
+    body = get(fake, "/key", headers).json()
+
+    check(body, "openrouter_key")
+    assert body["data"]["is_management_key"] is (headers is MANAGEMENT)
+
+
+def test_activity_per_day_and_for_all_thirty_days(fake: FakeOpenRouter) -> None:
+    yesterday = fake.served_days()[-1].isoformat()
+    one_day = get(fake, f"/activity?date={yesterday}", MANAGEMENT).json()
+    every_day = get(fake, "/activity", MANAGEMENT).json()
+
+    check(one_day, "openrouter_activity")
+    check(every_day, "openrouter_activity")
+    assert one_day["data"] and {row["date"] for row in one_day["data"]} == {yesterday}
+    assert {row["date"] for row in every_day["data"]} <= {day.isoformat() for day in fake.served_days()}
+
+
+@pytest.mark.parametrize(("headers", "path", "status", "name"), [
+    ({}, "/credits", 401, "openrouter_error_401"),
+    ({"authorization": "Bearer sk-or-v1-unknown-000000000000"}, "/key", 401, "openrouter_error_401"),
+    (ORDINARY, "/credits", 403, "openrouter_error_403"),
+    (ORDINARY, "/activity", 403, "openrouter_error_403"),
+])
+def test_errors_carry_an_integer_code(
+    fake: FakeOpenRouter, headers: dict[str, str], path: str, status: int, name: str
+) -> None:
+    response = get(fake, path, headers)
+
+    assert response.status_code == status
+    check(response.json(), name)
+    assert response.json()["error"]["code"] == status
+
+
+def test_activity_outside_the_last_thirty_completed_days_is_refused(fake: FakeOpenRouter) -> None:
+    too_old = fake.served_days()[0] - timedelta(days=1)
+    for asked in (fake.today.isoformat(), too_old.isoformat(), "2026-13-01"):
+        response = get(fake, f"/activity?date={asked}", MANAGEMENT)
+
+        assert response.status_code == 400 and response.json()["error"]["code"] == 400, asked
+
+
+def test_rate_limits_answer_429_with_retry_after(fake: FakeOpenRouter) -> None:
+    fake.rate_limit(retry_after=3, path="/credits")
+    response = get(fake, "/credits", MANAGEMENT)
+
+    assert response.status_code == 429 and response.headers["retry-after"] == "3"
+    assert response.json()["error"]["code"] == 429
+    assert get(fake, "/credits", MANAGEMENT).status_code == 200
+
+
+def test_the_local_copies_match_the_shared_contract() -> None:
+    if not PROVIDER_APIS.exists():
+        pytest.skip(f"{PROVIDER_APIS} is absent: only the copies in tests/contracts are checked")
+    for path in CONTRACTS.iterdir():
+        folder = "schemas" if path.name.endswith(".schema.json") else "examples"
+        assert path.read_text() == (PROVIDER_APIS / folder / path.name).read_text(), path.name
