@@ -22,8 +22,11 @@ def _default(value: Any) -> Any:
 
 
 def encode_event(event: UsageEvent) -> bytes:
-    return json.dumps({name: getattr(event, name) for name in _FIELDS}, default=_default,
-                      separators=(",", ":"), ensure_ascii=True).encode()
+    data = {name: getattr(event, name) for name in _FIELDS}
+    data["ts"] = as_utc(event.ts).isoformat()  # converted here rather than in `default`: this is the hot path
+    if event.cost is not None:
+        data["cost"] = str(event.cost)
+    return json.dumps(data, default=_default, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def decode_event(line: bytes) -> UsageEvent:

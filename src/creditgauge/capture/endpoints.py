@@ -16,6 +16,7 @@ _SUFFIXES = (
     ("/responses", "responses", "responses"),
     ("/messages", "anthropic", "messages"),
 )
+_MODEL = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
 _GEMINI = re.compile(r"/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$")
 
 
@@ -42,12 +43,16 @@ def classify(method: str, path: str, query: dict[str, str], body: bytes) -> Call
     flavor, endpoint = found
     if flavor == "anthropic" and "/threads/" in path:  # OpenAI Assistants' thread messages carry no usage
         return None
+    # The request body is parsed only when it may ask for a stream (the common non-streamed call skips it); the
+    # model is a fallback name for answers without one, so a cheap match is enough.
+    model_match = _MODEL.search(body)
+    model = model_match.group(1).decode("utf-8", "replace") if model_match else None
+    if b'"stream"' not in body:
+        return Call(flavor, endpoint, model, False, False)
     payload = _json_object(body)
-    model = payload.get("model")
-    stream = payload.get("stream") is True
     options = payload.get("stream_options")
     wants_usage = isinstance(options, dict) and options.get("include_usage") is True
-    return Call(flavor, endpoint, model if isinstance(model, str) else None, stream, wants_usage)
+    return Call(flavor, endpoint, model, payload.get("stream") is True, wants_usage)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
