@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from creditgauge.errors import ConfigError
 from creditgauge.store.queries import tag_keys
 from creditgauge.web import answers
-from creditgauge.web.api_reports import spend_for, usage_for
+from creditgauge.web.api_reports import report_window, spend_for, usage_for
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.security import SESSION_COOKIE, session_value, verify_csrf
 from creditgauge.web.templating import render
@@ -44,8 +44,8 @@ def _controls(request: Request, ctx: WebContext) -> dict[str, Any]:
     group = params.get("group", "account")
     if group not in groups:
         group = "account"
-    today = ctx.today()
-    return {"since": params.get("since") or today.replace(day=1).isoformat(), "until": params.get("until") or "",
+    since, until = report_window(ctx, params.get("since") or None, params.get("until") or None)
+    return {"since": since.isoformat(), "until": until.isoformat() if until else "",  # "30d" -> a date the picker shows
             "group": group, "groups": groups, "source": source}
 
 
