@@ -60,7 +60,7 @@ def test_spend_date_picker_grouping_and_source(page: Any, demo: Demo, tmp_path: 
     page.locator("[data-chart][data-ready='true']").wait_for()
     assert page.locator("canvas[data-testid^='chart-']").count() >= 1
     report = api(demo, "/api/v1/spend", since=since, by="model")
-    shown = [cell.inner_text() for cell in page.locator("[data-testid='spend-table'] tbody [data-field='amount']").all()]
+    shown = page.locator("[data-testid='spend-table'] tbody [data-field='amount']").all_inner_texts()
     assert shown == [money(row["amount"]) for row in report["rows"]]
     totals = page.locator("[data-testid='spend-table'] tfoot [data-field='amount']").all_inner_texts()
     assert totals == [money(total["amount"]) for total in report["totals"]]
