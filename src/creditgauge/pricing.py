@@ -97,16 +97,11 @@ class Counts:
 
     @classmethod
     def of(cls, event: UsageEvent) -> Counts:
-        extra = event.extra or {}
-        return cls(
-            input_tokens=event.input_tokens,
-            cached_input_tokens=event.cached_input_tokens,
-            cache_write_tokens=event.cache_write_tokens,
-            cache_write_1h_tokens=int(extra.get("cache_write_1h_tokens") or 0),
-            output_tokens=event.output_tokens,
-            reasoning_tokens=event.reasoning_tokens,
-            web_searches=int(extra.get("web_search_requests") or 0),
-        )
+        extra = event.extra
+        return cls(event.input_tokens, event.cached_input_tokens, event.cache_write_tokens,
+                   int(extra.get("cache_write_1h_tokens") or 0) if extra else 0,
+                   event.output_tokens, event.reasoning_tokens,
+                   int(extra.get("web_search_requests") or 0) if extra else 0)
 
     def catalog_usage(self) -> Usage:
         return Usage(
@@ -121,18 +116,17 @@ class Counts:
 
 
 class FastCard:
-    """A genai-prices ModelPrice evaluated directly (same leaf rules as genai_prices.types.ModelPrice.calc_price)."""
+    """A genai-prices ModelPrice evaluated directly (same leaf rules as genai_prices.types.ModelPrice.calc_price).
+    Rates are resolved once for a flat card, per call only when a long-context tier may apply."""
 
-    __slots__ = ("cache_read", "cache_write", "cache_write_1h", "input", "output", "per_request", "reasoning",
-                 "web_search")
+    __slots__ = ("flat", "per_request", "prices", "web_search")
 
     def __init__(self, price: gp.ModelPrice) -> None:
-        self.input: Rate | None = price.input_mtok
-        self.cache_read: Rate | None = price.cache_read_mtok
-        self.cache_write: Rate | None = price.cache_write_mtok
-        self.cache_write_1h: Rate | None = price.cache_write_1h_mtok
-        self.output: Rate | None = price.output_mtok
-        self.reasoning: Rate | None = price.output_reasoning_mtok
+        self.prices: tuple[Rate | None, ...] = (
+            price.input_mtok, price.cache_read_mtok, price.cache_write_mtok, price.cache_write_1h_mtok,
+            price.output_mtok, price.output_reasoning_mtok)
+        tiered = any(isinstance(p, gp.TieredPrices) for p in self.prices)
+        self.flat = None if tiered else self.prices
         requests = price.requests_kcount
         self.per_request = ZERO if requests is None else requests / 1000
         searches = price.web_searches_kcount
@@ -140,27 +134,34 @@ class FastCard:
 
     def cost(self, c: Counts) -> Decimal:
         total_in = c.input_tokens
+        inp, read, write, write_1h, out, reasoning = self.flat or tuple(
+            None if p is None else _rate(p, total_in) for p in self.prices)
         uncached = total_in
         tokens = ZERO
-        if self.cache_read is not None:
+        if read is not None:
             uncached -= c.cached_input_tokens
-            tokens += c.cached_input_tokens * _rate(self.cache_read, total_in)
-        if self.cache_write is not None or self.cache_write_1h is not None:
-            writes_1h = c.cache_write_1h_tokens if self.cache_write_1h is not None else 0
-            if self.cache_write is not None:
+            tokens += c.cached_input_tokens * read
+        if write is not None or write_1h is not None:
+            writes_1h = c.cache_write_1h_tokens if write_1h is not None else 0
+            if write is not None:
                 uncached -= c.cache_write_tokens
-                tokens += (c.cache_write_tokens - writes_1h) * _rate(self.cache_write, total_in)
+                tokens += (c.cache_write_tokens - writes_1h) * write
             else:
                 uncached -= writes_1h
-            tokens += writes_1h * _rate(self.cache_write_1h, total_in)
+            if writes_1h:
+                tokens += writes_1h * write_1h
         output = c.output_tokens
-        if self.reasoning is not None:
+        if reasoning is not None:
             output -= c.reasoning_tokens
-            tokens += c.reasoning_tokens * _rate(self.reasoning, total_in)
+            tokens += c.reasoning_tokens * reasoning
         if uncached < 0 or output < 0:
             raise ValueError("cached or reasoning tokens exceed their total")
-        tokens += uncached * _rate(self.input, total_in) + output * _rate(self.output, total_in)
-        return tokens / MILLION + self.per_request + c.web_searches * self.web_search
+        if inp is not None:
+            tokens += uncached * inp
+        if out is not None:
+            tokens += output * out
+        cost = tokens / MILLION + self.per_request
+        return cost + c.web_searches * self.web_search if c.web_searches else cost
 
 
 class CatalogCard:
