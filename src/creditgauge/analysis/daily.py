@@ -86,7 +86,7 @@ def spend_series(
         if span and span[0] <= day <= span[1]:
             continue
         item = of(row["account"], row["currency"])
-        item.days[day] = item.on(day) + row["amount"]
+        item.days[day] = row["amount"]
         item.sources[day] = "tracked"
     return series
 
