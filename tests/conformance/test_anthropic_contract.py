@@ -14,8 +14,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import PROVIDER_APIS
 from creditgauge.fakes.anthropic import DEFAULT_ADMIN_KEY, FakeAnthropic
+from shared_paths import PROVIDER_APIS
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "anthropic"
 NAMES = sorted(path.name.removesuffix(".schema.json") for path in CONTRACTS.glob("*.schema.json"))

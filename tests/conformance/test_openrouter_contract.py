@@ -14,8 +14,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import PROVIDER_APIS
 from creditgauge.fakes.openrouter import DEFAULT_API_KEY, DEFAULT_MANAGEMENT_KEY, FakeOpenRouter
+from shared_paths import PROVIDER_APIS
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "openrouter"
 NAMES = sorted(path.name.removesuffix(".schema.json") for path in CONTRACTS.glob("*.schema.json"))

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import PROVIDER_APIS
 from creditgauge.config import parse_config
 from creditgauge.connectors.xai import XAIConnector
 from creditgauge.domain import Window
 from creditgauge.fakes.xai import DEFAULT_INFERENCE_KEY, DEFAULT_MANAGEMENT_KEY, DEFAULT_TEAM_ID, FakeXAI
+from shared_paths import PROVIDER_APIS
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "xai"
 NAMES = sorted(path.name.removesuffix(".schema.json") for path in CONTRACTS.glob("*.schema.json"))

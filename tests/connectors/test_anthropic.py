@@ -260,6 +260,18 @@ def test_a_missing_required_field_is_a_contract_error_and_stores_nothing(
         fetch(fake, source)
 
 
+def test_malformed_json_is_a_contract_error_and_stores_nothing(
+    engine: Engine, fake: FakeAnthropic, sync: Sync
+) -> None:
+    fake.fail(200, raw='{"data": [{"starting_at": "2026-', path="/cost_report")
+
+    report = sync(fake)
+
+    assert {r.source for r in report.failures} == {"cost_report"}
+    assert "the response is not valid JSON" in (report.failures[0].error or "")
+    assert rows(engine, schema.cost_buckets) == []
+
+
 def test_the_key_is_found_nowhere(
     engine: Engine, fake: FakeAnthropic, sync: Sync, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -227,6 +227,18 @@ def test_a_missing_required_field_is_a_contract_error_and_stores_nothing(
         fetch(fake, source)
 
 
+def test_malformed_json_is_a_contract_error_and_stores_nothing(
+    engine: Engine, fake: FakeOpenRouter, sync: Sync
+) -> None:
+    fake.fail(200, raw='{"data": {"total_credits": 150.0, "total_usage": ', path="/credits")
+
+    report = sync(fake)
+
+    assert {r.source for r in report.failures} == {"credits"}
+    assert "the response is not valid JSON" in (report.failures[0].error or "")
+    assert rows(engine, schema.balance_snapshots) == []
+
+
 def test_the_key_is_found_nowhere(
     engine: Engine, fake: FakeOpenRouter, sync: Sync, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -155,10 +155,11 @@ def test_the_month_to_date_preview_is_an_invoice_and_never_a_cost(
 def test_invoices_are_stored_in_dollars(engine: Engine, fake: FakeXAI, sync: Sync) -> None:
     sync(fake)
 
-    stored = [r for r in rows(engine, schema.invoices, "invoices")]
+    stored = rows(engine, schema.invoices, "invoices")
     monthly = {r["details"]["billing_cycle"]: r for r in stored if r["details"]["kind"] == "monthly"}
     assert set(monthly) == {"2026-06", "2026-07"}
-    for (year, month), row in zip(fake.closed_months(), monthly.values(), strict=True):
+    for year, month in fake.closed_months():
+        row = monthly[f"{year}-{month:02d}"]
         assert row["amount"] == Decimal(sum(fake.month_lines(year, month).values())) / 100
         assert row["status"] == "paid" and row["period_start"] == datetime(year, month, 1, tzinfo=UTC)
     top_ups = sorted(r["status"] for r in stored if r["details"]["kind"] == "prepaid")
@@ -265,6 +266,18 @@ def test_a_missing_required_field_is_a_contract_error_and_stores_nothing(
     assert spent(engine) == costs_before
     with pytest.raises(ContractError, match=f"xai .*{path}"):
         fetch(fake, source)
+
+
+def test_malformed_json_is_a_contract_error_and_stores_nothing(
+    engine: Engine, fake: FakeXAI, sync: Sync
+) -> None:
+    fake.fail(200, raw='{"changes": [], "total": {"val": "-31', path="/prepaid/balance")
+
+    report = sync(fake)
+
+    assert {r.source for r in report.failures} == {"prepaid_balance"}
+    assert "the response is not valid JSON" in (report.failures[0].error or "")
+    assert rows(engine, schema.balance_snapshots) == []
 
 
 def test_a_capped_analytics_answer_is_stored_marked_partial(
