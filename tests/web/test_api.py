@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from creditgauge.analysis.balance import balances
 from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import status
-from creditgauge.cli.app import jsonable
 from creditgauge.reports import spend_report, usage_report
+from creditgauge.serialize import jsonable
 
 from . import dataset
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from creditgauge.analysis.daily import Series, each_day
-from creditgauge.domain import ZERO, day_start
+from creditgauge.domain import ZERO, day_start, to_decimal
 from creditgauge.errors import ConfigError
 from creditgauge.store.ledger import LedgerEntry
 
@@ -39,6 +39,20 @@ class LedgerBalance:
     spent: Decimal
     since: datetime
     grants: list[GrantState] = field(default_factory=list)
+
+
+def parse_amount(text: str, option: str) -> Decimal:
+    """An amount the user typed, exactly; one clear error otherwise."""
+    try:
+        return to_decimal(text, what=option)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{option} {text!r} is not an amount; write it like 100 or 25.50") from None
+
+
+def entry_dict(entry: LedgerEntry) -> dict[str, object]:
+    """The public shape of a ledger entry (CLI --json and API alike)."""
+    return {"id": entry.id, "account": entry.account, "kind": entry.kind, "amount": entry.amount,
+            "currency": entry.currency, "at": entry.at, "expires_at": entry.expires_at, "note": entry.note}
 
 
 def check_entry(kind: str, amount: Decimal, at: datetime, expires_at: datetime | None) -> None:

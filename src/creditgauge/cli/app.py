@@ -8,9 +8,7 @@ import logging
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from typer.core import TyperGroup
 from creditgauge.config import Config, load_config
 from creditgauge.errors import ConfigError, CreditgaugeError
 from creditgauge.redact import install_log_redaction, redact
+from creditgauge.serialize import jsonable
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -98,23 +97,6 @@ def output_format(as_json: bool, as_csv: bool = False) -> OutputFormat:
     if as_json and as_csv:
         raise ConfigError("choose one of --json and --csv")
     return OutputFormat.json if as_json else OutputFormat.csv if as_csv else OutputFormat.table
-
-
-def jsonable(value: Any) -> Any:
-    """Decimals become strings (exact), datetimes ISO 8601 UTC with Z, dates YYYY-MM-DD."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def emit_json(payload: Any) -> None:

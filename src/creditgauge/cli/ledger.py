@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import typer
 
 from creditgauge import clock
 from creditgauge.analysis.accounts import home_currency
-from creditgauge.analysis.ledger import check_entry
+from creditgauge.analysis.ledger import check_entry, entry_dict, parse_amount
 from creditgauge.cli.app import app, console, emit_json, get_config, get_engine, print_table
 from creditgauge.cli.status import shown, when
 from creditgauge.dates import parse_moment
-from creditgauge.domain import to_decimal
 from creditgauge.errors import ConfigError
-from creditgauge.store.ledger import LedgerEntry, add_entry, list_entries, remove_entry
+from creditgauge.store.ledger import add_entry, list_entries, remove_entry
 
 ledger_app = typer.Typer(help="Deposits, grants and adjustments: how accounts without a balance API get one.",
                          no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
-
-
-def parse_amount(text: str, option: str) -> Decimal:
-    try:
-        return to_decimal(text, what=option)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{option} {text!r} is not an amount; write it like 100 or 25.50") from None
-
-
-def entry_dict(entry: LedgerEntry) -> dict[str, object]:
-    return {"id": entry.id, "account": entry.account, "kind": entry.kind, "amount": entry.amount,
-            "currency": entry.currency, "at": entry.at, "expires_at": entry.expires_at, "note": entry.note}
 
 
 @ledger_app.command("add")

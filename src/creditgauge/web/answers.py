@@ -11,10 +11,9 @@ from typing import Any
 from creditgauge.analysis.accounts import home_currency
 from creditgauge.analysis.alerts.engine import check_alerts
 from creditgauge.analysis.balance import balances
-from creditgauge.analysis.ledger import check_entry
+from creditgauge.analysis.ledger import check_entry, entry_dict, parse_amount
 from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import status
-from creditgauge.cli.ledger import entry_dict, parse_amount
 from creditgauge.dates import parse_day, parse_moment
 from creditgauge.errors import ConfigError
 from creditgauge.store import ledger as ledger_store

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from creditgauge.cli.app import jsonable
+from creditgauge.serialize import jsonable
 
 
 def _encode(value: Any) -> Any:
