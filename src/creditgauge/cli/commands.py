@@ -3,6 +3,7 @@
 from creditgauge.cli import (  # noqa: F401
     alerts,
     balance,
+    demo,
     export,
     guard,
     ledger,

@@ -5,6 +5,10 @@ field by field: admin-key auth and its error bodies, bucket `limit`s per endpoin
 
 Every figure comes from one list of rows per endpoint and day; costs are derived from the same usage rows, and any
 grouping is a sum over those rows, so grouped and ungrouped totals agree to the last digit.
+
+Opt-in story lines for the demo: a model launch (`ModelLaunch`: a new model takes a growing share of an older one's
+traffic), a leaked key (`KeyLeak`: one day on which a key nobody otherwise uses spends a lot) and `tools=False` (an
+organization that only calls models, whose whole bill a proxy can see).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import hashlib
 import random
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -141,12 +145,45 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelLaunch:
+    """`model` appears on `day` and takes a growing share of `replaces`' tokens: `share` of them once `ramp_days`
+    have passed, as a team moving to a newer model does over a couple of weeks."""
+
+    model: str
+    price: ModelPrice
+    day: date
+    replaces: str
+    share: Decimal = Decimal("0.7")
+    ramp_days: int = 14
+
+    def share_on(self, day: date) -> Decimal:
+        if day < self.day:
+            return Decimal(0)
+        return self.share * min((day - self.day).days + 1, self.ramp_days) / self.ramp_days
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLeak:
+    """On `day`, a key of `project` named `key_name` that is otherwise never used spends these tokens on `model`:
+    a leaked key. The key is listed with the project's keys; it appears in the reports on that day only."""
+
+    day: date
+    project: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    requests: int
+    key_name: str = "prototype-2024"
+
+
+@dataclass(frozen=True, slots=True)
 class Project:
     id: str
     name: str
     created_at: int
     archived: bool
-    keys: tuple[ApiKey, ...]
+    keys: tuple[ApiKey, ...]  # the keys its traffic uses
+    idle_keys: tuple[ApiKey, ...] = ()  # listed, but used only by a KeyLeak
 
     @property
     def user_id(self) -> str:
@@ -201,6 +238,16 @@ def _masked(key: str) -> str:
     return f"{prefix}****{key[-4:]}"
 
 
+def _check_story(models: Mapping[str, ModelPrice], projects: Sequence[str], launch: ModelLaunch | None,
+                 leak: KeyLeak | None) -> None:
+    if launch is not None and (launch.replaces not in models or launch.model in models):
+        raise ValueError(f"ModelLaunch: {launch.replaces!r} must be one of the models and {launch.model!r} new")
+    if leak is not None and leak.project not in projects:
+        raise ValueError(f"KeyLeak: project {leak.project!r} is not one of {', '.join(projects)}")
+    if leak is not None and leak.model not in models and (launch is None or leak.model != launch.model):
+        raise ValueError(f"KeyLeak: model {leak.model!r} is not one of the models")
+
+
 def _array(query: MultiMapping[str], name: str) -> list[str]:
     """Both array encodings: `name[]=a&name[]=b` (the SDKs) and `name=a&name=b` (requests)."""
     return [*query.getall(f"{name}[]", []), *query.getall(name, [])]
@@ -251,6 +298,9 @@ class FakeOpenAI(FakeProvider):
         grants: Sequence[tuple[Decimal, Decimal]] = ((Decimal("100.0"), Decimal("61.523417")),),
         latency: float = 0.0,
         keys: set[str] | None = None,
+        tools: bool = True,
+        launch: ModelLaunch | None = None,
+        leak: KeyLeak | None = None,
     ) -> None:
         super().__init__(latency=latency, keys=keys)
         self.seed = seed
@@ -258,6 +308,11 @@ class FakeOpenAI(FakeProvider):
         self.end = end or datetime.now(UTC).date()
         self.first = self.end - timedelta(days=days - 1)
         self.models = dict(models)
+        self.tools = tools  # False: no images, audio, storage or tool calls, only model tokens
+        self.launch, self.leak = launch, leak
+        _check_story(self.models, projects, launch, leak)
+        if launch is not None:
+            self.models[launch.model] = launch.price
         self.amounts_as_strings = amounts_as_strings
         self.page_cap = page_cap  # serve at most this many buckets per page whatever `limit` asks (servers may)
         self.spend_limit_cents = spend_limit_cents
@@ -275,8 +330,15 @@ class FakeOpenAI(FakeProvider):
             ApiKey(_opaque("key_", pid, "server"), f"{name}-server", "service_account"),
             ApiKey(_opaque("key_", pid, "laptop"), f"{name}-laptop", "user"),
         )
+        idle = ((ApiKey(_opaque("key_", pid, "leaked"), self.leak.key_name, "user"),)
+                if self.leak is not None and self.leak.project == name else ())
         created = _unix(self.first) - DAY_SECONDS * 30
-        return Project(pid, name, created, archived, keys)
+        return Project(pid, name, created, archived, keys, idle)
+
+    @property
+    def leaked_key(self) -> ApiKey | None:
+        """The key of the KeyLeak, as the API lists it (None without one)."""
+        return next((key for project in self.projects for key in project.idle_keys), None)
 
     def revise(self, day: date, factor: Decimal | str) -> None:
         """Make the provider revise one day: every count (and so every amount) of that day is scaled by `factor`."""
@@ -312,20 +374,44 @@ class FakeOpenAI(FakeProvider):
         factor = self._factors.get(day, Decimal(1))
         out: dict[str, list[Row]] = {name: [] for name in ENDPOINTS}
         for project in self.projects:
-            for model, price in self.models.items():
-                usage = usage_for(day, project.name, model, seed=self.seed, scale=self.scale)
-                if usage is not None:
-                    self._model_rows(out, project, price, usage.scaled(factor) if factor != 1 else usage)
-            self._tool_rows(out, day, project, factor)
+            for usage in self._model_usage(day, project):
+                price = self.models[usage.model]
+                self._model_rows(out, project, price, usage.scaled(factor) if factor != 1 else usage)
+            if self.tools:
+                self._tool_rows(out, day, project, factor)
+            leak = self.leak
+            if leak is not None and leak.day == day and project.idle_keys:
+                usage = DailyUsage(day, project.name, leak.model, leak.input_tokens, 0, 0, leak.output_tokens, 0,
+                                   leak.requests)
+                self._model_rows(out, project, self.models[leak.model], usage.scaled(factor),
+                                 key=project.idle_keys[0])
         out["costs"] = [cost for name in USAGE_TYPES for row in out[name] for cost in self._costs_of(name, row)]
         return out
+
+    def _model_usage(self, day: date, project: Project) -> list[DailyUsage]:
+        """The project's use of each model that day; after a launch, the new model takes its share of the old."""
+        launch = self.launch
+        rows = []
+        for model in self.models:
+            if launch is not None and model == launch.model:
+                continue  # it has no traffic of its own: it takes the replaced model's
+            usage = usage_for(day, project.name, model, seed=self.seed, scale=self.scale)
+            if usage is None:
+                continue
+            if launch is not None and model == launch.replaces and (share := launch.share_on(day)):
+                rows.append(replace(usage.scaled(share), model=launch.model))
+                usage = usage.scaled(1 - share)
+            rows.append(usage)
+        return rows
 
     def _pick(self, *parts: Any) -> random.Random:
         return random.Random(":".join(str(p) for p in (self.seed, *parts)))
 
-    def _model_rows(self, out: dict[str, list[Row]], project: Project, price: ModelPrice, u: DailyUsage) -> None:
+    def _model_rows(self, out: dict[str, list[Row]], project: Project, price: ModelPrice, u: DailyUsage,
+                    key: ApiKey | None = None) -> None:
         rng = self._pick(u.day, project.id, u.model, "dims")
-        key = rng.choice(project.keys)
+        chosen = rng.choice(project.keys)
+        key = key or chosen
         people = {"project_id": project.id, "user_id": project.user_id, "api_key_id": key.id, "model": u.model}
         if price.kind != "completions":
             out[price.kind].append(Row(u.day, people, {"input_tokens": u.input_tokens,
@@ -596,8 +682,9 @@ class FakeOpenAI(FakeProvider):
         owner = {"id": owner_id, "name": key.name, "created_at": project.created_at, "role": "member"}
         if key.owner == "user":
             owner["email"] = f"{project.user_id}@example.com"
+        last_used = self.leak.day if self.leak is not None and key in project.idle_keys else self.end
         return {"object": "organization.project.api_key", "redacted_value": f"sk-proj-****{key.id[-4:]}",
-                "name": key.name, "created_at": project.created_at, "last_used_at": _unix(self.end),
+                "name": key.name, "created_at": project.created_at, "last_used_at": _unix(last_used),
                 "id": key.id, "owner_project_access": "active",
                 "owner": {"type": key.owner, key.owner: owner}}
 
@@ -610,7 +697,8 @@ class FakeOpenAI(FakeProvider):
             return BadRequest(f"Invalid value for 'owner_project_access': {access!r}.",
                               "owner_project_access", "invalid_value").response()
         try:
-            items = [self._key_body(project, key) for key in project.keys if access != "inactive"]
+            items = [self._key_body(project, key) for key in (*project.keys, *project.idle_keys)
+                     if access != "inactive"]
             return json_response(self._list_page(items, request.query))
         except BadRequest as exc:
             return exc.response()
@@ -686,4 +774,5 @@ class FakeOpenAI(FakeProvider):
                               "total_available": granted - used, "grants": {"object": "list", "data": data}})
 
 
-__all__ = ["DEFAULT_MODELS", "DEFAULT_PROJECTS", "ENDPOINTS", "USAGE_TYPES", "FakeOpenAI", "ModelPrice"]
+__all__ = ["DEFAULT_MODELS", "DEFAULT_PROJECTS", "ENDPOINTS", "USAGE_TYPES", "FakeOpenAI", "KeyLeak", "ModelLaunch",
+           "ModelPrice"]
