@@ -73,3 +73,16 @@ def test_one_failing_account_is_recorded_and_the_others_are_stored(
         assert secret not in dumped
         assert secret not in caplog.text
         assert all(secret not in (r.error or "") for r in report.results)
+
+
+def test_current_state_only_runs_no_report_task(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from creditgauge.fakes.openai import FakeOpenAI
+
+    monkeypatch.setenv("OA_ADMIN", "sk-admin-PLANTEDcurrentState0001")
+    with FakeOpenAI(days=10) as fake:
+        config = parse_config({"accounts": {"oa": {"provider": "openai", "key_env": "OA_ADMIN",
+                                                   "base_url": fake.url}}}, None)
+        report = run_sync(config, sqlite_engine, current_state_only=True)
+        assert report.status == "ok"
+        assert {r.source for r in report.results} == {"names", "spend_limit"}
+        assert fake.count("/organization/costs") == 0 and fake.count("/organization/usage") == 0

@@ -90,8 +90,9 @@ def plan_window(
 
 class _Runner:
     def __init__(self, config: Config, engine: Engine, *, since: date | None, full: bool, progress: Progress | None,
-                 now: datetime, client_options: dict[str, Any]) -> None:
+                 now: datetime, client_options: dict[str, Any], current_state_only: bool = False) -> None:
         self.config, self.engine, self.since, self.full = config, engine, since, full
+        self.current_state_only = current_state_only
         self.progress, self.now, self.client_options = progress, now, client_options
         self.account_slots = asyncio.Semaphore(config.sync.account_concurrency)
         self.requests = 0
@@ -116,7 +117,7 @@ class _Runner:
             try:
                 await asyncio.to_thread(register_account, self.engine, account.name, account.provider,
                                         connector.currency_for(account))
-                tasks = connector.tasks()
+                tasks = [t for t in connector.tasks() if not (self.current_state_only and t.windowed)]
                 if self.progress:
                     self.progress.planned(account.name, [t.source for t in tasks])
                 marks = await asyncio.to_thread(sync_log.high_waters, self.engine, account.name)
@@ -141,11 +142,13 @@ class _Runner:
                     store_facts, self.engine, account=account, source=task.source,
                     window=window if task.windowed else None, facts=facts, official=task.official)
             except CreditgaugeError as error:
-                result = TaskResult(account, task.source, False, error=redact(str(error)), window=window)
+                result = TaskResult(account, task.source, False, error=redact(str(error)),
+                                    window=window if task.windowed else None)
                 await asyncio.to_thread(sync_log.record_failure, self.engine, account, task.source, self.now,
                                         result.error or "")
             else:
-                result = TaskResult(account, task.source, True, counts=counts, window=window)
+                result = TaskResult(account, task.source, True, counts=counts,
+                                    window=window if task.windowed else None)
                 mark = window.end if task.windowed else None
                 await asyncio.to_thread(sync_log.record_success, self.engine, account, task.source, self.now, mark)
             result.seconds = time.perf_counter() - started
@@ -165,15 +168,19 @@ async def sync_async(
     now: datetime | None = None,
     trigger: str = "cli",
     client_options: dict[str, Any] | None = None,
+    current_state_only: bool = False,
 ) -> SyncReport:
     """Sync the named accounts (default: all) and record the run. Never raises for a provider's failure: each
-    failure is a TaskResult with ok=False, recorded in the run and in sync_state."""
+    failure is a TaskResult with ok=False, recorded in the run and in sync_state.
+
+    `current_state_only` runs just the tasks that read a current state (balances, limits, names), not the reports:
+    the frequent balance refresh of `serve`."""
     selected = [config.account(name) for name in accounts] if accounts else list(config.accounts.values())
     now = now or utcnow()
     report = SyncReport(run_id=str(ULID()), started_at=now)
     await asyncio.to_thread(sync_log.start_run, engine, report.run_id, now, trigger)
     runner = _Runner(config, engine, since=since, full=full, progress=progress, now=now,
-                     client_options=client_options or {})
+                     client_options=client_options or {}, current_state_only=current_state_only)
     try:
         for results in await asyncio.gather(*(runner.account(a) for a in selected)):
             report.results.extend(results)

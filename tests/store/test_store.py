@@ -85,3 +85,13 @@ def test_unknown_dimension_is_a_clear_error(engine: Engine) -> None:
         queries.spend(engine, since=D1, until=D3, by=["colour"])
     with pytest.raises(ConfigError, match="tag:<name>"):
         queries.spend(engine, since=D1, until=D3, by=["line_itme"], source="tracked")
+
+
+def test_overlapping_usage_kinds_count_only_when_grouped_by_kind(engine: Engine) -> None:
+    facts = [UsageBucket(D1, D2, "messages", model="claude", input_tokens=100, output_tokens=10),
+             UsageBucket(D1, D2, "claude_code", model="claude", input_tokens=60, output_tokens=6)]
+    store_facts(engine, account="anthropic", source="usage", window=WINDOW, facts=facts)
+    (total,) = queries.usage(engine, since=D1, until=D3, by=["model"])
+    assert (total["input_tokens"], total["output_tokens"]) == (100, 10)
+    by_kind = {r["kind"]: r["input_tokens"] for r in queries.usage(engine, since=D1, until=D3, by=["kind"])}
+    assert by_kind == {"messages": 100, "claude_code": 60}

@@ -74,9 +74,9 @@ def test_ticks_follow_the_intervals_with_jitter(
     assert timedelta(minutes=13.5) <= dues["balances"] <= timedelta(minutes=16.5)
     assert timedelta(minutes=54) <= dues["reports"] <= timedelta(minutes=66)
     frozen_clock.advance(dues["balances"])
-    asyncio.run(scheduler.tick())  # only the balance tick: a sync over today only
+    asyncio.run(scheduler.tick())  # only the balance tick: current-state tasks only, no report window
     latest = sync_log.recent_runs(sqlite_engine)[0]
-    assert str(latest["detail"][0]["since"]).startswith("2026-11-20 00:00:00")
+    assert [(d["source"], d["since"]) for d in latest["detail"]] == [("balance", None)]
     assert scheduler.due_jobs() == []
     assert fake.count("/user/balance") == 2
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from creditgauge import clock
 from creditgauge.cli.app import (
     OutputFormat,
     app,
@@ -18,7 +19,6 @@ from creditgauge.cli.app import (
     print_table,
 )
 from creditgauge.dates import parse_day
-from creditgauge.domain import utcnow
 from creditgauge.errors import ConfigError
 from creditgauge.reports import parse_by, spend_report, usage_report
 from creditgauge.store import queries
@@ -36,7 +36,7 @@ def _source(value: str) -> queries.Source:
 
 
 def _common(since: str | None, until: str | None) -> tuple[Any, Any, Any]:
-    today = utcnow().date()
+    today = clock.now().date()
     since_day = parse_day(since, today=today) if since else today.replace(day=1)
     until_day = parse_day(until, today=today, option="--until") if until else None
     return today, since_day, until_day

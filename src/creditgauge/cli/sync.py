@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from creditgauge import clock
 from creditgauge.cli.app import app, console, emit_json, err_console, get_config, get_engine, print_table
 from creditgauge.dates import parse_day
-from creditgauge.domain import utcnow
 from creditgauge.errors import ConfigError
 from creditgauge.sync import SyncReport, TaskResult, run_sync
 
@@ -51,7 +51,7 @@ def sync(
     config = get_config()
     if not config.accounts:
         raise ConfigError(f"no accounts configured in {config.path}; run `creditgauge init` and add one")
-    since_day = parse_day(since, today=utcnow().date()) if since else None
+    since_day = parse_day(since, today=clock.now().date()) if since else None
     engine = get_engine()
     if as_json or not sys.stderr.isatty():
         report = run_sync(config, engine, accounts=account or None, since=since_day, full=full)

@@ -25,6 +25,9 @@ TRACKED_DIMENSIONS = ("day", "month", "account", "provider", "project", "model",
 USAGE_MEASURES = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
                   "requests")
 EXTRA_USAGE_MEASURES = ("images", "characters", "seconds")
+# Usage kinds that repeat tokens another kind already counts (Anthropic's Claude Code report overlaps its messages
+# report): left out of totals unless the report is grouped by kind, where each kind stands on its own row.
+OVERLAPPING_KINDS = ("claude_code",)
 
 
 def day_of(engine_or_dialect: Engine | str, column: ColumnElement[Any], length: int = 10) -> ColumnElement[str]:
@@ -188,6 +191,8 @@ def usage(
             .select_from(table.join(schema.accounts, schema.accounts.c.name == table.c.account, isouter=True))
             .where(_window(table.c.start_time, since, until))
         )
+        if "kind" not in by:
+            statement = statement.where(table.c.kind.not_in(OVERLAPPING_KINDS))
         if accounts:
             statement = statement.where(table.c.account.in_(accounts))
     else:

@@ -84,15 +84,16 @@ class Scheduler:
         if reports:
             await self.sync(reports, trigger="schedule")
         if balances:
-            await self.sync(balances, trigger="schedule", since=self.now().date())
+            await self.sync(balances, trigger="schedule", current_state_only=True)
         for job in due:
             job.due = self._next_due(job)
 
     async def sync(self, accounts: Sequence[str] | None, *, trigger: str, since: date | None = None,
-                   full: bool = False) -> SyncReport:
+                   full: bool = False, current_state_only: bool = False) -> SyncReport:
         async with self.lock:
             report = await sync_async(self.config, self.engine, accounts=list(accounts) if accounts else None,
-                                      since=since, full=full, trigger=trigger, now=self.now())
+                                      since=since, full=full, trigger=trigger, now=self.now(),
+                                      current_state_only=current_state_only)
             self.metrics.observe_sync(trigger, report.status, [(r.account, r.source) for r in report.failures])
             for failure in report.failures:
                 log.warning("sync %s/%s failed: %s", failure.account, failure.source, failure.error)
