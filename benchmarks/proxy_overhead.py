@@ -292,7 +292,7 @@ def report(results: dict[tuple[str, int], Run], ttfb: dict[str, Run], clients: d
     ours32, direct32 = results["creditgauge", 32], results["direct", 32]
     added = ours1.median_ms - direct1.median_ms
     print("\ngoals:")
-    print(f"- added median latency at c=1: {added:.2f} ms (goal < {GOALS['added_median_ms_c1']} ms): "
+    print(f"- added median latency at c=1: {added:.3f} ms (goal < {GOALS['added_median_ms_c1']} ms): "
           f"{'met' if added < GOALS['added_median_ms_c1'] else 'NOT met'}")
     share = ours32.rps / direct32.rps
     print(f"- throughput at c=32: {share:.0%} of direct (goal >= {GOALS['share_of_direct_c32']:.0%}): "

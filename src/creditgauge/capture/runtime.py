@@ -78,7 +78,6 @@ async def serve_proxy(config: Config, recorder: Recorder, host: str, port: int,
 
 
 def run_proxy(config: Config, host: str, port: int) -> None:
-    sys.setswitchinterval(0.0001)
     recorder = build_recorder(config, journal_root(config) / "proxy")
     try:
         asyncio.run(serve_proxy(config, recorder, host, port))

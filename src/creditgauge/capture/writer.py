@@ -51,7 +51,7 @@ class WriterStats:
 
 class EventWriter:
     def __init__(self, engine: Engine, journal: Journal | None = None, *, batch_size: int = 500,
-                 queue_size: int = 100_000, flush_interval: float = 0.05, backoff: Backoff | None = None,
+                 queue_size: int = 100_000, flush_interval: float = 0.25, backoff: Backoff | None = None,
                  store: Callable[[Engine, Sequence[UsageEvent]], int] = store_events) -> None:
         self.engine = engine
         self.journal = journal
