@@ -148,6 +148,7 @@ def test_a_cached_event_price_costs_microseconds() -> None:
 def test_genai_prices_claude_sonnet_4_lacks_its_long_context_tier() -> None:
     # Anthropic bills Sonnet 4 prompts above 200K input tokens at $6 input / $22.50 output per million (the 1M
     # context beta); genai-prices 0.2.3 has the tier for claude-sonnet-4-5 but not for claude-sonnet-4-0. When this
-    # fails, the catalogue was fixed: drop the note in pricing.py. Until then an override or reprice fixes it.
+    # fails, the catalogue was fixed: drop the note in pricing.py, then `creditgauge reprice`. (Config overrides are
+    # flat prices: they cannot express a tier.)
     long = Pricer().price(event("claude-sonnet-4-0", "anthropic", input_tokens=250_000, output_tokens=1000))
     assert long.cost == (250_000 * Decimal(3) + 1000 * Decimal(15)) / M

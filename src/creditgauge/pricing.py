@@ -8,14 +8,15 @@ the long-context tier is chosen by total input tokens and applies to every token
 every model of every supported provider. Price cards with units this evaluator does not know fall back to
 genai-prices' own calculation on the cached model price, so they stay right, only slower.
 
-Known stale entries in genai-prices 0.2.3 (checked against the providers' published prices, fix them with
-`[accounts.X.prices."model"]` overrides; tests/test_pricing.py pins what the catalogue says today):
+Known stale entries in genai-prices 0.2.3 (checked against the providers' published prices; tests/test_pricing.py
+pins what the catalogue says today, `[accounts.X.prices."model"]` overrides fix flat prices):
 - DeepSeek `deepseek-chat` / `deepseek-reasoner` still carry the pre-September-2025 prices with the night discount
   ($0.27/$1.10 and $0.55/$2.19 per million, half off 16:30-00:30 UTC). DeepSeek's pricing page lists, from
   2025-09-05 16:00 UTC, $0.56 input (cache miss), $0.07 (cache hit), $1.68 output with no night discount, and since
   April 2026 both names map to DeepSeek-V4-Flash ($0.14 / $0.0028 / $0.28).
 - `claude-sonnet-4-0` has no long-context tier, although Anthropic bills prompts above 200K tokens on Sonnet 4 at
-  $6 input / $22.50 output per million (the tier exists for claude-sonnet-4-5).
+  $6 input / $22.50 output per million (the tier exists for claude-sonnet-4-5). Overrides are flat prices and
+  cannot express a tier: such requests are under-priced until the catalogue is fixed and `reprice` runs.
 """
 
 from __future__ import annotations
