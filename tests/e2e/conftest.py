@@ -73,7 +73,7 @@ def browser_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     previous = {name: os.environ.get(name) for name in KEYS}
     os.environ.update(KEYS)
@@ -122,7 +122,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 os.environ[name] = value
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(browser_path: Path) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
