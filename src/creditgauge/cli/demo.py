@@ -158,7 +158,7 @@ def _story(handle: DemoHandle, report: StatusReport) -> None:
     launch, leak = handle.scenario.launch, handle.scenario.leak
     console.print("[bold]What to look for[/bold]")
     console.print(f"  {launch.day}: {launch.model} launches and takes {launch.share:.0%} of {launch.replaces}'s "
-                  f"tokens within {launch.ramp_days} days (spend by model)", highlight=False)
+                  f"tokens within {launch.ramp_days} days (usage by model, spend by line item)", highlight=False)
     console.print(f"  {leak.day}: the forgotten key {leak.key_name!r} of project {leak.project}, never seen by the "
                   "proxy, spends heavily: reconciliation flags that day", highlight=False)
     for row in report.rows:

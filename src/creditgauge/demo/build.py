@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
@@ -35,6 +37,7 @@ from creditgauge.store.engine import open_engine
 from creditgauge.store.ledger import add_entry
 from creditgauge.sync import SyncReport, run_sync
 
+T = TypeVar("T")
 THOUSAND = Decimal(1000)
 PROMOTION = Decimal(500)
 
@@ -99,7 +102,7 @@ def build_demo(workdir: Path, *, days: int = 180, now: datetime | None = None,
         engine = open_engine(database_url)
         cleanup.callback(engine.dispose)
         step(f"syncing {len(config.accounts)} accounts: {days} days of history")
-        report = run_sync(config, engine, since=scenario.first, now=now)
+        report = _in_own_thread(lambda: run_sync(config, engine, since=scenario.first, now=now))
         step("recording tracked history through the capture path")
         pricer = Pricer.from_config(config)
         history = Recorder(pricer, EventWriter(engine).start())  # generated, so replayable: no journal needed
@@ -121,6 +124,13 @@ def build_demo(workdir: Path, *, days: int = 180, now: datetime | None = None,
         raise
     return DemoHandle(workdir, config, workdir / CONFIG_NAME, database_url, engine, scenario, now, urls, proxy_url,
                       report, tracked, live, cleanup)
+
+
+def _in_own_thread(work: Callable[[], T]) -> T:
+    """Run `work` on a thread of its own: run_sync starts an event loop, which cannot happen on a thread that
+    already runs one (an async caller, or Playwright's sync API in the browser tests)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="creditgauge-demo-sync") as pool:
+        return pool.submit(work).result()
 
 
 def _drain(recorder: Recorder, workdir: Path) -> None:
