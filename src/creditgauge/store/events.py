@@ -54,16 +54,18 @@ def insert_events(connection: Connection, events: Sequence[UsageEvent], *, count
     return len(new_ids)
 
 
-def _driver_values(connection: Connection, rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+def _driver_values(connection: Connection, rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and each row's values as the driver takes them, through the columns' own bind processing.
-    The hot path talks to the driver directly: SQLAlchemy's per-row parameter handling costs more than the
-    database's work for a batch of small rows."""
+    The hot path talks to the driver directly, a column at a time: SQLAlchemy's per-row parameter handling
+    costs more than the database's work for a batch of small rows."""
     dialect = connection.dialect
-    columns = [schema.usage_events.c[name] for name in rows[0]]
-    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
-    values = [[value if process is None else process(value)
-               for value, process in zip(row.values(), processors, strict=True)] for row in rows]
-    return [column.name for column in columns], values
+    names = list(rows[0])
+    columns = []
+    for name in names:
+        values = [row[name] for row in rows]
+        process = schema.usage_events.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        columns.append(values if process is None else list(map(process, values)))
+    return names, list(zip(*columns, strict=True))
 
 
 def _insert_sqlite(connection: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
