@@ -11,7 +11,7 @@ import threading
 import time
 import webbrowser
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -97,10 +97,15 @@ def _show(handle: DemoHandle, *, kept: bool) -> None:
     _story(handle, report)
 
 
-def _what_is_verified(handle: DemoHandle, report: StatusReport) -> None:
+def _spend_window() -> tuple[date, date]:
+    """The last SPEND_DAYS days, today included: [since, until)."""
     today = clock.now().date()
-    window = {"since": day_start(today - timedelta(days=SPEND_DAYS - 1)), "until": day_start(today + timedelta(1)),
-              "by": ["account"]}
+    return today - timedelta(days=SPEND_DAYS - 1), today + timedelta(days=1)
+
+
+def _what_is_verified(handle: DemoHandle, report: StatusReport) -> None:
+    since, until = _spend_window()
+    window = {"since": day_start(since), "until": day_start(until), "by": ["account"]}
     sides = {source: {row["account"] for row in queries.spend(handle.engine, source=source, **window)}
              for source in ("reported", "tracked")}
     rows = []
@@ -118,8 +123,7 @@ def _what_is_verified(handle: DemoHandle, report: StatusReport) -> None:
 
 def _spend_by_provider(handle: DemoHandle) -> None:
     """Each day counted once: the provider's report where it has one, else the proxy's tracking."""
-    today = clock.now().date()
-    since, until = today - timedelta(days=SPEND_DAYS - 1), today + timedelta(days=1)
+    since, until = _spend_window()
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for (_account, currency, provider), amount in split_by_dimension(handle.engine, since=since, until=until,
                                                                      dimension="provider").items():
@@ -133,7 +137,7 @@ def _spend_by_provider(handle: DemoHandle) -> None:
     by_currency: dict[str, Decimal] = defaultdict(Decimal)
     for (_provider, currency), amount in totals.items():
         by_currency[currency] += amount
-    print_table(f"Spend, last {SPEND_DAYS} days ({since} to {today}), by provider",
+    print_table(f"Spend, last {SPEND_DAYS} days ({since} to {until - timedelta(days=1)}), by provider",
                 [("provider", "left"), ("amount", "right"), ("currency", "left"), ("from", "left")], rows,
                 caption="total: " + "  ".join(f"{shown(a)} {c}" for c, a in sorted(by_currency.items()))
                 + " (never summed across currencies)")
