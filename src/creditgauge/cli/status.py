@@ -94,7 +94,7 @@ def _notes(report: StatusReport) -> list[str]:
             notes.append(f"{row.account}: balance from an unofficial endpoint ({row.balance.source})")
         notes += [f"{row.account}: credit grant {_reported_grant(grant, row.currency)}"
                   for grant in row.balance.details.get("grants") or [] if isinstance(grant, dict)]
-        if row.reported_through is not None and row.today:
+        if row.reported_through is not None and row.reported_through < report.as_of.date() and row.today:
             notes.append(f"{row.account}: spend after {row.reported_through} is tracked (provider not posted yet)")
         if row.sync and row.sync.failing_since:
             notes.append(f"{row.account}: sync failing since {when(row.sync.failing_since)} "
