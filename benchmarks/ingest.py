@@ -27,6 +27,7 @@ from creditgauge.domain import UsageEvent
 from creditgauge.pricing import Pricer
 from creditgauge.store import schema
 from creditgauge.store.engine import open_engine
+from creditgauge.store.events import store_events
 
 MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4.1"), ("anthropic", "claude-sonnet-4-5"),
           ("gemini", "gemini-2.5-flash"), ("deepseek", "deepseek-chat"), ("groq", "llama-3.3-70b-versatile")]
@@ -92,6 +93,18 @@ def writer_events_per_second(url: str, count: int, batch_size: int) -> float:
     return count / elapsed
 
 
+def store_events_per_second(url: str, count: int, batch_size: int) -> float:
+    """The database side alone: store_events in batches, as the writer thread calls it (no journal, no queue)."""
+    engine = open_engine(url)
+    events = make_events(count, pricer=Pricer())
+    started = time.perf_counter()
+    for offset in range(0, count, batch_size):
+        store_events(engine, events[offset:offset + batch_size])
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return count / elapsed
+
+
 def scratch_postgres(base: str) -> tuple[str, object]:
     admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     name = f"cg_bench_{uuid.uuid4().hex[:10]}"
@@ -119,18 +132,20 @@ def main() -> None:
     print("|---|---|---|")
     print(f"| pricing, cached, per event | {ours:.2f} µs | < {GOAL_PRICING_US} µs |")
     print(f"| genai_prices.calc_price, per call | {catalog:.1f} µs | (reference) |")
-    with tempfile.TemporaryDirectory(prefix="cg-ingest-db-") as tmp:
-        rate = writer_events_per_second(f"sqlite:///{tmp}/ingest.db", args.events, args.batch_size)
-        print(f"| writer -> SQLite | {rate:,.0f} events/s | > {GOAL_EVENTS_PER_SECOND:,} |")
-    if args.postgres:
-        url, handle = scratch_postgres(args.postgres)
-        try:
-            rate = writer_events_per_second(url, args.events, args.batch_size)
-            print(f"| writer -> PostgreSQL | {rate:,.0f} events/s | > {GOAL_EVENTS_PER_SECOND:,} |")
-        finally:
-            drop_postgres(handle)
-    else:
-        print("| writer -> PostgreSQL | not measured (no --postgres) | |")
+    databases = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
+    for label, server in databases:
+        for what, measure in (("batch writes (store_events)", store_events_per_second),
+                              ("whole writer: submit -> journal -> queue -> commit", writer_events_per_second)):
+            with tempfile.TemporaryDirectory(prefix="cg-ingest-db-") as tmp:
+                url, handle = (f"sqlite:///{tmp}/ingest.db", None) if server is None else scratch_postgres(server)
+                try:
+                    rate = measure(url, args.events, args.batch_size)
+                finally:
+                    if handle is not None:
+                        drop_postgres(handle)
+            print(f"| {label}: {what} | {rate:,.0f} events/s | > {GOAL_EVENTS_PER_SECOND:,} |")
+    if not args.postgres:
+        print("| PostgreSQL | not measured (no --postgres) | |")
 
 
 if __name__ == "__main__":
