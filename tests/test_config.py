@@ -14,7 +14,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_valid_config_keeps_amounts_exact(tmp_path: Path) -> None:
-    path = write(tmp_path, '[accounts.main]\nprovider = "openai"\nkey_env = "OPENAI_ADMIN_KEY"\nmonthly_limit = "200.10"\n')
+    path = write(
+        tmp_path, '[accounts.main]\nprovider = "openai"\nkey_env = "OPENAI_ADMIN_KEY"\nmonthly_limit = "200.10"\n'
+    )
     config = load_config(path)
     account = config.account("main")
     assert account.name == "main"
@@ -30,7 +32,10 @@ def test_valid_config_keeps_amounts_exact(tmp_path: Path) -> None:
         ('[accounts.a]\nprovider = "openai"\nkey_env = "K"\ncolour = "red"\n', "accounts.a.colour: unknown field"),
         ('[accounts.a]\nkey_env = "K"\n', "accounts.a.provider: required field is missing"),
         ("[accounts.a\n", "not valid TOML"),
-        ('[[alerts.rules]]\nname = "low"\nkind = "balance_below"\nchannels = ["ops"]\n', "channel 'ops' is not defined"),
+        (
+            '[[alerts.rules]]\nname = "low"\nkind = "balance_below"\nchannels = ["ops"]\n',
+            "channel 'ops' is not defined",
+        ),
     ],
 )
 def test_bad_config_gives_one_line_naming_file_and_key(tmp_path: Path, body: str, expected: str) -> None:

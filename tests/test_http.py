@@ -47,8 +47,15 @@ def client(fake: Echo, **kw) -> ApiClient:
     async def record(seconds: float) -> None:
         sleeps.append(seconds)
 
-    return ApiClient("testprov", fake.url, headers={"authorization": f"Bearer {KEY}"}, secrets=[KEY],
-                     retry=kw.pop("retry", RetryPolicy(max_retries=3, base_delay=0.01)), sleep=record, **kw)
+    return ApiClient(
+        "testprov",
+        fake.url,
+        headers={"authorization": f"Bearer {KEY}"},
+        secrets=[KEY],
+        retry=kw.pop("retry", RetryPolicy(max_retries=3, base_delay=0.01)),
+        sleep=record,
+        **kw,
+    )
 
 
 def test_numbers_are_exact_decimals_and_bracket_arrays_pass_through(fake: Echo) -> None:
@@ -63,8 +70,12 @@ def test_numbers_are_exact_decimals_and_bracket_arrays_pass_through(fake: Echo) 
 
 
 def test_429_then_success_honours_retry_after(fake: Echo) -> None:
-    fake.fail(429, {"error": {"message": "slow down", "type": "requests", "param": None, "code": "rate_limit_exceeded"}},
-              headers={"retry-after": "7"}, times=2)
+    fake.fail(
+        429,
+        {"error": {"message": "slow down", "type": "requests", "param": None, "code": "rate_limit_exceeded"}},
+        headers={"retry-after": "7"},
+        times=2,
+    )
     sleeps: list[float] = []
 
     async def go():
@@ -76,8 +87,18 @@ def test_429_then_success_honours_retry_after(fake: Echo) -> None:
 
 
 def test_insufficient_quota_is_not_retried(fake: Echo) -> None:
-    fake.fail(429, {"error": {"message": "You exceeded your current quota", "type": "insufficient_quota",
-                              "param": None, "code": "insufficient_quota"}}, times=5)
+    fake.fail(
+        429,
+        {
+            "error": {
+                "message": "You exceeded your current quota",
+                "type": "insufficient_quota",
+                "param": None,
+                "code": "insufficient_quota",
+            }
+        },
+        times=5,
+    )
 
     async def go():
         async with client(fake) as c:
@@ -144,8 +165,11 @@ def test_connection_refused_is_a_provider_error() -> None:
 def test_pagination_stops_on_repeated_cursor(fake: Echo, caplog: pytest.LogCaptureFixture) -> None:
     async def go():
         async with client(fake) as c:
-            pages = paginate(lambda cursor: c.get_json("/pages", {"page": cursor} if cursor else None),
-                             lambda page: page["next_page"], what="pages")
+            pages = paginate(
+                lambda cursor: c.get_json("/pages", {"page": cursor} if cursor else None),
+                lambda page: page["next_page"],
+                what="pages",
+            )
             return [page["data"][0] async for page in pages]
 
     assert run(go()) == [None, "c1", "c2"]

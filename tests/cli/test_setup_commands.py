@@ -15,14 +15,15 @@ runner = CliRunner()
 def test_init_writes_a_starter_config_and_lists_found_keys_by_name_only(tmp_path: Path) -> None:
     target = tmp_path / "cfg" / "config.toml"
     secret = "sk-admin-PLANTED-init-0123456789"
-    result = runner.invoke(app, ["init", "--path", str(target)], env={"OPENAI_ADMIN_KEY": secret,
-                                                                      "GROQ_API_KEY": "gsk_PLANTED0123456789"})
+    result = runner.invoke(
+        app, ["init", "--path", str(target)], env={"OPENAI_ADMIN_KEY": secret, "GROQ_API_KEY": "gsk_PLANTED0123456789"}
+    )
     assert result.exit_code == 0, result.output
     assert "OPENAI_ADMIN_KEY" in result.output and "GROQ_API_KEY" in result.output
     text = target.read_text()
     assert secret not in text and secret not in result.output
     assert '[accounts.openai]\nprovider = "openai"\nkey_env = "OPENAI_ADMIN_KEY"' in text
-    assert '# [accounts.anthropic]' in text  # not found: left commented
+    assert "# [accounts.anthropic]" in text  # not found: left commented
 
     again = runner.invoke(app, ["init", "--path", str(target)])
     assert again.exit_code == 2 and "already exists" in again.output
@@ -31,7 +32,9 @@ def test_init_writes_a_starter_config_and_lists_found_keys_by_name_only(tmp_path
 def test_providers_lists_capabilities_and_key_state(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[accounts.main]\nprovider = "openai"\nkey_env = "CG_TEST_OPENAI"\n')
-    result = runner.invoke(app, ["--config", str(config), "providers", "--json"], env={"CG_TEST_OPENAI": "sk-admin-x1234567"})
+    result = runner.invoke(
+        app, ["--config", str(config), "providers", "--json"], env={"CG_TEST_OPENAI": "sk-admin-x1234567"}
+    )
     assert result.exit_code == 0, result.output
     row = json.loads(result.output)["rows"][0]
     assert row["account"] == "main" and row["provider"] == "openai" and row["key_found"] is True
@@ -50,12 +53,20 @@ def test_config_error_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_usage_error_exits_2(tmp_path: Path) -> None:
-    env = {**os.environ, "CREDITGAUGE_CONFIG": str(tmp_path / "none.toml"),
-           "CREDITGAUGE_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
-    proc = subprocess.run([sys.executable, "-m", "creditgauge", "spend", "--since", "last tuesday"],
-                          capture_output=True, text=True, env=env)
+    env = {
+        **os.environ,
+        "CREDITGAUGE_CONFIG": str(tmp_path / "none.toml"),
+        "CREDITGAUGE_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "creditgauge", "spend", "--since", "last tuesday"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 2
     assert "--since 'last tuesday' is not a date" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "creditgauge", "spend", "--bogus"], capture_output=True, text=True,
-                          env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "creditgauge", "spend", "--bogus"], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 2

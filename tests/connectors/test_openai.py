@@ -186,9 +186,8 @@ def test_the_contract_examples_map_field_by_field(fake: FakeOpenAI) -> None:
     assert costs[0] == CostBucket(
         start=datetime(2026, 8, 1, tzinfo=UTC), end=datetime(2026, 8, 2, tzinfo=UTC), amount=Decimal("2.5"),
         currency="USD", project="proj_7Hq2mVb1xKp0RzLd", line_item="gpt-4.1-2025-04-14, input",
-        quantity=Decimal(1250000), quantity_unit="tokens")
+        model="gpt-4.1-2025-04-14", quantity=Decimal(1250000), quantity_unit="tokens")
     assert sum((c.amount for c in costs), Decimal(0)) == Decimal("5.1684")
-    assert {c.model for c in costs} == {None}  # line items are free text: never parsed for a model
 
     fake.fail(200, example("openai_costs_value_as_string"))
     (live,) = fetch(connector_for(fake), "costs")
@@ -436,3 +435,19 @@ def test_every_usage_type_has_a_task_and_declares_what_the_contract_allows() -> 
     assert [t.name for t in USAGE_TYPES] == [n for n in ENDPOINTS if n != "costs"]
     for kind in USAGE_TYPES:
         assert set(kind.group_by) <= set(ENDPOINTS[kind.name].dimensions)
+
+
+@pytest.mark.parametrize(("line_item", "model"), [
+    ("gpt-4o-2024-08-06, input", "gpt-4o-2024-08-06"),
+    ("gpt-4.1-2025-04-14, cached input", "gpt-4.1-2025-04-14"),
+    ("text-embedding-3-small", "text-embedding-3-small"),
+    ("Text tokens", None),
+    ("input_tokens", None),
+    ("web search tool calls", None),
+    ("vector store storage", None),
+    (None, None),
+])
+def test_spend_by_model_takes_the_model_only_from_model_like_line_items(line_item, model) -> None:
+    from creditgauge.connectors.openai import model_of_line_item
+
+    assert model_of_line_item(line_item) == model

@@ -83,6 +83,21 @@ def base_without_v1(url: str) -> str:
     return url.rstrip("/").removesuffix("/v1")
 
 
+def model_of_line_item(line_item: str | None) -> str | None:
+    """The model a cost line item names, for spend by model: the costs API has no model dimension.
+
+    Line items seen live read "gpt-4o-2024-08-06, input" or a bare model id ("text-embedding-3-small") [COMM];
+    others are prose ("Text tokens", "web search tool calls"). Only a first segment that looks like a model id
+    (one word with a digit in it) is taken; anything else leaves the model unknown rather than guessed. The line
+    item itself is stored unchanged either way."""
+    if not line_item:
+        return None
+    head = line_item.split(",", 1)[0].strip()
+    if not head or any(ch.isspace() for ch in head) or not any(ch.isdigit() for ch in head):
+        return None
+    return head
+
+
 class OpenAIConnector(Connector):
     provider: ClassVar[str] = "openai"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.COSTS, Capability.USAGE, Capability.LIMITS})
@@ -195,7 +210,8 @@ class OpenAIConnector(Connector):
                 amount=to_decimal(value, what="amount.value"),  # a JSON number or, as seen live, a decimal string
                 currency=str(currency).upper(),
                 project=result.get("project_id"),
-                line_item=result.get("line_item"),  # free text that changes over time: stored, never parsed
+                line_item=result.get("line_item"),  # free text that changes over time: stored as sent
+                model=model_of_line_item(result.get("line_item")),
                 api_key=result.get("api_key_id"),
                 quantity=None if quantity is None else to_decimal(quantity, what="quantity"),
                 quantity_unit=result.get("quantity_unit"),

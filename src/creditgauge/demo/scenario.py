@@ -50,6 +50,9 @@ DEEPSEEK_PRICES_CNY = {"deepseek-chat": ("0.2", "2", "3"), "deepseek-reasoner": 
 DEEPSEEK_PROJECTS = ("support-bot", "doc-search")
 GROQ_MODELS = ("llama-3.3-70b-versatile", "llama-3.1-8b-instant")
 GROQ_PROJECTS = ("checkout-assistant", "evals")
+# The team that owns each project: the demo's tracked events carry it as a `team` tag (spend --by tag:team).
+TEAMS = {"checkout-assistant": "payments", "support-bot": "support", "doc-search": "support", "evals": "research",
+         "Default project": "research", "old-experiments": "research"}
 
 
 @dataclass(frozen=True, slots=True)

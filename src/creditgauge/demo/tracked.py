@@ -21,6 +21,7 @@ from creditgauge.demo.scenario import (
     DEEPSEEK_PROJECTS,
     GROQ_MODELS,
     GROQ_PROJECTS,
+    TEAMS,
     Scenario,
 )
 from creditgauge.domain import UsageEvent, day_start
@@ -70,7 +71,8 @@ def events_for(usage: DailyUsage, *, account: str, provider: str, endpoint: str,
             endpoint=endpoint, source="proxy", input_tokens=uncached[i] + cached[i] + written[i],
             cached_input_tokens=cached[i], cache_write_tokens=written[i], output_tokens=answer[i] + reasoning[i],
             reasoning_tokens=reasoning[i], requests=requests[i], key_fingerprint=key_fingerprint,
-            tags={"project": usage.project}, status_code=200, latency_ms=rng.randint(250, 4000),
+            tags={"project": usage.project, "team": TEAMS.get(usage.project, "other")}, status_code=200,
+            latency_ms=rng.randint(250, 4000),
         )
         for i, ts in enumerate(_moments(usage.day, parts, rng, now))
     ]
