@@ -109,7 +109,7 @@ class Hook:
         """The request to send (maybe with include_usage added, tags header removed) and its exchange, if tracked."""
         try:
             body = request.content
-        except Exception:  # a streamed upload (files): not an inference call
+        except RuntimeError:  # httpx(2).RequestNotRead: a streamed upload (files), not an inference call
             return request, None
         call = classify(request.method, request.url.path, dict(request.url.params), body)
         if call is None:
