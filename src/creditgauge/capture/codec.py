@@ -21,12 +21,16 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+# One encoder for every record: json.dumps with non-default options builds a new encoder on each call.
+_ENCODER = json.JSONEncoder(default=_default, separators=(",", ":"), ensure_ascii=True)
+
+
 def encode_event(event: UsageEvent) -> bytes:
     data = {name: getattr(event, name) for name in _FIELDS}
     data["ts"] = as_utc(event.ts).isoformat()  # converted here rather than in `default`: this is the hot path
     if event.cost is not None:
         data["cost"] = str(event.cost)
-    return json.dumps(data, default=_default, separators=(",", ":"), ensure_ascii=True).encode()
+    return _ENCODER.encode(data).encode()
 
 
 def decode_event(line: bytes) -> UsageEvent:
