@@ -143,6 +143,27 @@ def test_live_traffic_went_through_the_recording_proxy(demo: DemoHandle) -> None
     assert demo.live_requests == 36 and live == 24 and priced == 24  # 24 OpenAI calls, priced by the overrides
 
 
+def test_metrics_count_the_in_process_proxy(demo: DemoHandle) -> None:
+    import openai
+    from fastapi.testclient import TestClient
+
+    from creditgauge.web import create_app
+    from creditgauge.web.server import count_proxy_events
+
+    app = create_app(demo.config, demo.engine, demo=True, scheduler=False)
+    count_proxy_events(app, demo.recorder.observers)
+    try:
+        client = openai.OpenAI(base_url=f"{demo.proxy_url}/openai/v1", api_key=INFERENCE_KEY)
+        client.chat.completions.create(model="gpt-4.1-mini-2025-04-14", messages=[{"role": "user", "content": "hi"}])
+        client.close()
+        metrics = TestClient(app, base_url="http://127.0.0.1").get("/metrics").text
+    finally:
+        demo.recorder.observers.clear()
+    assert 'creditgauge_proxy_requests_total{account="openai",status="200"} 1.0' in metrics
+    assert 'creditgauge_proxy_tokens_total{account="openai",kind="input"}' in metrics
+    assert INFERENCE_KEY not in metrics
+
+
 def test_no_demo_key_reaches_the_database_the_config_or_the_journal(demo: DemoHandle) -> None:
     database = Path(demo.database_url.removeprefix("sqlite:///"))
     with sqlite3.connect(database) as connection:

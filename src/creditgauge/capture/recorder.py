@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from creditgauge.capture.usage import Usage
 from creditgauge.capture.writer import EventWriter
 from creditgauge.domain import UsageEvent
 from creditgauge.pricing import Pricer
+
+log = logging.getLogger("creditgauge.capture")
 
 
 class Recorder:
@@ -14,12 +19,19 @@ class Recorder:
     def __init__(self, pricer: Pricer, writer: EventWriter) -> None:
         self.pricer = pricer
         self.writer = writer
+        # Called with each recorded event, e.g. the dashboard's Prometheus counters when both run in one process.
+        self.observers: list[Callable[[UsageEvent], None]] = []
 
     def record(self, event: UsageEvent, *, usage: Usage | None = None) -> UsageEvent:
         # An unknown usage is unpriced, never $0: nothing to price from.
         if not event.extra.get("usage_missing"):
             self.pricer.apply(event, provider_cost=usage.provider_cost if usage else None)
         self.writer.submit(event)
+        for observe in self.observers:
+            try:
+                observe(event)
+            except Exception:  # a counter must never fail a request
+                log.exception("an event observer failed")
         return event
 
     def close(self, timeout: float = 30.0) -> bool:

@@ -181,4 +181,5 @@ def _serve(handle: DemoHandle, port: int) -> None:
         style="bold yellow"))
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()  # once the server is listening
-    run_server(handle.config, handle.engine, host="127.0.0.1", port=port, demo=True)
+    run_server(handle.config, handle.engine, host="127.0.0.1", port=port, demo=True,
+               proxy_observers=handle.recorder.observers)

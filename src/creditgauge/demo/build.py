@@ -58,6 +58,7 @@ class DemoHandle:
     sync_report: SyncReport
     tracked_events: int
     live_requests: int
+    recorder: Recorder  # the live proxy's: observers added to it see every event it records
     _cleanup: ExitStack = field(repr=False)
 
     def stop(self) -> None:
@@ -123,7 +124,7 @@ def build_demo(workdir: Path, *, days: int = 180, now: datetime | None = None,
         cleanup.close()
         raise
     return DemoHandle(workdir, config, workdir / CONFIG_NAME, database_url, engine, scenario, now, urls, proxy_url,
-                      report, tracked, live, cleanup)
+                      report, tracked, live, recorder, cleanup)
 
 
 def _in_own_thread(work: Callable[[], T]) -> T:
