@@ -29,6 +29,11 @@ class ProviderError(CreditgaugeError):
         self.endpoint = endpoint
         self.status = status
 
+    def with_hint(self, hint: str, *, separator: str = "; ") -> ProviderError:
+        """The same error (same class, provider, endpoint, status) with the fix appended to its message."""
+        return type(self)(f"{self}{separator}{hint}", provider=self.provider, endpoint=self.endpoint,
+                          status=self.status)
+
 
 class AuthError(ProviderError):
     pass

@@ -279,7 +279,7 @@ def test_a_project_key_is_told_it_needs_an_admin_key(fake: FakeOpenAI) -> None:
     message = str(caught.value)
     assert "HTTP 403" in message and "Missing scopes: api.usage.read" in message
     assert "not an admin key" in message and "sk-admin-" in message and ADMIN_KEYS_URL in message
-    assert "$OPENAI_ADMIN_KEY" in message and "\n" not in message
+    assert "the environment variable OPENAI_ADMIN_KEY" in message and "\n" not in message
 
 
 def test_an_unknown_admin_key_is_a_401(fake: FakeOpenAI) -> None:

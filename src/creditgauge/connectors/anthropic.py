@@ -65,10 +65,8 @@ class AnthropicConnector(Connector):
             return await self.client.get_json(path, params)
         except AuthError as error:
             hint = "" if (self.key or "").startswith(ADMIN_KEY_PREFIX) else "; the configured key is not one"
-            raise AuthError(
-                f"{error}. Usage and cost reports need an Admin API key ({self.key_help}){hint}",
-                provider=error.provider, endpoint=error.endpoint, status=error.status,
-            ) from None
+            raise error.with_hint(f"Usage and cost reports need an Admin API key ({self.key_help}){hint}",
+                                  separator=". ") from None
 
     def _next_cursor(self, body: dict[str, Any], path: str, cursor_field: str) -> str | None:
         if not require(body, "has_more", self, path):

@@ -83,6 +83,12 @@ class Connector:
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    def key_location(self) -> str:
+        """Where the user puts this account's key, for the fix in an auth error."""
+        if self.account.key_env:
+            return f"the environment variable {self.account.key_env}"
+        return f"key_file ({self.account.key_file})" if self.account.key_file else "key_env or key_file"
+
     def contract_error(self, endpoint: str, detail: str) -> ContractError:
         return ContractError(f"{self.provider} {endpoint}: {detail}", provider=self.provider, endpoint=endpoint)
 

@@ -124,8 +124,7 @@ class GeminiConnector(Connector):
         try:
             return await client.request_json(method, path, headers=headers, **options)
         except AuthError as exc:
-            raise AuthError(f"{exc}; the {self.tokens.source} needs {needs}", provider=exc.provider,
-                            endpoint=exc.endpoint, status=exc.status) from None
+            raise exc.with_hint(f"the {self.tokens.source} needs {needs}") from None
 
     # -- usage: Cloud Monitoring ---------------------------------------------------------------------------------
     async def fetch_usage(self, window: Window) -> Sequence[Fact]:

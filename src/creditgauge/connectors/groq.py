@@ -90,11 +90,8 @@ class GroqConnector(Connector):
         try:
             response = await self.client.request(method, path, json_body=body)
         except AuthError as exc:
-            where = f"the environment variable {self.account.key_env}" if self.account.key_env else "key_file"
-            raise AuthError(
-                f"{exc}; put a Groq {self.key_kind} (gsk_..., {self.key_help}) in {where}",
-                provider=exc.provider, endpoint=exc.endpoint, status=exc.status,
-            ) from None
+            hint = f"put a Groq {self.key_kind} (gsk_..., {self.key_help}) in {self.key_location()}"
+            raise exc.with_hint(hint) from None
         return self.parse_limits(response.headers, f"{method} {path}")
 
     def parse_limits(self, headers: Mapping[str, str], endpoint: str) -> list[LimitSnapshot]:

@@ -49,11 +49,7 @@ class MoonshotConnector(Connector):
         try:
             body = await self.client.get_json(BALANCE_PATH)
         except AuthError as exc:
-            where = f"the environment variable {self.account.key_env}" if self.account.key_env else "key_file"
-            raise AuthError(
-                f"{exc}; put a Moonshot {self.key_kind} ({self.key_help}) in {where}",
-                provider=exc.provider, endpoint=exc.endpoint, status=exc.status,
-            ) from None
+            raise exc.with_hint(f"put a Moonshot {self.key_kind} ({self.key_help}) in {self.key_location()}") from None
         return [self.parse_balance(body)]
 
     def parse_balance(self, body: Any) -> BalanceSnapshot:

@@ -26,7 +26,6 @@ from creditgauge.domain import (
 )
 from creditgauge.errors import AuthError, ProviderError
 from creditgauge.http import paginate
-from creditgauge.redact import redact
 
 log = logging.getLogger("creditgauge.connectors.openai")
 
@@ -131,12 +130,9 @@ class OpenAIConnector(Connector):
         except AuthError as exc:
             looks_admin = bool(self.key and self.key.startswith("sk-admin-"))
             which = "the key was refused" if looks_admin else "the configured key is not an admin key"
-            where = f" and put it in ${self.account.key_env}" if self.account.key_env else ""
-            raise AuthError(
-                redact(f"{exc}. {which}: the OpenAI connector needs an admin key (sk-admin-...); "
-                       f"create one at {ADMIN_KEYS_URL}{where}"),
-                provider=self.provider, endpoint=exc.endpoint, status=exc.status,
-            ) from None
+            hint = (f"{which}: the OpenAI connector needs an admin key (sk-admin-...); create one at "
+                    f"{ADMIN_KEYS_URL} and put it in {self.key_location()}")
+            raise exc.with_hint(hint, separator=". ") from None
 
     async def _report_pages(self, path: str, params: list[tuple[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         """Pages of a costs/usage report, following `next_page` while `has_more` (a repeated cursor stops it)."""

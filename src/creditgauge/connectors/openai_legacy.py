@@ -26,7 +26,7 @@ from creditgauge.domain import (
 )
 from creditgauge.errors import AuthError
 from creditgauge.http import ApiClient
-from creditgauge.redact import redact, register_secret
+from creditgauge.redact import register_secret
 
 MAX_DAYS_PER_REQUEST = 100  # billing/usage refuses longer ranges (one-api asks for at most 100 days)
 SUBSCRIPTION_LIMITS = (("hard_limit_usd", "hard_limit"), ("soft_limit_usd", "soft_limit"),
@@ -73,8 +73,7 @@ class OpenAILegacyConnector(Connector):
         try:
             return await self.client.get_json(path, list(params), headers=headers)
         except AuthError as exc:
-            raise AuthError(redact(f"{exc}. {advice}"), provider=self.provider, endpoint=exc.endpoint,
-                            status=exc.status) from None
+            raise exc.with_hint(advice, separator=". ") from None
 
     # ---- daily costs ---------------------------------------------------------------------------------------------
 

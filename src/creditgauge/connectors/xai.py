@@ -89,10 +89,8 @@ class XAIConnector(Connector):
         try:
             return await self.client.request_json(method, self.team_path + path, params=params, json_body=body)
         except AuthError as error:
-            raise AuthError(
-                f"{error}. xAI billing needs a management key ({self.key_help}); inference API keys are refused",
-                provider=error.provider, endpoint=error.endpoint, status=error.status,
-            ) from None
+            raise error.with_hint(f"xAI billing needs a management key ({self.key_help}); inference API keys are "
+                                  "refused", separator=". ") from None
         except ProviderError as error:
             if error.status != 404:
                 raise
