@@ -3,7 +3,8 @@ CLI, the JSON API and the dashboard alike so all three show the same figures."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,9 +29,23 @@ def parse_by(text: str | None) -> list[str]:
     return names
 
 
-def _window(since: date, until: date | None, today: date) -> tuple[datetime, datetime]:
-    start = day_start(since)
-    end = day_start(until) if until else day_start(today + timedelta(days=1))
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """What a spend or usage report asks: the days [since, until), the grouping and the source."""
+
+    since: date
+    until: date | None
+    by: Sequence[str]
+    source: queries.Source
+    today: date
+    late_window_days: int = 3
+    accounts: Sequence[str] | None = None
+
+
+def report_window(query: ReportQuery) -> tuple[datetime, datetime]:
+    """The half-open UTC window [since, until) a query asks for; with no `until`, through today."""
+    start = day_start(query.since)
+    end = day_start(query.until) if query.until else day_start(query.today + timedelta(days=1))
     if end <= start:
         raise ConfigError(f"--until {end.date()} must be after --since {start.date()}")
     return start, end
@@ -48,56 +63,36 @@ def _annotate(rows: list[dict[str, Any]], by: Sequence[str], engine: Engine, pro
             )
 
 
-def spend_report(
-    engine: Engine,
-    *,
-    since: date,
-    until: date | None,
-    by: Sequence[str],
-    source: queries.Source,
-    today: date,
-    late_window_days: int = 3,
-    accounts: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    start, end = _window(since, until, today)
-    rows = queries.spend(engine, since=start, until=end, by=by, source=source, accounts=accounts)
-    provisional_from = (today - timedelta(days=late_window_days)).isoformat()
-    _annotate(rows, by, engine, provisional_from)
-    totals: dict[str, Decimal] = {}
-    unpriced = 0
-    for row in rows:
-        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + row["amount"]
-        unpriced += row.get("unpriced_requests", 0)
-    report: dict[str, Any] = {
-        "since": start, "until": end, "source": source, "by": list(by),
-        "provisional_since": provisional_from if source == "reported" else None,
+def _report(engine: Engine, query: ReportQuery, fetch: Callable[..., list[dict[str, Any]]]) -> dict[str, Any]:
+    """The envelope shared by both reports, with the rows `fetch` (queries.spend or queries.usage) returns."""
+    start, end = report_window(query)
+    rows = fetch(engine, since=start, until=end, by=query.by, source=query.source, accounts=query.accounts)
+    provisional_from = (query.today - timedelta(days=query.late_window_days)).isoformat()
+    _annotate(rows, query.by, engine, provisional_from)
+    return {
+        "since": start, "until": end, "source": query.source, "by": list(query.by),
+        "provisional_since": provisional_from if query.source == "reported" else None,
         "rows": rows,
-        "totals": [{"amount": money(amount), "currency": currency} for currency, amount in sorted(totals.items())],
     }
-    if source == "tracked":
-        report["unpriced_requests"] = unpriced
+
+
+def spend_report(engine: Engine, query: ReportQuery) -> dict[str, Any]:
+    """Spend rows with one total per currency (never added across currencies)."""
+    report = _report(engine, query, queries.spend)
+    totals: dict[str, Decimal] = {}
+    for row in report["rows"]:
+        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + row["amount"]
+    report["totals"] = [{"amount": money(amount), "currency": currency} for currency, amount in sorted(totals.items())]
+    if report["source"] == "tracked":
+        report["unpriced_requests"] = sum(row.get("unpriced_requests", 0) for row in report["rows"])
     return report
 
 
-def usage_report(
-    engine: Engine,
-    *,
-    since: date,
-    until: date | None,
-    by: Sequence[str],
-    source: queries.Source,
-    today: date,
-    late_window_days: int = 3,
-    accounts: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    start, end = _window(since, until, today)
-    rows = queries.usage(engine, since=start, until=end, by=by, source=source, accounts=accounts)
-    provisional_from = (today - timedelta(days=late_window_days)).isoformat()
-    _annotate(rows, by, engine, provisional_from)
+def usage_report(engine: Engine, query: ReportQuery) -> dict[str, Any]:
+    """Token and request rows with their sums."""
+    report = _report(engine, query, queries.usage)
+    rows = report["rows"]
     measures = [m for m in (*queries.USAGE_MEASURES, *queries.EXTRA_USAGE_MEASURES) if rows and m in rows[0]]
-    totals = {m: sum(row[m] for row in rows) for m in measures} if rows else {m: 0 for m in queries.USAGE_MEASURES}
-    return {
-        "since": start, "until": end, "source": source, "by": list(by),
-        "provisional_since": provisional_from if source == "reported" else None,
-        "rows": rows, "totals": totals,
-    }
+    report["totals"] = ({m: sum(row[m] for row in rows) for m in measures} if rows
+                        else {m: 0 for m in queries.USAGE_MEASURES})
+    return report

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from creditgauge.analysis.balance import balances
 from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import status
-from creditgauge.reports import spend_report, usage_report
+from creditgauge.reports import ReportQuery, spend_report, usage_report
 from creditgauge.serialize import jsonable
 
 from . import dataset
@@ -26,8 +26,8 @@ def test_spend_is_the_cli_report_with_exact_amounts(client: TestClient, store: E
     response = client.get("/api/v1/spend", params={"since": "2026-11-01", "by": "model"})
     assert response.status_code == 200
     body = response.json()
-    expected = spend_report(store, since=date(2026, 11, 1), until=None, by=["model"], source="reported",
-                            today=dataset.NOW.date())
+    expected = spend_report(store, ReportQuery(since=date(2026, 11, 1), until=None, by=["model"], source="reported",
+                            today=dataset.NOW.date()))
     assert body == jsonable(expected)
     amounts = {row["model"]: row["amount"] for row in body["rows"]}
     assert amounts == {"gpt-4o": "61.75", "gpt-4o-mini": "14.25", "grok-4": "39.90"}
@@ -72,8 +72,8 @@ def test_spend_bad_input_is_one_clear_line(client: TestClient) -> None:
 
 def test_usage_matches_the_cli_report(client: TestClient, store: Engine) -> None:
     body = client.get("/api/v1/usage", params={"since": "2026-11-01", "by": "day"}).json()
-    expected = usage_report(store, since=date(2026, 11, 1), until=None, by=["day"], source="reported",
-                            today=dataset.NOW.date())
+    expected = usage_report(store, ReportQuery(since=date(2026, 11, 1), until=None, by=["day"], source="reported",
+                            today=dataset.NOW.date()))
     assert body == jsonable(expected)
     assert body["totals"]["input_tokens"] == 19 * 1000 and body["totals"]["requests"] == 190
     tracked = client.get("/api/v1/usage", params={"since": "month", "source": "tracked", "format": "csv"})

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 import creditgauge.cli.commands  # noqa: F401  (registers the commands)
 from creditgauge import export as exporter
 from creditgauge.cli.app import app
-from creditgauge.reports import spend_report
+from creditgauge.reports import ReportQuery, spend_report
 
 from . import dataset
 
@@ -27,14 +27,14 @@ NOV = {"since": datetime(2026, 11, 1, tzinfo=UTC), "until": datetime(2026, 11, 2
 def run(engine: Engine, fmt: str, source: str) -> str:
     out = io.StringIO()
     written: list[int] = []
-    exporter.export(engine, out, fmt=fmt, source=source, progress=written.append, **NOV)  # type: ignore[arg-type]
-    assert sum(written) == exporter.count(engine, source=source, **NOV)  # type: ignore[arg-type]
+    exporter.export(engine, out, fmt=fmt, source=source, progress=written.append, **NOV)
+    assert sum(written) == exporter.count(engine, source=source, **NOV)
     return out.getvalue()
 
 
 def report_totals(engine: Engine, source: str) -> dict[str, Decimal]:
-    report = spend_report(engine, since=date(2026, 11, 1), until=None, by=["account"], source=source,  # type: ignore[arg-type]
-                          today=dataset.NOW.date())
+    report = spend_report(engine, ReportQuery(since=date(2026, 11, 1), until=None, by=["account"], source=source,
+                          today=dataset.NOW.date()))
     return {t["currency"]: t["amount"] for t in report["totals"]}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -11,9 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from creditgauge import export as exporter
 from creditgauge.cli.app import app, err_console, get_engine
-from creditgauge.cli.reports import SINCE_HELP, UNTIL_HELP, _common, _source
-from creditgauge.domain import day_start
+from creditgauge.cli.reports import SINCE_HELP, UNTIL_HELP, report_query
 from creditgauge.errors import ConfigError
+from creditgauge.reports import report_window
 
 
 @app.command()
@@ -29,12 +28,9 @@ def export(
     README."""
     if fmt not in ("csv", "json", "focus"):
         raise ConfigError(f"--format {fmt!r}: use csv, json or focus")
-    today, since_day, until_day = _common(since, until)
-    start = day_start(since_day)
-    end = day_start(until_day) if until_day else day_start(today + timedelta(days=1))
-    if end <= start:
-        raise ConfigError(f"--until {end.date()} must be after --since {start.date()}")
-    engine, chosen = get_engine(), _source(source)
+    query = report_query(since, until, [], source, [])
+    start, end = report_window(query)
+    engine, chosen = get_engine(), query.source
     total = exporter.count(engine, since=start, until=end, source=chosen)
     progress = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=err_console, transient=True, disable=not err_console.is_terminal)

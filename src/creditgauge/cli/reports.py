@@ -20,7 +20,7 @@ from creditgauge.cli.app import (
 )
 from creditgauge.dates import parse_day
 from creditgauge.errors import ConfigError
-from creditgauge.reports import parse_by, spend_report, usage_report
+from creditgauge.reports import ReportQuery, parse_by, spend_report, usage_report
 from creditgauge.store import queries
 
 SINCE_HELP = "First day, inclusive (YYYY-MM-DD, today, yesterday, month, 30d). Default: start of this month."
@@ -35,11 +35,14 @@ def _source(value: str) -> queries.Source:
     return value  # type: ignore[return-value]
 
 
-def _common(since: str | None, until: str | None) -> tuple[Any, Any, Any]:
+def report_query(since: str | None, until: str | None, by: list[str], source: str, accounts: list[str]) -> ReportQuery:
     today = clock.now().date()
-    since_day = parse_day(since, today=today) if since else today.replace(day=1)
-    until_day = parse_day(until, today=today, option="--until") if until else None
-    return today, since_day, until_day
+    return ReportQuery(
+        since=parse_day(since, today=today) if since else today.replace(day=1),
+        until=parse_day(until, today=today, option="--until") if until else None,
+        by=by, source=_source(source), today=today, late_window_days=get_config().sync.late_window_days,
+        accounts=accounts or None,
+    )
 
 
 @app.command()
@@ -54,10 +57,8 @@ def spend(
 ) -> None:
     """Spend table: money per day, account, provider, project, model, line item..."""
     fmt = output_format(as_json, as_csv)
-    today, since_day, until_day = _common(since, until)
     dims = parse_by(by)
-    report = spend_report(get_engine(), since=since_day, until=until_day, by=dims, source=_source(source),
-                          today=today, late_window_days=get_config().sync.late_window_days, accounts=account or None)
+    report = spend_report(get_engine(), report_query(since, until, dims, source, account))
     if fmt is OutputFormat.json:
         emit_json(report)
         return
@@ -114,10 +115,8 @@ def usage(
 ) -> None:
     """Tokens and requests table (input includes cached and cache-write tokens; output includes reasoning)."""
     fmt = output_format(as_json, as_csv)
-    today, since_day, until_day = _common(since, until)
     dims = parse_by(by)
-    report = usage_report(get_engine(), since=since_day, until=until_day, by=dims, source=_source(source),
-                          today=today, late_window_days=get_config().sync.late_window_days, accounts=account or None)
+    report = usage_report(get_engine(), report_query(since, until, dims, source, account))
     measures = list(report["totals"])
     if fmt is OutputFormat.json:
         emit_json(report)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from creditgauge.dates import parse_day
-from creditgauge.reports import parse_by, spend_report, usage_report
+from creditgauge.reports import ReportQuery, parse_by, spend_report, usage_report
 from creditgauge.store import queries
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.responses import ApiJSON, csv_response
@@ -36,18 +36,21 @@ def report_window(ctx: WebContext, since: str | None, until: str | None) -> tupl
     return first, last
 
 
+def report_query(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: queries.Source,
+                 accounts: list[str] | None) -> ReportQuery:
+    first, last = report_window(ctx, since, until)
+    return ReportQuery(since=first, until=last, by=parse_by(by), source=source, today=ctx.today(),
+                       late_window_days=ctx.config.sync.late_window_days, accounts=accounts or None)
+
+
 def spend_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: queries.Source,
               accounts: list[str] | None) -> dict[str, Any]:
-    first, last = report_window(ctx, since, until)
-    return spend_report(ctx.engine, since=first, until=last, by=parse_by(by), source=source, today=ctx.today(),
-                        late_window_days=ctx.config.sync.late_window_days, accounts=accounts or None)
+    return spend_report(ctx.engine, report_query(ctx, since, until, by, source, accounts))
 
 
 def usage_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: queries.Source,
               accounts: list[str] | None) -> dict[str, Any]:
-    first, last = report_window(ctx, since, until)
-    return usage_report(ctx.engine, since=first, until=last, by=parse_by(by), source=source, today=ctx.today(),
-                        late_window_days=ctx.config.sync.late_window_days, accounts=accounts or None)
+    return usage_report(ctx.engine, report_query(ctx, since, until, by, source, accounts))
 
 
 def spend_columns(report: dict[str, Any]) -> list[str]:
