@@ -116,8 +116,18 @@ class ReconcileConfig(Strict):
 
 
 class FxRate(Strict):
+    """`[fx.CNY] rate = "0.1381", date = "2026-11-20"`: 1 CNY is worth `rate` of `to` (USD unless said)."""
+
     rate: ConfigDecimal
     date: str
+    to: str = "USD"
+
+    @field_validator("rate")
+    @classmethod
+    def _positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is None or value <= 0:
+            raise ValueError("an exchange rate must be a positive amount, e.g. rate = \"0.1381\"")
+        return value
 
 
 class ChannelConfig(Strict):
@@ -247,6 +257,10 @@ def parse_config(data: dict[str, Any], path: Path | None) -> Config:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"{where}: {_location(first['loc'])}: {_explain(first)}") from None
+    targets = {rate.to.upper() for rate in config.fx.values()}
+    if len(targets) > 1:
+        found = ", ".join(sorted(targets))
+        raise ConfigError(f"{where}: fx: every rate must convert into one currency (found {found})")
     for name, rule_channels in ((r.name, r.channels) for r in config.alerts.rules):
         for channel in rule_channels:
             if channel != "log" and channel not in config.alerts.channels:

@@ -3,7 +3,7 @@ CLI, the JSON API and the dashboard alike so all three show the same figures."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from creditgauge.config import FxRate
 from creditgauge.domain import day_start
 from creditgauge.errors import ConfigError
+from creditgauge.fx import combine
 from creditgauge.store import queries
 from creditgauge.store.facts import entity_name_map
 from creditgauge.store.types import money
@@ -40,6 +42,7 @@ class ReportQuery:
     today: date
     late_window_days: int = 3
     accounts: Sequence[str] | None = None
+    fx: Mapping[str, FxRate] | None = None  # [fx] rates: adds a labelled combined total across currencies
 
 
 def report_window(query: ReportQuery) -> tuple[datetime, datetime]:
@@ -83,6 +86,8 @@ def spend_report(engine: Engine, query: ReportQuery) -> dict[str, Any]:
     for row in report["rows"]:
         totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + row["amount"]
     report["totals"] = [{"amount": money(amount), "currency": currency} for currency, amount in sorted(totals.items())]
+    if query.fx:
+        report["combined"] = combine(((amount, currency) for currency, amount in totals.items()), query.fx)
     if report["source"] == "tracked":
         report["unpriced_requests"] = sum(row.get("unpriced_requests", 0) for row in report["rows"])
     return report

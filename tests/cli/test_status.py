@@ -129,3 +129,17 @@ def test_no_accounts_and_an_unknown_account(tmp_path: Path):
     assert json.loads(invoke(path, "status", "--json").output)["rows"] == []
     bad = invoke(path, "status", "--account", "ghost")
     assert bad.exit_code == 2 and "no account named 'ghost'" in bad.output
+
+
+def test_status_and_balance_as_csv(config_path: Path) -> None:
+    import csv
+    import io
+
+    status_csv = invoke(config_path, "status", "--csv")
+    balance_csv = invoke(config_path, "balance", "--csv")
+    assert status_csv.exit_code == 0, status_csv.output
+    rows = {row["account"]: row for row in csv.DictReader(io.StringIO(status_csv.output))}
+    assert rows["healthy"]["balance"] == "500.00" and rows["healthy"]["kind"] == "verified"
+    assert rows["nothing"]["kind"] == "unknown" and rows["nothing"]["balance"] == ""
+    assert balance_csv.exit_code == 0, balance_csv.output
+    assert balance_csv.output.splitlines()[0] == "account,provider,amount,currency,kind,official,as_of,source"

@@ -21,6 +21,7 @@ from creditgauge.analysis.forecast import Forecast, month_forecast
 from creditgauge.analysis.runway import Basis, Runway, Thresholds, runway
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import BalanceKind
+from creditgauge.fx import combine
 from creditgauge.store.alerts import SyncHealth, sync_health
 from creditgauge.store.ledger import Snapshot, latest_limits
 
@@ -72,9 +73,10 @@ class AccountStatus:
 class StatusReport:
     as_of: datetime
     rows: list[AccountStatus]
+    combined: dict[str, object] | None = None  # balance and month to date across currencies, at the [fx] rates
 
     def to_dict(self) -> dict[str, object]:
-        return {"as_of": self.as_of, "rows": [row.to_dict() for row in self.rows]}
+        return {"as_of": self.as_of, "rows": [row.to_dict() for row in self.rows], "combined": self.combined}
 
 
 def _rows_for(account: AccountConfig, balances: list[Balance], series: dict[tuple[str, str], Series],
@@ -117,4 +119,13 @@ def status(config: Config, engine: Engine, *, now: datetime, accounts: Sequence[
     for account in facts.accounts:
         rows += _rows_for(account, facts.balances_of(account, now), facts.series, config, now,
                           health.get(account.name), tuple(s for s in limits if s.account == account.name))
-    return StatusReport(now, rows)
+    return StatusReport(now, rows, _combined(rows, config))
+
+
+def _combined(rows: list[AccountStatus], config: Config) -> dict[str, object] | None:
+    """The [fx] view: balances (of every kind that has an amount) and month-to-date spend in one currency."""
+    balance = combine(((r.balance.amount, r.currency) for r in rows if r.balance.amount is not None), config.fx)
+    spent = combine(((r.month_to_date, r.currency) for r in rows), config.fx)
+    if balance is None and spent is None:
+        return None
+    return {"balance": balance, "month_to_date": spent}

@@ -8,7 +8,17 @@ import typer
 
 from creditgauge import clock
 from creditgauge.analysis.balance import balances
-from creditgauge.cli.app import app, console, emit_json, get_config, get_engine, print_table
+from creditgauge.cli.app import (
+    OutputFormat,
+    app,
+    console,
+    emit_csv,
+    emit_json,
+    get_config,
+    get_engine,
+    output_format,
+    print_table,
+)
 from creditgauge.cli.status import kind_label, shown, when
 from creditgauge.domain import BalanceKind
 
@@ -26,12 +36,18 @@ def age(moment: datetime | None, now: datetime) -> str:
 def balance_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: {\"rows\": [...]}."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
 ) -> None:
     """Latest balance per account: amount, currency, kind (verified/estimated/limit only), age."""
+    fmt = output_format(as_json, as_csv)
     now = clock.now()
     report = balances(get_config(), get_engine(), now=now, accounts=account or None)
-    if as_json:
+    if fmt is OutputFormat.json:
         emit_json(report.to_dict())
+        return
+    if fmt is OutputFormat.csv:
+        rows = report.to_dict()["rows"]
+        emit_csv(rows, ["account", "provider", "amount", "currency", "kind", "official", "as_of", "source"])
         return
     known = [row for row in report.rows if row.kind != BalanceKind.UNKNOWN]
     unknown = sorted({row.account for row in report.rows if row.kind == BalanceKind.UNKNOWN})

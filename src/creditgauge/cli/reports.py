@@ -41,7 +41,7 @@ def report_query(since: str | None, until: str | None, by: list[str], source: st
         since=parse_day(since, today=today) if since else today.replace(day=1),
         until=parse_day(until, today=today, option="--until") if until else None,
         by=by, source=_source(source), today=today, late_window_days=get_config().sync.late_window_days,
-        accounts=accounts or None,
+        accounts=accounts or None, fx=get_config().fx,
     )
 
 
@@ -85,6 +85,8 @@ def _print_spend(report: dict[str, Any], dims: list[str], extra: list[str]) -> N
         body.append(cells)
     totals = "  ".join(f"{t['amount']} {t['currency']}" for t in report["totals"])
     caption = f"total: {totals}"
+    if combined := report.get("combined"):
+        caption += f"   combined: {combined['amount']} {combined['currency']} ({combined['label']})"
     if report.get("provisional_since") and "day" in dims:
         caption += f"   * provisional (providers may still revise days from {report['provisional_since']})"
     if report.get("unpriced_requests"):

@@ -13,7 +13,7 @@ from rich.text import Text
 from creditgauge import clock
 from creditgauge.analysis.balance import Balance
 from creditgauge.analysis.status import AccountStatus, StatusReport, status
-from creditgauge.cli.app import app, console, emit_json, get_config, get_engine
+from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
 from creditgauge.domain import BalanceKind
 
 STATE_STYLE = {"healthy": "green", "warning": "yellow", "critical": "bold red", "unknown": "dim"}
@@ -78,6 +78,10 @@ def status_table(report: StatusReport) -> Table:
     for row in report.rows:
         table.add_row(*_cells(row))
     notes = _notes(report)
+    combined = report.combined or {}
+    for label, figure in (("balance", combined.get("balance")), ("month to date", combined.get("month_to_date"))):
+        if isinstance(figure, dict):
+            notes.append(f"combined {label}: {shown(figure['amount'])} {figure['currency']} ({figure['label']})")
     if notes:
         table.caption = "\n".join(notes)
     return table
@@ -108,15 +112,38 @@ def _reported_grant(grant: dict[str, object], currency: str) -> str:
     return f"{grant.get('grant_amount')} {currency}, {grant.get('used_amount')} used, expires {expires}"
 
 
+CSV_COLUMNS = ("account", "provider", "currency", "balance", "kind", "official", "month_to_date", "today",
+               "monthly_limit", "under_limit", "burn_per_day", "runway_days", "runway_date", "state",
+               "forecast_month_end", "last_sync_at")
+
+
+def _csv_row(row: AccountStatus) -> dict[str, object]:
+    """The flat form of a status row (the JSON keeps the nested detail)."""
+    return {
+        "account": row.account, "provider": row.provider, "currency": row.currency,
+        "balance": row.balance.amount, "kind": row.balance.kind.value, "official": row.balance.official,
+        "month_to_date": row.month_to_date, "today": row.today, "monthly_limit": row.monthly_limit,
+        "under_limit": row.under_limit, "burn_per_day": row.burn.per_day() if row.burn else None,
+        "runway_days": row.runway.days, "runway_date": row.runway.date, "state": row.state,
+        "forecast_month_end": row.forecast.month_end,
+        "last_sync_at": row.sync.last_success_at if row.sync else None,
+    }
+
+
 @app.command("status")
 def status_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one line per account and currency."),
 ) -> None:
     """Per account: balance (verified/estimated/limit only), month-to-date spend, burn per day, runway, state."""
+    fmt = output_format(as_json, as_csv)
     report = status(get_config(), get_engine(), now=clock.now(), accounts=account or None)
-    if as_json:
+    if fmt is OutputFormat.json:
         emit_json(report.to_dict())
+        return
+    if fmt is OutputFormat.csv:
+        emit_csv([_csv_row(row) for row in report.rows], CSV_COLUMNS)
         return
     if not report.rows:
         console.print("no accounts configured: run `creditgauge init`, then `creditgauge sync`")

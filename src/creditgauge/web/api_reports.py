@@ -40,7 +40,8 @@ def report_query(ctx: WebContext, since: str | None, until: str | None, by: str 
                  accounts: list[str] | None) -> ReportQuery:
     first, last = report_window(ctx, since, until)
     return ReportQuery(since=first, until=last, by=parse_by(by), source=source, today=ctx.today(),
-                       late_window_days=ctx.config.sync.late_window_days, accounts=accounts or None)
+                       late_window_days=ctx.config.sync.late_window_days, accounts=accounts or None,
+                       fx=ctx.config.fx)
 
 
 def spend_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: queries.Source,
