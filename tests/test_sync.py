@@ -13,6 +13,7 @@ from creditgauge.connectors.base import EndpointTask
 from creditgauge.fakes.deepseek import FakeDeepSeek, balance_info
 from creditgauge.store import schema, sync_log
 from creditgauge.sync import plan_window, run_sync
+from support import database_dump
 
 GOOD = "sk-PLANTEDgoodDeepSeekKey0001"
 BAD = "sk-PLANTEDbadDeepSeekKey00002"
@@ -64,8 +65,7 @@ def test_one_failing_account_is_recorded_and_the_others_are_stored(
         assert balances == {("CNY", Decimal("99.75")), ("USD", Decimal("3.1"))}
         run = connection.execute(select(schema.sync_runs)).one()
         assert run.status == "partial" and len(run.detail) == 3
-        dumped = "\n".join(str(tuple(row)) for table in schema.metadata.sorted_tables
-                           for row in connection.execute(select(table)))
+    dumped = database_dump(engine)
     states = {(s["account"], s["source"]): s for s in sync_log.sync_states(engine)}
     assert states[("bad", "balance")]["failing_since"] is not None
     assert states[("good", "balance")]["last_success_at"] is not None

@@ -20,6 +20,7 @@ from creditgauge.fakes.anthropic import FakeAnthropic
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
+from support import database_dump
 
 ADMIN_KEY = "sk-ant-admin01-test-4f9a8b7c6d5e4f3a2b1c"
 DAYS = 40
@@ -289,7 +290,6 @@ def test_the_key_is_found_nowhere(
     assert header(fake, "x-api-key") == planted  # it was really used
     assert planted not in str(caught.value) + str(failed.as_dict())
     assert "retrying" in caplog.text and planted not in caplog.text
-    with engine.connect() as connection:
-        dump = "".join(str(connection.execute(table.select()).all()) for table in schema.metadata.sorted_tables)
+    dump = database_dump(engine)
     assert "prod-backend" in dump and "HTTP 401" in dump
     assert planted not in dump

@@ -19,6 +19,7 @@ from creditgauge.fakes.deepseek import FakeDeepSeek, balance_info
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
+from support import database_dump
 
 KEY = "sk-deepseek-test-0123456789"
 WINDOW = Window.days(date(2026, 8, 1), date(2026, 8, 3))
@@ -160,7 +161,6 @@ def test_the_key_is_found_nowhere(
     assert failed.status == "failed"
     assert planted not in str(caught.value) + str(failed.as_dict())
     assert planted not in caplog.text
-    with engine.connect() as connection:
-        dump = "".join(str(connection.execute(table.select()).all()) for table in schema.metadata.sorted_tables)
+    dump = database_dump(engine)
     assert "4.37" in dump and "HTTP 401" in dump
     assert planted not in dump

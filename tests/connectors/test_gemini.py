@@ -24,6 +24,7 @@ from creditgauge.fakes.google import BILLING_TABLE, INPUT_TOKENS, PROJECT, FakeG
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
+from support import database_dump
 
 WINDOW = Window.days(date(2026, 8, 1), date(2026, 8, 4))
 NOW = datetime(2026, 8, 3, 12, tzinfo=UTC)  # the sync window is then [Aug 1, Aug 4)
@@ -313,8 +314,7 @@ def test_the_private_key_and_tokens_are_found_nowhere(
     refused = sync(credentials=fake.write_service_account(tmp_path / "deleted.json", known=False))
 
     assert failed.status == "failed" and refused.status == "failed"
-    with engine.connect() as connection:
-        dump = "".join(str(connection.execute(table.select()).all()) for table in schema.metadata.sorted_tables)
+    dump = database_dump(engine)
     assert "2950117" in dump and "HTTP 403" in dump
     outputs = [dump, caplog.text, str(failed.as_dict()), str(refused.as_dict())]
     for secret in (private_key, key_line, *fake.access_tokens):

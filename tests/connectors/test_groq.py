@@ -23,6 +23,7 @@ from creditgauge.fakes.groq import FakeGroq
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
+from support import database_dump
 
 KEY = "gsk_testkey0123456789abcdef"
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "groq"
@@ -183,8 +184,7 @@ def test_the_key_is_found_nowhere(
     assert failed.status == "failed"
     assert planted not in str(caught.value) + str(failed.as_dict())
     assert planted not in caplog.text
-    with engine.connect() as connection:
-        dump = "".join(str(connection.execute(table.select()).all()) for table in schema.metadata.sorted_tables)
+    dump = database_dump(engine)
     assert "tokens_per_minute" in dump and "HTTP 401" in dump
     assert planted not in dump
 

@@ -24,6 +24,7 @@ from creditgauge.fakes.openai import DEFAULT_MODELS, ENDPOINTS, FakeOpenAI
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
+from support import database_dump
 
 ADMIN = "sk-admin-test-0123456789abcdef"
 TODAY = date(2026, 8, 20)
@@ -425,9 +426,7 @@ def test_the_admin_key_is_found_nowhere(engine: Engine, fake: FakeOpenAI, caplog
     assert planted not in caplog.text
     assert all(planted not in e for e in [*errors, str(caught.value)])
     assert "[redacted]" in " ".join(errors)
-    with engine.connect() as connection:
-        dump = "\n".join(str(tuple(row)) for table in schema.metadata.sorted_tables
-                         for row in connection.execute(select(table)))
+    dump = database_dump(engine)
     assert planted not in dump and planted[10:30] not in dump
 
 

@@ -23,6 +23,7 @@ from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.store.facts import store_facts
 from creditgauge.sync import SyncReport, run_sync
+from support import database_dump
 
 MANAGEMENT_KEY = "sk-or-v1-management-test-5e4d3c2b1a09f8e7"
 API_KEY = "sk-or-v1-ordinary-test-1a2b3c4d5e6f7a8b"
@@ -257,7 +258,6 @@ def test_the_key_is_found_nowhere(
     assert partial.status == "partial" and failed.status == "failed"
     assert planted not in str(caught.value) + str(partial.as_dict()) + str(failed.as_dict())
     assert "retrying" in caplog.text and planted not in caplog.text
-    with engine.connect() as connection:
-        dump = "".join(str(connection.execute(table.select()).all()) for table in schema.metadata.sorted_tables)
+    dump = database_dump(engine)
     assert "total_credits" in dump and "HTTP 401" in dump and "HTTP 403" in dump
     assert planted not in dump

@@ -20,6 +20,7 @@ from creditgauge.fakes.xai import FakeXAI
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
+from support import database_dump
 
 KEY = "xai-mgmt-test-7a6b5c4d3e2f1a0b9c8d"
 INFERENCE_KEY = "xai-inference-test-0f1e2d3c4b5a6978"
@@ -307,7 +308,6 @@ def test_the_key_is_found_nowhere(engine: Engine, fake: FakeXAI, sync: Sync, cap
     assert header(fake, "authorization") == f"Bearer {planted}"  # it was really used
     assert planted not in str(caught.value) + str(failed.as_dict())
     assert "retrying" in caplog.text and planted not in caplog.text
-    with engine.connect() as connection:
-        dump = "".join(str(connection.execute(table.select()).all()) for table in schema.metadata.sorted_tables)
+    dump = database_dump(engine)
     assert "prepaid ledger" in dump and "HTTP 403" in dump
     assert planted not in dump
