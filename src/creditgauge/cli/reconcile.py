@@ -11,6 +11,7 @@ from creditgauge.analysis.reconcile import EXPLAIN, reconcile
 from creditgauge.cli.app import app, console, emit_json, get_config, get_engine
 from creditgauge.cli.status import shown
 from creditgauge.dates import parse_day
+from creditgauge.display import cents, percent
 
 
 @app.command("reconcile")
@@ -37,11 +38,11 @@ def reconcile_command(
     for row in report.rows:
         direction = row.direction
         flag = Text(direction.replace("_", " "), style="bold red") if direction else Text("ok", style="green")
-        ratio = "-" if row.ratio is None else f"{row.ratio * 100:.1f}%"
         table.add_row(row.account, str(row.day), f"{shown(row.reported)} {row.currency}", shown(row.tracked),
-                      shown(row.difference), ratio, flag)
+                      cents(row.difference), percent(row.ratio) or "-", flag)
         if direction:
-            parts = ", ".join(f"{p.dimension} {p.value} {p.difference:+}" for p in row.breakdown if p.difference)
+            parts = ", ".join(f"{p.dimension} {p.value} {cents(p.difference, signed=True)}" for p in row.breakdown
+                              if cents(p.difference) != "0.00")
             notes.append(f"{row.account} {row.day}: {EXPLAIN[direction]}" + (f"; {parts}" if parts else ""))
         if row.unpriced_requests:
             notes.append(f"{row.account} {row.day}: {row.unpriced_requests} tracked requests unpriced")

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from creditgauge.display import cents, percent
 from creditgauge.domain import as_utc
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -69,7 +70,8 @@ def utc_time(value: datetime | None) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
-templates.env.filters.update(money=money, number=number, iso_day=iso_day, utc_time=utc_time)
+templates.env.filters.update(money=money, cents=cents, percent=percent, number=number, iso_day=iso_day,
+                             utc_time=utc_time)
 templates.env.globals.update(tenths=tenths)
 templates.env.globals.update(version=version("creditgauge"))
 
