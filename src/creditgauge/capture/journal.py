@@ -5,8 +5,8 @@ Layout of a journal directory: `segment-000001.jsonl`, ... (one JSON event per l
 per process start and every `segment_bytes`), `checkpoint` ("<segment> <offset>": every record ending at or
 before it is committed) and `lock` (one process per directory). A record reaches the operating system with one
 `write` before the request is answered, which survives the process being killed; a background thread fsyncs in
-small groups (every `fsync_interval` seconds) against power loss. Replay is idempotent by event id, so replaying
-too much is harmless and a stale checkpoint only costs time.
+small groups (every `fsync_interval` seconds, 20 ms by default) against power loss. Replay is idempotent by event
+id, so replaying too much is harmless and a stale checkpoint only costs time.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _segment_name(number: int) -> str:
 
 class Journal:
     def __init__(self, directory: Path, *, segment_bytes: int = 64 * 1024 * 1024,
-                 fsync_interval: float = 0.005) -> None:
+                 fsync_interval: float = 0.02) -> None:
         self.directory = Path(directory).expanduser()
         self.segment_bytes = segment_bytes
         self.fsync_interval = fsync_interval

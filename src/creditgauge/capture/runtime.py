@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from creditgauge.capture.journal import Journal
 from creditgauge.capture.proxy import RecordingProxy, routes_for
 from creditgauge.capture.recorder import Recorder
+from creditgauge.capture.store_process import ProcessStore
 from creditgauge.capture.writer import Backoff, EventWriter
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent
@@ -47,11 +48,14 @@ class MigratingStore:
         return store_events(engine, events)
 
 
-def build_recorder(config: Config, journal_dir: Path, *, backoff: Backoff | None = None) -> Recorder:
-    engine = make_engine(config.resolved_database_url())
-    journal = Journal(journal_dir)
-    writer = EventWriter(engine, journal, batch_size=config.proxy.batch_size, queue_size=config.proxy.queue_size,
-                         backoff=backoff, store=MigratingStore())
+def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool = False,
+                   backoff: Backoff | None = None) -> Recorder:
+    """The capture pipeline from the config. `writes_in_child` (the proxy) stores from a helper process (see
+    store_process); the SDK hook stores from a thread, not to start processes inside the user's application."""
+    url = config.resolved_database_url()
+    store = ProcessStore(url) if writes_in_child else MigratingStore()
+    writer = EventWriter(make_engine(url), Journal(journal_dir), batch_size=config.proxy.batch_size,
+                         queue_size=config.proxy.queue_size, backoff=backoff, store=store)
     return Recorder(Pricer.from_config(config), writer.start())
 
 
@@ -78,7 +82,7 @@ async def serve_proxy(config: Config, recorder: Recorder, host: str, port: int,
 
 
 def run_proxy(config: Config, host: str, port: int) -> None:
-    recorder = build_recorder(config, journal_root(config) / "proxy")
+    recorder = build_recorder(config, journal_root(config) / "proxy", writes_in_child=True)
     try:
         asyncio.run(serve_proxy(config, recorder, host, port))
     finally:
