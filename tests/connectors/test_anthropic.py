@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -10,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, func, select
 
 from creditgauge.config import Config, parse_config
 from creditgauge.connectors.anthropic import AnthropicConnector
@@ -20,7 +19,7 @@ from creditgauge.fakes.anthropic import FakeAnthropic
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
-from support import database_dump
+from support import assert_found_nowhere, rows, run_task
 
 ADMIN_KEY = "sk-ant-admin01-test-4f9a8b7c6d5e4f3a2b1c"
 DAYS = 40
@@ -60,24 +59,12 @@ def fetch(fake: FakeAnthropic, source: str, key: str = ADMIN_KEY) -> list[Fact]:
     connector = AnthropicConnector.build(config_for(fake).account("claude"), key,
                                          retry=RetryPolicy(base_delay=0.01))
 
-    async def run() -> list[Fact]:
-        try:
-            task = next(t for t in connector.tasks() if t.source == source)
-            return list(await task.fetch(WINDOW))
-        finally:
-            await connector.aclose()
-
-    return asyncio.run(run())
+    return run_task(connector, source, WINDOW)
 
 
 def header(fake: FakeAnthropic, name: str) -> str:
     return {key.lower(): value for key, value in fake.requests[0].headers.items()}[name]
 
-
-def rows(engine: Engine, table: Table, source: str | None = None) -> list[Any]:
-    query = select(table).where(table.c.source == source) if source else select(table)
-    with engine.connect() as connection:
-        return [row._mapping for row in connection.execute(query)]
 
 
 def total(engine: Engine, column: Any, source: str) -> Any:
@@ -288,8 +275,6 @@ def test_the_key_is_found_nowhere(
 
     assert failed.status == "failed"
     assert header(fake, "x-api-key") == planted  # it was really used
-    assert planted not in str(caught.value) + str(failed.as_dict())
-    assert "retrying" in caplog.text and planted not in caplog.text
-    dump = database_dump(engine)
+    assert "retrying" in caplog.text
+    dump = assert_found_nowhere(planted, engine, str(caught.value), str(failed.as_dict()), caplog.text)
     assert "prod-backend" in dump and "HTTP 401" in dump
-    assert planted not in dump

@@ -24,7 +24,7 @@ from creditgauge.fakes.google import BILLING_TABLE, INPUT_TOKENS, PROJECT, FakeG
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
-from support import database_dump
+from support import database_dump, run_task
 
 WINDOW = Window.days(date(2026, 8, 1), date(2026, 8, 4))
 NOW = datetime(2026, 8, 3, 12, tzinfo=UTC)  # the sync window is then [Aug 1, Aug 4)
@@ -70,14 +70,7 @@ def fetch(fake: FakeGoogle, key_file: Path | None, source: str, **fields: Any) -
     """One task of the connector called directly, to see the exception it raises."""
     connector = connector_for(fake, key_file, **fields)
 
-    async def run() -> list:
-        try:
-            task = next(t for t in connector.tasks() if t.source == source)
-            return list(await task.fetch(WINDOW))
-        finally:
-            await connector.aclose()
-
-    return asyncio.run(run())
+    return run_task(connector, source, WINDOW)
 
 
 def costs(engine: Engine) -> list[tuple[date, str | None, Decimal, str, dict]]:

@@ -23,7 +23,7 @@ from creditgauge.fakes.groq import FakeGroq
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
-from support import database_dump
+from support import assert_found_nowhere
 
 KEY = "gsk_testkey0123456789abcdef"
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "groq"
@@ -182,11 +182,8 @@ def test_the_key_is_found_nowhere(
         fetch(fake, key=planted)
 
     assert failed.status == "failed"
-    assert planted not in str(caught.value) + str(failed.as_dict())
-    assert planted not in caplog.text
-    dump = database_dump(engine)
+    dump = assert_found_nowhere(planted, engine, str(caught.value), str(failed.as_dict()), caplog.text)
     assert "tokens_per_minute" in dump and "HTTP 401" in dump
-    assert planted not in dump
 
 
 # -- the fake's chat completions, which the capture tests reuse ---------------------------------------------------

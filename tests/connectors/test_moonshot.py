@@ -20,7 +20,7 @@ from creditgauge.fakes.moonshot import FakeMoonshot
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
-from support import database_dump
+from support import assert_found_nowhere
 
 KEY = "sk-moonshot-test-0123456789"
 WINDOW = Window.days(date(2026, 8, 1), date(2026, 8, 3))
@@ -202,8 +202,5 @@ def test_the_key_is_found_nowhere(
         fetch(fake, key=planted)
 
     assert failed.status == "failed"
-    assert planted not in str(caught.value) + str(failed.as_dict())
-    assert planted not in caplog.text
-    dump = database_dump(engine)
+    dump = assert_found_nowhere(planted, engine, str(caught.value), str(failed.as_dict()), caplog.text)
     assert "46.58893" in dump and "HTTP 401" in dump
-    assert planted not in dump

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections import defaultdict
@@ -24,7 +23,7 @@ from creditgauge.fakes.openai import DEFAULT_MODELS, ENDPOINTS, FakeOpenAI
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
-from support import database_dump
+from support import database_dump, run_task
 
 ADMIN = "sk-admin-test-0123456789abcdef"
 TODAY = date(2026, 8, 20)
@@ -78,14 +77,7 @@ def connector_for(fake: FakeOpenAI, key: str = ADMIN, sleeps: list[float] | None
 
 
 def fetch(connector: OpenAIConnector, source: str, window: Window = WINDOW) -> list[Any]:
-    async def run() -> list[Any]:
-        try:
-            task = next(t for t in connector.tasks() if t.source == source)
-            return list(await task.fetch(window))
-        finally:
-            await connector.aclose()
-
-    return asyncio.run(run())
+    return run_task(connector, source, window)
 
 
 def rows(engine: Engine, table: Any, **where: Any) -> list[Any]:

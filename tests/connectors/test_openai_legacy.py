@@ -3,7 +3,6 @@ stored on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from creditgauge.fakes.openai import FakeOpenAI
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
+from support import run_task
 
 SECRET = "sk-proj-legacyTest0123456789"
 SESSION = "sess-legacyTestSession0123456789"
@@ -62,14 +62,7 @@ def connector_for(fake: FakeOpenAI, *, session: bool = True) -> OpenAILegacyConn
 
 
 def fetch(connector: OpenAILegacyConnector, source: str, window: Window | None = None) -> list[Any]:
-    async def run() -> list[Any]:
-        try:
-            task = next(t for t in connector.tasks() if t.source == source)
-            return list(await task.fetch(window or Window.days(TODAY, TODAY + timedelta(days=1))))
-        finally:
-            await connector.aclose()
-
-    return asyncio.run(run())
+    return run_task(connector, source, window or Window.days(TODAY, TODAY + timedelta(days=1)))
 
 
 def table(engine: Engine, name: str) -> list[Any]:

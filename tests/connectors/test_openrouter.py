@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, func, select
 
 from creditgauge.config import Config, parse_config
 from creditgauge.connectors.openrouter import OpenRouterConnector
@@ -23,7 +22,7 @@ from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.store.facts import store_facts
 from creditgauge.sync import SyncReport, run_sync
-from support import database_dump
+from support import database_dump, rows, run_task
 
 MANAGEMENT_KEY = "sk-or-v1-management-test-5e4d3c2b1a09f8e7"
 API_KEY = "sk-or-v1-ordinary-test-1a2b3c4d5e6f7a8b"
@@ -61,20 +60,8 @@ def fetch(fake: FakeOpenRouter, source: str, key: str = MANAGEMENT_KEY) -> list[
     connector = OpenRouterConnector.build(config_for(fake).account("router"), key,
                                           retry=RetryPolicy(base_delay=0.01))
 
-    async def run() -> list[Fact]:
-        try:
-            task = next(t for t in connector.tasks() if t.source == source)
-            return list(await task.fetch(WINDOW))
-        finally:
-            await connector.aclose()
+    return run_task(connector, source, WINDOW)
 
-    return asyncio.run(run())
-
-
-def rows(engine: Engine, table: Table, source: str | None = None) -> list[Any]:
-    query = select(table).where(table.c.source == source) if source else select(table)
-    with engine.connect() as connection:
-        return [row._mapping for row in connection.execute(query)]
 
 
 def total(engine: Engine, column: Any) -> Any:

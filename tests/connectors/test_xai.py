@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -10,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, func, select
 
 from creditgauge.config import Config, parse_config
 from creditgauge.connectors.xai import XAIConnector
@@ -20,7 +19,7 @@ from creditgauge.fakes.xai import FakeXAI
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
-from support import database_dump
+from support import assert_found_nowhere, rows, run_task
 
 KEY = "xai-mgmt-test-7a6b5c4d3e2f1a0b9c8d"
 INFERENCE_KEY = "xai-inference-test-0f1e2d3c4b5a6978"
@@ -64,20 +63,8 @@ def fetch(fake: FakeXAI, source: str, key: str = KEY) -> list[Fact]:
     """One task of the connector called directly, to see the exception it raises."""
     connector = XAIConnector.build(config_for(fake).account("grok"), key, retry=RetryPolicy(base_delay=0.01))
 
-    async def run() -> list[Fact]:
-        try:
-            task = next(t for t in connector.tasks() if t.source == source)
-            return list(await task.fetch(WINDOW))
-        finally:
-            await connector.aclose()
+    return run_task(connector, source, WINDOW)
 
-    return asyncio.run(run())
-
-
-def rows(engine: Engine, table: Table, source: str | None = None) -> list[Any]:
-    query = select(table).where(table.c.source == source) if source else select(table)
-    with engine.connect() as connection:
-        return [row._mapping for row in connection.execute(query)]
 
 
 def header(fake: FakeXAI, name: str) -> str:
@@ -306,8 +293,6 @@ def test_the_key_is_found_nowhere(engine: Engine, fake: FakeXAI, sync: Sync, cap
 
     assert failed.status == "failed"
     assert header(fake, "authorization") == f"Bearer {planted}"  # it was really used
-    assert planted not in str(caught.value) + str(failed.as_dict())
-    assert "retrying" in caplog.text and planted not in caplog.text
-    dump = database_dump(engine)
+    assert "retrying" in caplog.text
+    dump = assert_found_nowhere(planted, engine, str(caught.value), str(failed.as_dict()), caplog.text)
     assert "prepaid ledger" in dump and "HTTP 403" in dump
-    assert planted not in dump
