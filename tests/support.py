@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from sqlalchemy import Engine, Table, select
 
 from creditgauge.connectors.base import Connector
 from creditgauge.domain import Fact, Window
 from creditgauge.store import schema
+from shared_paths import PROVIDER_APIS
 
 
 def database_dump(engine: Engine) -> str:
@@ -47,3 +51,28 @@ def rows(engine: Engine, table: Table, source: str | None = None) -> list[Any]:
     query = select(table).where(table.c.source == source) if source else select(table)
     with engine.connect() as connection:
         return [row._mapping for row in connection.execute(query)]
+
+
+def closed_schema(node: Any, also: dict[str, Any] | None = None) -> Any:
+    """The schema with no room for undocumented fields (fakes emit exactly the documented ones); `also` adds
+    properties documented elsewhere than the schema file."""
+    if isinstance(node, list):
+        return [closed_schema(item, also) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: closed_schema(value, also) for key, value in node.items()}
+    if "properties" in node and "additionalProperties" not in node:
+        node["properties"] = {**(also or {}), **node["properties"]}
+        node["additionalProperties"] = False
+    return node
+
+
+def check_contract(body: Any, name: str, contracts: Path, also: dict[str, Any] | None = None) -> None:
+    """Validate a fake's response against the project's copy of its JSON Schema, the same schema closed to extra
+    fields, and the original in ../shared/provider-apis when that folder is present."""
+    schema = json.loads((contracts / f"{name}.schema.json").read_text())
+    schemas = [schema, closed_schema(schema, also)]
+    if PROVIDER_APIS.exists():
+        schemas.append(json.loads((PROVIDER_APIS / "schemas" / f"{name}.schema.json").read_text()))
+    for candidate in schemas:
+        Draft202012Validator(candidate, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)

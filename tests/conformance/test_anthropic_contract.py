@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from jsonschema import Draft202012Validator
 
 from creditgauge.fakes.anthropic import DEFAULT_ADMIN_KEY, FakeAnthropic
 from shared_paths import PROVIDER_APIS
+from support import check_contract
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "anthropic"
 NAMES = sorted(path.name.removesuffix(".schema.json") for path in CONTRACTS.glob("*.schema.json"))
@@ -38,26 +38,8 @@ REQUESTS = [
 ALSO_DOCUMENTED = {"anthropic_workspaces": {"data_residency": {"type": "object"}}}
 
 
-def closed(node: Any, also: dict[str, Any]) -> Any:
-    """The schema with no room for undocumented fields: fakes emit exactly the documented ones."""
-    if isinstance(node, list):
-        return [closed(item, also) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: closed(value, also) for key, value in node.items()}
-    if "properties" in node and "additionalProperties" not in node:
-        node["properties"] = {**also, **node["properties"]}
-        node["additionalProperties"] = False
-    return node
-
-
 def check(body: Any, name: str) -> None:
-    schema = json.loads((CONTRACTS / f"{name}.schema.json").read_text())
-    schemas = [schema, closed(schema, ALSO_DOCUMENTED.get(name, {}))]
-    if PROVIDER_APIS.exists():
-        schemas.append(json.loads((PROVIDER_APIS / "schemas" / f"{name}.schema.json").read_text()))
-    for candidate in schemas:
-        Draft202012Validator(candidate, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
+    check_contract(body, name, CONTRACTS, ALSO_DOCUMENTED.get(name, {}))
 
 
 @pytest.fixture(scope="module")

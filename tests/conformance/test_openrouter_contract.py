@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from jsonschema import Draft202012Validator
 
 from creditgauge.fakes.openrouter import DEFAULT_API_KEY, DEFAULT_MANAGEMENT_KEY, FakeOpenRouter
 from shared_paths import PROVIDER_APIS
+from support import check_contract
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "openrouter"
 NAMES = sorted(path.name.removesuffix(".schema.json") for path in CONTRACTS.glob("*.schema.json"))
@@ -23,25 +23,8 @@ MANAGEMENT = {"authorization": f"Bearer {DEFAULT_MANAGEMENT_KEY}"}
 ORDINARY = {"authorization": f"Bearer {DEFAULT_API_KEY}"}
 
 
-def closed(node: Any) -> Any:
-    """The schema with no room for undocumented fields: fakes emit exactly the documented ones."""
-    if isinstance(node, list):
-        return [closed(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: closed(value) for key, value in node.items()}
-    if "properties" in node and "additionalProperties" not in node:
-        node["additionalProperties"] = False
-    return node
-
-
 def check(body: Any, name: str) -> None:
-    schema = json.loads((CONTRACTS / f"{name}.schema.json").read_text())
-    schemas = [schema, closed(schema)]
-    if PROVIDER_APIS.exists():
-        schemas.append(json.loads((PROVIDER_APIS / "schemas" / f"{name}.schema.json").read_text()))
-    for candidate in schemas:
-        Draft202012Validator(candidate, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
+    check_contract(body, name, CONTRACTS)
 
 
 @pytest.fixture(scope="module")

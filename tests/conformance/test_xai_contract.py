@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from jsonschema import Draft202012Validator
 
 from creditgauge.config import parse_config
 from creditgauge.connectors.xai import XAIConnector
 from creditgauge.domain import Window
 from creditgauge.fakes.xai import DEFAULT_INFERENCE_KEY, DEFAULT_MANAGEMENT_KEY, DEFAULT_TEAM_ID, FakeXAI
 from shared_paths import PROVIDER_APIS
+from support import check_contract
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "xai"
 NAMES = sorted(path.name.removesuffix(".schema.json") for path in CONTRACTS.glob("*.schema.json"))
@@ -36,25 +36,8 @@ REQUESTS = [
 ]
 
 
-def closed(node: Any) -> Any:
-    """The schema with no room for undocumented fields: fakes emit exactly the documented ones."""
-    if isinstance(node, list):
-        return [closed(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: closed(value) for key, value in node.items()}
-    if "properties" in node and "additionalProperties" not in node:
-        node["additionalProperties"] = False
-    return node
-
-
 def check(body: Any, name: str) -> None:
-    schema = json.loads((CONTRACTS / f"{name}.schema.json").read_text())
-    schemas = [schema, closed(schema)]
-    if PROVIDER_APIS.exists():
-        schemas.append(json.loads((PROVIDER_APIS / "schemas" / f"{name}.schema.json").read_text()))
-    for candidate in schemas:
-        Draft202012Validator(candidate, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
+    check_contract(body, name, CONTRACTS)
 
 
 @pytest.fixture(scope="module")
