@@ -127,6 +127,15 @@ def _tracked_source(engine: Engine, by: Sequence[str], since: datetime, until: d
     return _Tracked(events, dims, _tracked_from(events, joins), events.c.cost, _unpriced(events), events.c.ts)
 
 
+def _reported_select(table: Any, columns: Sequence[Any], since: datetime, until: datetime) -> Select[Any]:
+    """SELECT columns over a reported table (joined to accounts for the provider) in [since, until)."""
+    return (
+        select(*columns)
+        .select_from(table.join(schema.accounts, schema.accounts.c.name == table.c.account, isouter=True))
+        .where(_window(table.c.start_time, since, until))
+    )
+
+
 def spend(
     engine: Engine,
     *,
@@ -142,11 +151,7 @@ def spend(
         table = schema.cost_buckets
         dims = _reported_columns(engine, table, by)
         currency = table.c.currency
-        statement = (
-            select(*dims, currency, func.sum(table.c.amount).label("nanos"))
-            .select_from(table.join(schema.accounts, schema.accounts.c.name == table.c.account, isouter=True))
-            .where(_window(table.c.start_time, since, until))
-        )
+        statement = _reported_select(table, [*dims, currency, func.sum(table.c.amount).label("nanos")], since, until)
         account_column = table.c.account
     else:
         _check_dimensions(by, TRACKED_DIMENSIONS, source)
@@ -186,11 +191,8 @@ def usage(
         table = schema.usage_buckets
         dims = _reported_columns(engine, table, by)
         measures = (*USAGE_MEASURES, *EXTRA_USAGE_MEASURES)
-        statement = (
-            select(*dims, *(func.sum(table.c[m]).label(m) for m in measures))
-            .select_from(table.join(schema.accounts, schema.accounts.c.name == table.c.account, isouter=True))
-            .where(_window(table.c.start_time, since, until))
-        )
+        statement = _reported_select(table, [*dims, *(func.sum(table.c[m]).label(m) for m in measures)], since,
+                                     until)
         if "kind" not in by:
             statement = statement.where(table.c.kind.not_in(OVERLAPPING_KINDS))
         if accounts:
