@@ -55,6 +55,22 @@ def test_journal_replays_only_what_is_not_checkpointed(tmp_path: Path) -> None:
     reopened.close()
 
 
+@pytest.mark.parametrize("damage", ["", "1 10\n", "garbage", "99 0 00000000"])
+def test_a_damaged_checkpoint_means_replaying_everything(tmp_path: Path, damage: str) -> None:
+    """The checkpoint is rewritten in place with a checksum: lost, old-format, torn or tampered, it is ignored and
+    every record is replayed (inserts are idempotent), never skipped."""
+    journal = Journal(tmp_path)
+    ends = [journal.append(f"record-{i}".encode())[1] for i in range(4)]
+    journal.checkpoint(ends[2])
+    journal.checkpoint(ends[1])  # never moves backwards
+    journal.close()
+    assert (tmp_path / "checkpoint").read_text().split()[:2] == [str(ends[2].segment), str(ends[2].offset)]
+    (tmp_path / "checkpoint").write_text(damage)
+    reopened = Journal(tmp_path)
+    assert [line for _, line in reopened.pending(reopened.replay_end)] == [f"record-{i}".encode() for i in range(4)]
+    reopened.close()
+
+
 def test_journal_skips_a_torn_last_line_and_rotates_segments(tmp_path: Path) -> None:
     journal = Journal(tmp_path, segment_bytes=64)
     for i in range(10):

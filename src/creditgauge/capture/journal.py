@@ -15,6 +15,7 @@ import fcntl
 import logging
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -59,6 +60,7 @@ class Journal:
             raise JournalBusy(f"journal directory {self.directory} is in use by another creditgauge process; "
                               f"stop it or give this one another proxy.journal_dir") from None
         self._checkpoint = self._read_checkpoint()
+        self._checkpoint_fd = os.open(self.directory / "checkpoint", os.O_RDWR | os.O_CREAT, 0o600)
         existing = self.segments()
         self._segment = (existing[-1] + 1) if existing else 1
         self._fd = self._open_segment(self._segment)
@@ -118,16 +120,23 @@ class Journal:
         return self._checkpoint
 
     def checkpoint(self, position: Position) -> None:
-        """Everything ending at or before `position` is in the database: remember it and drop finished segments."""
+        """Everything ending at or before `position` is in the database: remember it and drop finished segments.
+
+        The checkpoint is rewritten in place, one small pwrite with a checksum, rather than written to a new file
+        and renamed: a rename next to the live segment cost milliseconds of the proxy's CPU per batch under load.
+        Replay is idempotent, so a checkpoint that a crash leaves stale, torn or empty only means re-reading
+        events that are already stored (the checksum turns a torn one into "replay from the start")."""
         if position <= self._checkpoint:
             return
-        self._checkpoint = position
-        tmp = self.directory / "checkpoint.tmp"
-        tmp.write_text(f"{position.segment} {position.offset}\n", encoding="ascii")
-        os.replace(tmp, self.directory / "checkpoint")
-        for number in self.segments():
-            if number < position.segment:
-                (self.directory / _segment_name(number)).unlink(missing_ok=True)
+        previous, self._checkpoint = self._checkpoint, position
+        with self._lock:  # a writer still finishing a batch after close() must not write to a closed descriptor
+            if self._closed:
+                return
+            os.pwrite(self._checkpoint_fd, _checkpoint_record(position), 0)
+        if position.segment > previous.segment:
+            for number in self.segments():
+                if number < position.segment:
+                    (self.directory / _segment_name(number)).unlink(missing_ok=True)
 
     def pending(self, end: Position) -> Iterator[tuple[Position, bytes]]:
         """Records after the checkpoint and before `end`, with the position each ends at. A torn last line
@@ -158,10 +167,11 @@ class Journal:
 
     def _read_checkpoint(self) -> Position:
         try:
-            segment, offset = (self.directory / "checkpoint").read_text(encoding="ascii").split()
-            return Position(int(segment), int(offset))
+            segment, offset, checksum = (self.directory / "checkpoint").read_text(encoding="ascii").split()
+            position = Position(int(segment), int(offset))
         except (OSError, ValueError):
-            return Position(0, 0)
+            return Position(0, 0)  # none yet, or unreadable: replay everything (idempotent)
+        return position if _checkpoint_record(position).split()[2].decode() == checksum else Position(0, 0)
 
     def close(self) -> None:
         self._stop.set()
@@ -170,12 +180,21 @@ class Journal:
             self.sync()
             self._closed = True
             os.close(self._fd)
+            os.close(self._checkpoint_fd)
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         os.close(self._lock_fd)
 
 
 class JournalBusy(ConfigError):
     pass
+
+
+CHECKPOINT_WIDTH = 48  # fixed, so an in-place rewrite always covers the previous record whole
+
+
+def _checkpoint_record(position: Position) -> bytes:
+    text = f"{position.segment} {position.offset}"
+    return f"{text} {zlib.crc32(text.encode()):08x}".ljust(CHECKPOINT_WIDTH).encode("ascii") + b"\n"
 
 
 def _fsync_dir(directory: Path) -> None:
