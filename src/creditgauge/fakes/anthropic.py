@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from creditgauge.fakes.server import FakeProvider, Handler, json_response
+from creditgauge.fakes.server import BadRequest, FakeProvider, Handler, json_response
 
 API_VERSION = "2023-06-01"
 DEFAULT_ADMIN_KEY = "sk-ant-admin01-fake-admin-key-000000000000"
@@ -71,9 +71,6 @@ USAGE_DIMS = ("api_key_id", "workspace_id", "model", "service_tier", "context_wi
 COST_DIMS = ("workspace_id", "description", "cost_type", "context_window", "model", "service_tier", "token_type")
 DESCRIPTION_DIMS = frozenset(COST_DIMS) - {"workspace_id"}  # grouping by description returns all of these
 
-
-class BadRequest(Exception):
-    """A request the real API refuses with 400 invalid_request_error."""
 
 
 def _stamp(moment: datetime) -> str:
@@ -153,7 +150,6 @@ class FakeAnthropic(FakeProvider):
         self.page_size_cap = page_size_cap  # serve fewer items than `limit` asks, to exercise cursors
         self.end = end or (datetime.now(UTC).date() + ONE_DAY)  # exclusive: today is included, still growing
         self.first = self.end - timedelta(days=days)
-        self.rewrite: Callable[[str, Any], Any] | None = None
         self.workspaces = [
             {"id": wid, "type": "workspace", "name": name, "created_at": "2025-11-03T09:12:44.118000Z",
              "archived_at": "2026-03-01T00:00:00Z" if archived else None, "display_color": "#6C5BB9",
@@ -303,9 +299,7 @@ class FakeAnthropic(FakeProvider):
                 body = await handler(request)
             except BadRequest as problem:
                 return self.error(400, "invalid_request_error", str(problem))
-            if self.rewrite is not None:  # on a copy: a rewrite must not corrupt the history
-                body = self.rewrite(request.path, copy.deepcopy(body))
-            return json_response(body, headers={"request-id": f"req_fake{next(self._request_ids):020d}"})
+            return self.respond(request, body, headers={"request-id": f"req_fake{next(self._request_ids):020d}"})
         return serve
 
     async def _not_found(self, request: web.Request) -> web.Response:

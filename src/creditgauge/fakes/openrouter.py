@@ -7,7 +7,6 @@ before it is sent (contract tests)."""
 
 from __future__ import annotations
 
-import copy
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from creditgauge.fakes.server import FakeProvider, Handler, json_response
+from creditgauge.fakes.server import BadRequest, FakeProvider, Handler, json_response
 
 DEFAULT_MANAGEMENT_KEY = "sk-or-v1-fake-management-key-000000000000000000"
 DEFAULT_API_KEY = "sk-or-v1-fake-inference-key-0000000000000000000"
@@ -37,9 +36,6 @@ ENDPOINTS = (  # model, permaslug, provider, endpoint id, $ per M prompt / compl
 )
 
 
-class BadRequest(Exception):
-    """A request the real API refuses with 400."""
-
 
 def _sum(values: Iterable[Decimal]) -> Decimal:
     return sum(values, Decimal(0))
@@ -55,7 +51,6 @@ class FakeOpenRouter(FakeProvider):
         self.management_keys, self.api_keys = set(management_keys), set(api_keys)
         self.end = end or (datetime.now(UTC).date() + ONE_DAY)  # exclusive: today is included, still growing
         self.today = self.end - ONE_DAY
-        self.rewrite: Callable[[str, Any], Any] | None = None
         rng = random.Random(seed)
         self.activity: dict[date, list[dict[str, Any]]] = {}
         day = self.end - timedelta(days=days)
@@ -137,9 +132,7 @@ class FakeOpenRouter(FakeProvider):
                 body = await handler(request)
             except BadRequest as problem:
                 return self.error(400, str(problem))
-            if self.rewrite is not None:  # on a copy: a rewrite must not corrupt the history
-                body = self.rewrite(request.path, copy.deepcopy(body))
-            return json_response(body)
+            return self.respond(request, body)
         return serve
 
     async def _not_found(self, request: web.Request) -> web.Response:

@@ -4,6 +4,7 @@ and added latency. Each provider fake builds its routes on a `FakeProvider`."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 import threading
@@ -34,6 +35,10 @@ def dumps(body: Any) -> str:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(text=dumps(body), status=status, content_type="application/json", headers=headers)
+
+
+class BadRequest(Exception):
+    """A request the real API refuses with 400; each fake renders it in its provider's error shape."""
 
 
 @dataclass
@@ -67,6 +72,8 @@ class FakeProvider:
         self.keys = keys  # None: any key accepted
         self.requests: list[RecordedRequest] = []
         self.faults: deque[Fault] = deque()
+        # A test's hook to alter an answer (an extra field, a missing one) before it is sent.
+        self.rewrite: Callable[[str, Any], Any] | None = None
         self._server: FakeServer | None = None
 
     # -- to override ---------------------------------------------------------------------------------------------
@@ -76,6 +83,12 @@ class FakeProvider:
     def authorize(self, request: web.Request) -> web.Response | None:
         """Return an error response when the request's credentials are refused; None to serve it."""
         return None
+
+    def respond(self, request: web.Request, body: Any, headers: dict[str, str] | None = None) -> web.Response:
+        """A JSON answer, through `rewrite` first (on a copy: a rewrite must not corrupt the fake's history)."""
+        if self.rewrite is not None:
+            body = self.rewrite(request.path, copy.deepcopy(body))
+        return json_response(body, headers=headers)
 
     # -- machinery -----------------------------------------------------------------------------------------------
     def fail(self, status: int, body: Any = None, *, times: int = 1, path: str = "",

@@ -8,7 +8,6 @@ alter any successful body before it is sent (contract tests)."""
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import random
 from collections.abc import Awaitable, Callable, Iterable
@@ -18,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from creditgauge.fakes.server import FakeProvider, Handler, json_response
+from creditgauge.fakes.server import BadRequest, FakeProvider, Handler, json_response
 
 DEFAULT_TEAM_ID = "65c1e471-205f-4566-9c5a-07198bcdf4ce"
 DEFAULT_MANAGEMENT_KEY = "xai-mgmt-fake-management-key-000000000000"
@@ -35,9 +34,6 @@ UTC_ZONES = frozenset({"Etc/GMT", "Etc/UTC", "UTC", "GMT"})
 FAILED_TOPUPS = frozenset({"FAILED_TO_CHARGE", "FAILED_TO_GEMNERATE_INVOICE"})
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 429: 8}  # INVALID_ARGUMENT, UNAUTHENTICATED, ... per HTTP status
 
-
-class BadRequest(Exception):
-    """A request the real API refuses with 400."""
 
 
 def _cents(dollars: Decimal) -> int:
@@ -78,7 +74,6 @@ class FakeXAI(FakeProvider):
         self.max_series = max_series  # more groups than this and the analytics answer limitReached: true
         self.end = end or (datetime.now(UTC).date() + ONE_DAY)  # exclusive: today is included, still growing
         self.today = self.end - ONE_DAY
-        self.rewrite: Callable[[str, Any], Any] | None = None
         self.spending_limits: dict[str, dict[str, str]] = {
             "hardSlAuto": {"val": "22500"}, "effectiveHardSl": {"val": "22500"},
             "softSl": {"val": "20000"}, "effectiveSl": {"val": "20000"},
@@ -191,9 +186,7 @@ class FakeXAI(FakeProvider):
                 body = await handler(request)
             except BadRequest as problem:
                 return self.error(400, str(problem))
-            if self.rewrite is not None:  # on a copy: a rewrite must not corrupt the history
-                body = self.rewrite(request.path, copy.deepcopy(body))
-            return json_response(body)
+            return self.respond(request, body)
         return serve
 
     async def _not_found(self, request: web.Request) -> web.Response:
