@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, Table, select
 
 from creditgauge.connectors.base import Connector
 from creditgauge.domain import Fact, Window
+from creditgauge.errors import AuthError
 from creditgauge.store import schema
 from shared_paths import PROVIDER_APIS
 
@@ -76,3 +78,19 @@ def check_contract(body: Any, name: str, contracts: Path, also: dict[str, Any] |
         schemas.append(json.loads((PROVIDER_APIS / "schemas" / f"{name}.schema.json").read_text()))
     for candidate in schemas:
         Draft202012Validator(candidate, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
+
+
+def use_then_revoke(fake: Any, planted: str, valid: str, sync: Callable[..., Any],
+                    fetch: Callable[..., Any]) -> tuple[Any, BaseException]:
+    """A planted key that works for one sync, is then revoked: returns the failed sync report and the error the
+    connector raised, for a planted-key test to search (the first sync stored data the key was used for)."""
+    fake.keys = {planted}
+    assert sync(fake, key=planted).status == "ok"
+    fake.keys = {valid}
+    failed = sync(fake, key=planted)
+    assert failed.status == "failed"
+    try:
+        fetch(fake, key=planted)
+    except AuthError as error:
+        return failed, error
+    raise AssertionError("a revoked key was accepted")

@@ -19,7 +19,7 @@ from creditgauge.fakes.deepseek import FakeDeepSeek, balance_info
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
-from support import assert_found_nowhere
+from support import assert_found_nowhere, use_then_revoke
 
 KEY = "sk-deepseek-test-0123456789"
 WINDOW = Window.days(date(2026, 8, 1), date(2026, 8, 3))
@@ -151,13 +151,6 @@ def test_the_key_is_found_nowhere(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     planted = "sk-planted-deepseek-5f2b9c1d7e"
-    fake.keys = {planted}
-    assert sync(fake, key=planted).status == "ok"
-    fake.keys = {KEY}
-    failed = sync(fake, key=planted)
-    with pytest.raises(AuthError) as caught:
-        fetch(fake, key=planted)
-
-    assert failed.status == "failed"
-    dump = assert_found_nowhere(planted, engine, str(caught.value), str(failed.as_dict()), caplog.text)
+    failed, error = use_then_revoke(fake, planted, KEY, sync, fetch)
+    dump = assert_found_nowhere(planted, engine, str(error), str(failed.as_dict()), caplog.text)
     assert "4.37" in dump and "HTTP 401" in dump

@@ -23,7 +23,7 @@ from creditgauge.fakes.groq import FakeGroq
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.sync import SyncReport, run_sync
-from support import assert_found_nowhere
+from support import assert_found_nowhere, use_then_revoke
 
 KEY = "gsk_testkey0123456789abcdef"
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "groq"
@@ -174,15 +174,8 @@ def test_the_key_is_found_nowhere(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     planted = "gsk_planted7d3e9a1c5b2f8e4d"
-    fake.keys = {planted}
-    assert sync(fake, key=planted).status == "ok"
-    fake.keys = {KEY}
-    failed = sync(fake, key=planted)
-    with pytest.raises(AuthError) as caught:
-        fetch(fake, key=planted)
-
-    assert failed.status == "failed"
-    dump = assert_found_nowhere(planted, engine, str(caught.value), str(failed.as_dict()), caplog.text)
+    failed, error = use_then_revoke(fake, planted, KEY, sync, fetch)
+    dump = assert_found_nowhere(planted, engine, str(error), str(failed.as_dict()), caplog.text)
     assert "tokens_per_minute" in dump and "HTTP 401" in dump
 
 
