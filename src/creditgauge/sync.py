@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
-from ulid import ULID
 
 from creditgauge.config import AccountConfig, Config, resolve_key
 from creditgauge.connectors.base import Connector, EndpointTask
@@ -19,6 +18,7 @@ from creditgauge.connectors.registry import connector_class
 from creditgauge.domain import Window, day_start, utcnow
 from creditgauge.errors import CreditgaugeError
 from creditgauge.http import RetryPolicy
+from creditgauge.ids import new_ulid
 from creditgauge.redact import redact
 from creditgauge.store import sync_log
 from creditgauge.store.facts import register_account, store_facts
@@ -177,7 +177,7 @@ async def sync_async(
     the frequent balance refresh of `serve`."""
     selected = [config.account(name) for name in accounts] if accounts else list(config.accounts.values())
     now = now or utcnow()
-    report = SyncReport(run_id=str(ULID()), started_at=now)
+    report = SyncReport(run_id=new_ulid(), started_at=now)
     await asyncio.to_thread(sync_log.start_run, engine, report.run_id, now, trigger)
     runner = _Runner(config, engine, since=since, full=full, progress=progress, now=now,
                      client_options=client_options or {}, current_state_only=current_state_only)

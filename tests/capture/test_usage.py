@@ -199,3 +199,22 @@ def test_bodies_without_usage() -> None:
     tracker = StreamTracker("chat")
     tracker.feed(sse({"choices": [], "usage": None}, "[DONE]"))
     assert tracker.usage is None and tracker.done
+
+
+@pytest.mark.parametrize("cost", ["0.00014", "0.000029999999999999997", "0.1234567890123456789012", "12"])
+def test_a_reported_cost_is_read_exactly_whatever_its_digits(cost: str) -> None:
+    """Bodies are parsed fast first; a fractional cost is then read again with exact Decimals, never via float."""
+    body = json.loads(example("openrouter_chat_usage.json"))
+    text = json.dumps(body).replace('"cost": 0.007782', f'"cost": {cost}').encode()
+    assert f'"cost": {cost}'.encode() in text
+    usage = body_usage("chat", text)
+    assert usage is not None and usage.provider_cost == Decimal(cost) and "unreadable_cost" not in usage.extra
+
+
+def test_bodies_in_other_unicode_encodings_and_unreadable_costs() -> None:
+    """UTF-16 JSON is valid JSON (RFC 8259 allows reading it) though rare; a cost that is not a number stays
+    unreadable and unpriced by the provider."""
+    utf16 = example("openai_chat_completion.json").decode().encode("utf-16")
+    assert body_usage("chat", utf16) == body_usage("chat", example("openai_chat_completion.json"))
+    usage = body_usage("chat", b'{"model": "m", "usage": {"prompt_tokens": 3, "cost": "about a cent"}}')
+    assert usage is not None and usage.provider_cost is None and usage.extra == {"unreadable_cost": "about a cent"}

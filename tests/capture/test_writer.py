@@ -42,6 +42,16 @@ def test_codec_round_trip_is_exact() -> None:
     assert decode_event(encode_event(original)) == original
 
 
+@pytest.mark.parametrize("extra", [{"huge": 2**70}, {"rate": Decimal("0.1234567890123456789")}, {"note": "ünï"}])
+def test_codec_keeps_values_the_fast_encoder_refuses_or_would_round(extra: dict) -> None:
+    """Integers beyond 64 bits take the standard encoder; Decimals are written as their exact text."""
+    original = event(2, extra=extra)
+    decoded = decode_event(encode_event(original))
+    assert decoded.extra == {name: str(value) if isinstance(value, Decimal) else value
+                             for name, value in extra.items()}
+    assert decoded.ts == original.ts and decoded.cost == original.cost
+
+
 def test_journal_replays_only_what_is_not_checkpointed(tmp_path: Path) -> None:
     journal = Journal(tmp_path)
     ends = [journal.append(f"record-{i}".encode())[1] for i in range(5)]
@@ -164,3 +174,14 @@ def test_close_while_database_is_down_keeps_events_for_the_next_start(sqlite_url
     assert restarted.flush(10)
     assert stored(engine) == [f"evt-{i:06d}" for i in range(30)]
     restarted.close()
+
+
+def test_codec_writes_every_time_as_utc() -> None:
+    from datetime import timedelta, timezone
+
+    paris = event(3)
+    paris.ts = datetime(2026, 11, 20, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+    line = encode_event(paris)
+    assert b'"ts":"2026-11-20T12:00:00+00:00"' in line
+    assert decode_event(line).ts == datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    assert b'"ts":"2026-11-20T12:00:00+00:00"' in encode_event(event(4))

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from ulid import ULID
-
 from creditgauge.capture.endpoints import Call
 from creditgauge.capture.usage import Usage
 from creditgauge.domain import UsageEvent
+from creditgauge.ids import new_ulid
 from creditgauge.redact import fingerprint
 
 TAGS_HEADER = "x-creditgauge-tags"
@@ -54,7 +53,7 @@ def make_event(*, account: str, provider: str, call: Call, usage: Usage | None, 
     if usage.service_tier:
         extra["service_tier"] = usage.service_tier
     return UsageEvent(
-        id=str(ULID()),
+        id=new_ulid(),
         account=account,
         provider=provider,
         ts=ts,

@@ -4,20 +4,24 @@ Storing events (row conversion, the daily rollup, the driver) is Python work, an
 the interpreter lock the event loop needs: measured on an idle 2-core machine, the writer thread took about 80 µs
 of lock time per request and slowed the loop itself, so the loop, not the machine, limited the proxy. Here the
 writer thread hands each batch to a child process over a pipe (pickled events in, a count or an error out) and
-waits with the lock released. The child is a plain subprocess (`python -m creditgauge.capture.store_process`),
-not multiprocessing, so nothing of the parent's `__main__` runs twice; the database URL goes over the pipe, never
-on the command line. If the child dies, the batch fails like a database error (the writer retries it, the journal
-still holds it) and a new child is started.
+waits with the lock released. Events cross the pipe as tuples of their field values: a pickled slots dataclass
+goes through Python-level state methods, which cost twice as much in the parent and three times in the child.
+The child is a plain subprocess (`python -m creditgauge.capture.store_process`), not multiprocessing, so nothing
+of the parent's `__main__` runs twice; the database URL goes over the pipe, never on the command line. If the
+child dies, the batch fails like a database error (the writer retries it, the journal still holds it) and a new
+child is started.
 """
 
 from __future__ import annotations
 
+import operator
 import pickle
 import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import IO, Any
 
 from sqlalchemy import Engine
@@ -28,6 +32,7 @@ from creditgauge.errors import CreditgaugeError, StoreError
 from creditgauge.redact import redact
 
 _HEADER = struct.Struct(">I")
+_EVENT_VALUES = operator.attrgetter(*(field.name for field in fields(UsageEvent)))  # in UsageEvent's field order
 
 
 def _send(stream: IO[bytes], value: Any) -> None:
@@ -62,7 +67,7 @@ class ProcessStore:
             child = self._child if self._child is not None and self._child.poll() is None else self._spawn()
             assert child.stdin is not None and child.stdout is not None
             try:
-                _send(child.stdin, list(events))
+                _send(child.stdin, [_EVENT_VALUES(event) for event in events])
                 kind, value = _receive(child.stdout)
             except (OSError, EOFError, pickle.UnpicklingError):
                 self._stop_child()
@@ -105,7 +110,7 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     migrated = False
     while True:
         try:
-            events = _receive(stdin)
+            events = [UsageEvent(*values) for values in _receive(stdin)]
         except EOFError:
             break
         try:

@@ -15,7 +15,10 @@ import zlib
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from creditgauge.capture.usage import (
+    INEXACT_COST,
     Usage,
     anthropic_usage,
     gemini_usage,
@@ -46,16 +49,31 @@ def decompressor(content_encoding: str | None) -> Any | None:
     raise UnsupportedEncoding(encoding)
 
 
+# One decoder for every body: json.loads with parse_float builds a new decoder on each call.
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def parse_json(data: bytes) -> Any:
-    return json.loads(data, parse_float=Decimal)
+    """JSON with exact Decimals for fractional numbers (a provider-reported cost must not go through float)."""
+    return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
 
 
 def body_usage(flavor: str, body: bytes, content_encoding: str | None = None) -> Usage | None:
-    """Usage of a whole (non-streamed) JSON body. Unreadable bodies (not JSON, unknown encoding) yield None."""
+    """Usage of a whole (non-streamed) JSON body. Unreadable bodies (not JSON, unknown encoding) yield None.
+
+    Every proxied answer is parsed, so orjson reads it first (about three times faster than the standard library
+    on a chat completion). It reads fractions as floats, which the usage readers refuse for money: a body whose
+    usage carries a fractional cost (OpenRouter) is read again with exact Decimals."""
     try:
         inflater = decompressor(content_encoding)
         data = body if inflater is None else inflater.decompress(body) + inflater.flush()
-        return usage_from_body(flavor, parse_json(data))
+        try:
+            usage = usage_from_body(flavor, orjson.loads(data))
+        except orjson.JSONDecodeError:  # not UTF-8, say: the standard library decides
+            return usage_from_body(flavor, parse_json(data))
+        if usage is not None and INEXACT_COST in usage.extra:
+            usage = usage_from_body(flavor, parse_json(data))
+        return usage
     except (UnsupportedEncoding, zlib.error, ValueError):
         return None
 

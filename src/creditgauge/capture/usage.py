@@ -14,6 +14,8 @@ from typing import Any
 
 from creditgauge.domain import to_decimal
 
+INEXACT_COST = "unreadable_cost"  # in Usage.extra: a reported cost that was not an exact decimal number
+
 
 @dataclass(slots=True)
 class Usage:
@@ -74,7 +76,7 @@ def openai_usage(body: dict[str, Any]) -> Usage | None:
         try:
             usage.provider_cost = to_decimal(cost, what="usage.cost")
         except (TypeError, ValueError):
-            usage.extra["unreadable_cost"] = str(cost)
+            usage.extra[INEXACT_COST] = str(cost)
     return usage
 
 

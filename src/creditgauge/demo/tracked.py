@@ -13,8 +13,6 @@ import random
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from ulid import ULID
-
 from creditgauge.capture.recorder import Recorder
 from creditgauge.demo.scenario import (
     DEEPSEEK_PRICES_CNY,
@@ -27,6 +25,7 @@ from creditgauge.demo.scenario import (
 from creditgauge.domain import UsageEvent, day_start
 from creditgauge.fakes.history import DailyUsage, generate_history
 from creditgauge.fakes.openai import FakeOpenAI
+from creditgauge.ids import ulid_at
 from creditgauge.redact import fingerprint
 
 EVENTS_PER_ROW = 6  # a day's use of one model by one project arrives as this many events (fewer if fewer requests)
@@ -50,9 +49,8 @@ def _moments(day: date, count: int, rng: random.Random, now: datetime) -> list[d
 
 
 def _event_id(ts: datetime, rng: random.Random) -> str:
-    """A ULID of the event's time, its random part drawn from the row's seeded generator (os.urandom per event
-    costs more than everything else here)."""
-    return str(ULID.from_int((int(ts.timestamp() * 1000) << 80) | rng.getrandbits(80)))
+    """A ULID of the event's time, its random part drawn from the row's seeded generator (reproducible demos)."""
+    return ulid_at(int(ts.timestamp() * 1000), rng.getrandbits(80))
 
 
 def events_for(usage: DailyUsage, *, account: str, provider: str, endpoint: str, key_fingerprint: str,

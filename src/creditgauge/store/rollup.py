@@ -11,14 +11,15 @@ events it sums:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, case, delete, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from creditgauge.domain import day_start
+from creditgauge.domain import as_utc, day_start
 from creditgauge.store import schema
 
 DIMENSIONS = ("account", "provider", "model", "project", "key_fingerprint", "endpoint", "source", "currency")
@@ -31,39 +32,44 @@ REPORT_COLUMNS = {"account": "account", "provider": "provider", "model": "model"
                   "key": "key_fingerprint", "endpoint": "endpoint", "source": "source"}
 
 
+_DIMENSION_VALUES = itemgetter(*DIMENSIONS)
+
+
 def dims_key(row: dict[str, Any]) -> str:
-    return SEPARATOR.join("" if row.get(name) is None else str(row[name]) for name in DIMENSIONS)
+    return _joined_key(_DIMENSION_VALUES(row))
+
+
+def _joined_key(values: tuple[Any, ...]) -> str:
+    return SEPARATOR.join("" if value is None else str(value) for value in values)
 
 
 def add_events(connection: Connection, rows: Sequence[dict[str, Any]], *, sign: int = 1) -> None:
     """Add newly inserted event rows (dicts with usage_events' columns) to their days (`sign=-1` takes them
-    out again)."""
-    sums: dict[tuple[datetime, str], dict[str, Any]] = {}
+    out again). Rows are grouped first and each group summed a column at a time: this runs for every batch the
+    proxy stores, and per-row bookkeeping cost more than the database's own work."""
+    groups: dict[tuple[date, tuple[Any, ...]], list[dict[str, Any]]] = {}
     for row in rows:
-        key = (day_start(row["ts"]), dims_key(row))
-        item = sums.get(key)
-        if item is None:
-            item = sums[key] = {"day": key[0], "dims_key": key[1], **{name: row.get(name) for name in DIMENSIONS},
-                                "cost": Decimal(0), **{name: 0 for name in SUMS if name != "cost"}}
-        requests = int(row.get("requests", 1))
-        if row.get("cost") is None:
-            item["unpriced_requests"] += requests
-        else:
-            item["cost"] += row["cost"]
-        item["events"] += 1
-        for name in MEASURES:
-            item[name] += int(row.get(name) or 0)
-    if not sums:
+        groups.setdefault((as_utc(row["ts"]).date(), _DIMENSION_VALUES(row)), []).append(row)
+    if not groups:
         return
-    if sign < 0:
-        for item in sums.values():
+    items = []
+    for (day, dimensions), members in groups.items():
+        item: dict[str, Any] = {"day": day_start(day), "dims_key": _joined_key(dimensions),
+                                **dict(zip(DIMENSIONS, dimensions, strict=True))}
+        item["cost"] = sum((row["cost"] for row in members if row["cost"] is not None), Decimal(0))
+        item["unpriced_requests"] = sum(int(row["requests"]) for row in members if row["cost"] is None)
+        item["events"] = len(members)
+        for name in MEASURES:
+            item[name] = sum(int(row[name] or 0) for row in members)
+        if sign < 0:
             for name in SUMS:
                 item[name] = -item[name]
+        items.append(item)
     table = schema.usage_daily
     statement = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
     statement = statement.on_conflict_do_update(
         index_elements=["day", "dims_key"], set_={name: table.c[name] + statement.excluded[name] for name in SUMS})
-    connection.execute(statement, list(sums.values()))
+    connection.execute(statement, items)
 
 
 def replace_prices(connection: Connection, prices: dict[str, tuple[Decimal | None, str]]) -> None:

@@ -1,0 +1,34 @@
+"""ULIDs: 48 bits of Unix milliseconds then 80 random bits, as 26 Crockford base32 characters, so ids sort by time.
+
+Written here rather than taken from python-ulid because an id is made for every proxied request: `str(ULID())`
+costs about 5 µs a call (a random syscall and a character-at-a-time encoder), this about 1.8 µs. Event ids only
+need to be unique, not unpredictable, so the random part comes from `random` (seeded from the OS at start and
+re-seeded in forked children by Python itself).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [first + second for first in _ALPHABET for second in _ALPHABET]  # 10 bits -> two characters
+_SHIFTS = tuple(range(120, -1, -10))  # 130 bits (two leading zero bits + 128) in 13 pairs
+MAX_ULID = (1 << 128) - 1
+
+
+def ulid_of(value: int) -> str:
+    """The 26-character text of a 128-bit ULID value."""
+    if not 0 <= value <= MAX_ULID:
+        raise ValueError("a ULID is a 128-bit unsigned value")
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
+
+
+def ulid_at(milliseconds: int, randomness: int) -> str:
+    """The ULID of a Unix time in milliseconds and an 80-bit random part."""
+    return ulid_of(milliseconds << 80 | randomness)
+
+
+def new_ulid() -> str:
+    return ulid_at(time.time_ns() // 1_000_000, random.getrandbits(80))
+
