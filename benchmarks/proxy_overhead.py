@@ -1,14 +1,19 @@
 """What the recording proxy costs a request: direct to the fake upstream vs through `creditgauge proxy` vs through
 LiteLLM's proxy, same fake upstream, same machine, same run.
 
-    .venv/bin/python benchmarks/proxy_overhead.py [--requests 2000] [--no-litellm]
+    .venv/bin/python benchmarks/proxy_overhead.py [--requests 2000] [--rounds 5] [--no-litellm]
 
 Every server runs in its own process (fake upstream, our proxy with its SQLite store and journal, LiteLLM); this
 process is the aiohttp load generator. Reported: median and p99 latency and the latency each proxy adds at
-concurrency 1 and 32, requests per second, time to first byte of a stream, peak memory (VmHWM) of each proxy, and
-the upstream-client comparison (aiohttp vs httpx vs httpx2 at concurrency 32) behind the proxy's choice of
-aiohttp. LiteLLM is installed on first use into benchmarks/.venv-litellm (about 50 s, 740 MB), never into ours;
+concurrency 1 and 32, requests per second, time to first byte of a stream, peak memory (VmHWM) of each proxy, the
+CPU each process spends per request at concurrency 32, and the upstream-client comparison (aiohttp vs httpx vs
+httpx2 at concurrency 32) behind the proxy's choice of aiohttp. LiteLLM is installed on first use into
+benchmarks/.venv-litellm (about 50 s, 740 MB), never into ours;
 see ../shared/PEERS.md for running it offline.
+
+The concurrency-32 runs are interleaved rounds (direct, ours, LiteLLM, direct, ...) and each path's median round
+is reported: on this 2-core virtual machine the same run can differ by a third from one minute to the next, and a
+ratio of two runs taken a minute apart measured that drift more than the proxies.
 """
 
 from __future__ import annotations
@@ -60,16 +65,50 @@ def wait_http(url: str, timeout: float = 120.0, process: subprocess.Popen | None
     raise RuntimeError(f"{url} did not come up in {timeout:.0f} s")
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM of the process and its children (LiteLLM may fork workers)."""
-    total = 0
+def with_children(pid: int) -> list[int]:
+    """The process and its children (LiteLLM may fork workers; our proxy has its helper store process)."""
     pids = [pid]
     try:
         children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
         pids += [int(p) for p in children]
     except FileNotFoundError:
         pass
-    for one in pids:
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (/proc/<pid>/stat fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(processes: dict[str, list[int]]) -> dict[str, float]:
+    return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in processes.items()}
+
+
+def watched_processes(name: str, upstream_pid: int, proxy: subprocess.Popen | None) -> dict[str, list[int]]:
+    """The processes a path's requests cost CPU in. A proxy's helpers start with its first requests: look again
+    before each run."""
+    watched = {"load generator": [os.getpid()], "fake upstream": [upstream_pid]}
+    if proxy is not None:
+        family = with_children(proxy.pid)
+        watched[f"{name} proxy"] = family[:1]
+        watched[f"{name} helper processes"] = family[1:]
+    return watched
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """Microseconds of CPU each process spent per request between two snapshots."""
+    return {name: (after[name] - before[name]) / requests * 1e6 for name in after}
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of the process and its children."""
+    total = 0
+    for one in with_children(pid):
         try:
             for line in Path(f"/proc/{one}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -224,6 +263,8 @@ def _maybe(module: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds of the concurrency-32 runs; each path's median round is reported")
     parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM (no install, no comparison)")
     args = parser.parse_args()
     n = args.requests
@@ -245,11 +286,27 @@ def main() -> None:
                 targets["litellm"] = (f"http://127.0.0.1:{lite_port}/v1/chat/completions", MASTER_KEY)
             results: dict[tuple[str, int], Run] = {}
             ttfb: dict[str, Run] = {}
+            proxies = {"creditgauge": ours, "litellm": lite}
+            counts = {name: n if name != "litellm" else min(n, 1000) for name in targets}  # LiteLLM: ~100 req/s
             for name, (url, key) in targets.items():
-                count = n if name != "litellm" else min(n, 1000)  # LiteLLM at ~100 req/s: keep the run short
-                for concurrency in (1, 32):
-                    results[name, concurrency] = asyncio.run(load(url, key, count, concurrency))
-                ttfb[name] = asyncio.run(load(url, key, min(count, 500), 1, stream=True))
+                results[name, 1] = asyncio.run(load(url, key, counts[name], 1))
+                ttfb[name] = asyncio.run(load(url, key, min(counts[name], 500), 1, stream=True))
+            rounds: dict[str, list[Run]] = {name: [] for name in targets}
+            cpu_seconds_used: dict[str, dict[str, float]] = {}
+            for _ in range(args.rounds):  # interleaved, so a machine that speeds up or slows down hits every path
+                for name, (url, key) in targets.items():
+                    watched = watched_processes(name, upstream.pid, proxies.get(name))
+                    before = cpu_snapshot(watched)
+                    count = counts[name] if name != "litellm" else min(n, 300)
+                    rounds[name].append(asyncio.run(load(url, key, count, 32)))
+                    used = cpu_per_request(before, cpu_snapshot(watched), 1)
+                    totals = cpu_seconds_used.setdefault(name, {})
+                    for process, micros in used.items():
+                        totals[process] = totals.get(process, 0.0) + micros
+            cpu = {name: {process: micros / sum(len(run.latencies) for run in rounds[name])
+                          for process, micros in totals.items()} for name, totals in cpu_seconds_used.items()}
+            for name, runs in rounds.items():
+                results[name, 32] = sorted(runs, key=lambda run: run.rps)[len(runs) // 2]
             clients = asyncio.run(client_throughput(targets["direct"][0], n))
             memory = {"creditgauge": peak_rss_mb(ours.pid)}
             if lite is not None:
@@ -262,12 +319,15 @@ def main() -> None:
                     server.wait(30)
                 except subprocess.TimeoutExpired:
                     server.kill()
-    report(results, ttfb, clients, memory, n)
+    report(results, ttfb, clients, memory, cpu, rounds, n)
 
 
 def report(results: dict[tuple[str, int], Run], ttfb: dict[str, Run], clients: dict[str, float],
-           memory: dict[str, float], n: int) -> None:
-    print(f"\nproxy overhead: {n} chat completions per run, {os.cpu_count()} cores, one machine\n")
+           memory: dict[str, float], cpu: dict[str, dict[str, float]], rounds: dict[str, list[Run]],
+           n: int) -> None:
+    print(f"\nproxy overhead: {n} chat completions per run (LiteLLM: at most 1,000 at c=1 and 300 a round at c=32), "
+          f"c=32 as the median of {len(next(iter(rounds.values())))} interleaved rounds, {os.cpu_count()} cores, "
+          "one machine\n")
     print("| path | c | median ms | p99 ms | added median ms | added p99 ms | req/s | errors |")
     print("|---|---|---|---|---|---|---|---|")
     for (name, concurrency), run in results.items():
@@ -276,6 +336,10 @@ def report(results: dict[tuple[str, int], Run], ttfb: dict[str, Run], clients: d
         added99 = "" if name == "direct" else f"{run.p99_ms - base.p99_ms:.2f}"
         print(f"| {name} | {concurrency} | {run.median_ms:.2f} | {run.p99_ms:.2f} | {added} | {added99} | "
               f"{run.rps:,.0f} | {run.errors} |")
+    print("\n| path | c=32 req/s in each round (the median round is the one above) |")
+    print("|---|---|")
+    for name, runs in rounds.items():
+        print(f"| {name} | {', '.join(f'{run.rps:,.0f}' for run in runs)} |")
     print("\n| path | stream time to first byte, median ms | p99 ms |")
     print("|---|---|---|")
     for name, run in ttfb.items():
@@ -284,6 +348,12 @@ def report(results: dict[tuple[str, int], Run], ttfb: dict[str, Run], clients: d
     print("|---|---|")
     for name, mb in memory.items():
         print(f"| {name} | {mb:.0f} |")
+    print("\n| path, c=32 | process | CPU µs per request |")
+    print("|---|---|---|")
+    for name, processes in cpu.items():
+        for process, micros in processes.items():
+            print(f"| {name} | {process} | {micros:.0f} |")
+        print(f"| {name} | all | {sum(processes.values()):.0f} |")
     print("\n| upstream client alone, c=32 | req/s |")
     print("|---|---|")
     for name, rps in clients.items():
