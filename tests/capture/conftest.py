@@ -29,7 +29,7 @@ def stack(engine: Engine, tmp_path: Path) -> Iterator[Stack]:
     writer = EventWriter(engine, Journal(tmp_path / "journal"), batch_size=50, flush_interval=0.01,
                          backoff=Backoff(base=0.01, maximum=0.05)).start()
     recorder = Recorder(Pricer.from_config(config), writer)
-    server = FakeServer(RecordingProxy(routes_for(config.accounts), recorder).app())
+    server = FakeServer(RecordingProxy(routes_for(config.accounts), recorder).runner)
     proxy_url = server.start()
     try:
         yield Stack(upstream, cost_upstream, proxy_url, recorder, engine, config)

@@ -224,6 +224,14 @@ def test_other_endpoints_pass_through_with_headers_and_body(stack: Stack) -> Non
     assert stack.events() == []
 
 
+def test_large_requests_pass_through_whole(stack: Stack) -> None:
+    """Long prompts and images make bodies of megabytes: aiohttp's default limit (1 MiB) must not apply."""
+    long_prompt = [{"role": "user", "content": "x" * (3 * 1024 * 1024)}]
+    answer = openai_client(stack).chat.completions.create(model="gpt-4o-mini", messages=long_prompt)
+    assert json.loads(stack.upstream.requests[-1].body)["messages"] == long_prompt
+    assert only_event(stack)["input_tokens"] == answer.usage.prompt_tokens
+
+
 def test_concurrent_requests_each_recorded_once_with_their_own_tokens(stack: Stack) -> None:
     async def run() -> list:
         client = openai.AsyncOpenAI(base_url=stack.base("openai-main") + "/v1", api_key=OPENAI_KEY, max_retries=0)

@@ -20,10 +20,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 from aiohttp import web
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from creditgauge.capture.endpoints import (
     Call,
@@ -48,6 +49,7 @@ HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
     "trailers", "transfer-encoding", "upgrade", "host", "content-length",
 })
+_NOT_FORWARDED = (*HOP_BY_HOP, TAGS_HEADER)
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
 
 
@@ -64,20 +66,22 @@ def routes_for(accounts: Mapping[str, AccountConfig]) -> dict[str, Route]:
             for name, account in accounts.items()}
 
 
-def _forward_headers(headers: Mapping[str, str], tracked: bool) -> CIMultiDict[str]:
-    out: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers.items():
-        lower = name.lower()
-        if lower in HOP_BY_HOP or lower == TAGS_HEADER:
-            continue
-        if lower == "accept-encoding" and tracked:
-            value = decodable_encodings(value)
-        out.add(name, value)
+def _forward_headers(headers: CIMultiDictProxy[str], tracked: bool) -> CIMultiDict[str]:
+    # Copied whole, then trimmed: a C-level copy and a dozen removals cost less than filtering header by header.
+    out = CIMultiDict(headers)
+    for name in _NOT_FORWARDED:
+        out.popall(name, None)
+    if tracked and "accept-encoding" in out:
+        for value in out.popall("accept-encoding"):
+            out.add("Accept-Encoding", decodable_encodings(value))
     return out
 
 
-def _response_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
-    return CIMultiDict((name, value) for name, value in headers.items() if name.lower() not in HOP_BY_HOP)
+def _response_headers(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
+    out = CIMultiDict(headers)
+    for name in HOP_BY_HOP:
+        out.popall(name, None)
+    return out
 
 
 def _error(status: int, message: str, kind: str) -> web.Response:
@@ -93,30 +97,35 @@ class RecordingProxy:
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
         self._session: aiohttp.ClientSession | None = None
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-        app.router.add_route("*", "/{account}/{tail:.*}", self.handle)
-        app.router.add_route("*", "/{account}", self.handle)
-        app.on_startup.append(self._open)
-        app.on_cleanup.append(self._close)
-        return app
+    def runner(self, **options: Any) -> ProxyRunner:
+        """A runner for aiohttp's low-level server around `handle` (create it inside the serving loop)."""
+        return ProxyRunner(self, **options)
 
-    async def _open(self, _app: web.Application) -> None:
+    def server(self) -> web.Server:
+        """Every path goes to `handle`, without the router's matching (about 4% of the proxy's CPU a request)."""
+        loop = asyncio.get_running_loop()
+
+        def make_request(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
+            return web.BaseRequest(message, payload, protocol, writer, task, loop, client_max_size=MAX_REQUEST_BYTES)
+
+        return web.Server(self.handle, request_factory=make_request, access_log=None)
+
+    async def open(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
         self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False, timeout=self._timeout,
                                               cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("User-Agent",))
 
-    async def _close(self, _app: web.Application) -> None:
+    async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        route = self.routes.get(request.match_info["account"])
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        account, _, tail = request.path[1:].partition("/")
+        route = self.routes.get(account)
         if route is None:
-            return _error(404, f"creditgauge proxy: no account named {request.match_info['account']!r} is "
-                               f"configured; call /<account>/<path> with an account from the config",
-                          "unknown_account")
-        tail = "/" + request.match_info.get("tail", "")
+            return _error(404, f"creditgauge proxy: no account named {account!r} is configured; call "
+                               f"/<account>/<path> with an account from the config", "unknown_account")
+        tail = "/" + tail
         body = await request.read()
         call = classify(request.method, tail, request.query, body)
         if call is not None and route.inject_stream_usage and needs_usage_injection(call):
@@ -143,12 +152,30 @@ class RecordingProxy:
             return web.Response(body=raw, status=upstream.status, headers=_response_headers(upstream.headers))
 
 
+class ProxyRunner(web.ServerRunner):
+    """Serves the proxy and owns its upstream session: opened at setup, closed after the last request."""
+
+    def __init__(self, proxy: RecordingProxy, **options: Any) -> None:
+        super().__init__(proxy.server(), **options)
+        self.proxy = proxy
+
+    async def setup(self) -> None:
+        await self.proxy.open()
+        await super().setup()
+
+    async def cleanup(self) -> None:
+        try:
+            await super().cleanup()
+        finally:
+            await self.proxy.close()
+
+
 class Exchange:
     """One tracked call in flight: records its event exactly once."""
 
     __slots__ = ("call", "recorded", "recorder", "request", "route", "started", "status", "ts")
 
-    def __init__(self, recorder: Recorder, route: Route, call: Call, request: web.Request, started: float,
+    def __init__(self, recorder: Recorder, route: Route, call: Call, request: web.BaseRequest, started: float,
                  ts: datetime, status: int) -> None:
         self.recorder, self.route, self.call, self.request = recorder, route, call, request
         self.started, self.ts, self.status = started, ts, status
@@ -167,7 +194,7 @@ class Exchange:
         self.recorder.record(event, usage=usage)
 
 
-async def _relay(request: web.Request, upstream: aiohttp.ClientResponse,
+async def _relay(request: web.BaseRequest, upstream: aiohttp.ClientResponse,
                  exchange: Exchange | None) -> web.StreamResponse:
     """Copy the upstream's answer to the client chunk by chunk; when tracked, read its usage on the way."""
     response = web.StreamResponse(status=upstream.status, reason=upstream.reason,

@@ -63,8 +63,7 @@ def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool =
 async def serve_proxy(config: Config, recorder: Recorder, host: str, port: int,
                       *, drain_seconds: float = 30.0) -> None:
     proxy = RecordingProxy(routes_for(config.accounts), recorder)
-    runner = web.AppRunner(proxy.app(), access_log=None, shutdown_timeout=drain_seconds,
-                           handle_signals=False)
+    runner = proxy.runner(shutdown_timeout=drain_seconds, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
     await site.start()

@@ -30,7 +30,7 @@ class DemoProxy:
     def __init__(self, upstreams: Mapping[str, tuple[str, str]], recorder: Recorder) -> None:
         """`upstreams`: account -> (provider, base URL of the fake that answers its inference calls)."""
         routes = {account: Route(account, provider, url, True) for account, (provider, url) in upstreams.items()}
-        self._server = FakeServer(RecordingProxy(routes, recorder).app())
+        self._server = FakeServer(RecordingProxy(routes, recorder).runner)
 
     def start(self) -> str:
         return self._server.start()

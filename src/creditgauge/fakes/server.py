@@ -153,14 +153,16 @@ class FakeProvider:
 
 
 class FakeServer:
-    """Serve an aiohttp application on 127.0.0.1 from a daemon thread with its own event loop."""
+    """Serve an aiohttp application on 127.0.0.1 from a daemon thread with its own event loop. `app` may also be
+    a function that makes a runner in that loop (the recording proxy's low-level server)."""
 
-    def __init__(self, app: web.Application, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: web.Application | Callable[[], web.BaseRunner], *, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
         self.app, self.host, self.port = app, host, port
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="fake-server")
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
 
     def start(self) -> str:
         self._thread.start()
@@ -168,7 +170,8 @@ class FakeServer:
         return self.url
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = (web.AppRunner(self.app, access_log=None) if isinstance(self.app, web.Application)
+                        else self.app())
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
