@@ -128,10 +128,16 @@ def start_upstream(port: int) -> subprocess.Popen:
     return process
 
 
-def start_our_proxy(port: int, upstream: str, workdir: Path) -> subprocess.Popen:
+def proxy_config(upstream: str, workdir: Path) -> Path:
+    """A config with one account, `bench`, whose base URL is the fake upstream; SQLite store and journal in workdir."""
     config = workdir / "config.toml"
     config.write_text(f'database_url = "sqlite:///{workdir / "bench.db"}"\n[proxy]\njournal_dir = "{workdir / "j"}"\n'
                       f'[accounts.bench]\nprovider = "openai"\nbase_url = "{upstream}"\n', encoding="utf-8")
+    return config
+
+
+def start_our_proxy(port: int, upstream: str, workdir: Path) -> subprocess.Popen:
+    config = proxy_config(upstream, workdir)
     process = subprocess.Popen([sys.executable, "-m", "creditgauge", "--config", str(config), "proxy", "--port",
                                 str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(f"http://127.0.0.1:{port}/bench/v1/models", process=process)
