@@ -100,9 +100,9 @@ def watched_processes(name: str, upstream_pid: int, proxy: subprocess.Popen | No
     return watched
 
 
-def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
-    """Microseconds of CPU each process spent per request between two snapshots."""
-    return {name: (after[name] - before[name]) / requests * 1e6 for name in after}
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Seconds of CPU each process spent between two snapshots."""
+    return {name: after[name] - before[name] for name in after}
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -305,12 +305,11 @@ def main() -> None:
                     before = cpu_snapshot(watched)
                     count = counts[name] if name != "litellm" else min(n, 300)
                     rounds[name].append(asyncio.run(load(url, key, count, 32)))
-                    used = cpu_per_request(before, cpu_snapshot(watched), 1)
                     totals = cpu_seconds_used.setdefault(name, {})
-                    for process, micros in used.items():
-                        totals[process] = totals.get(process, 0.0) + micros
-            cpu = {name: {process: micros / sum(len(run.latencies) for run in rounds[name])
-                          for process, micros in totals.items()} for name, totals in cpu_seconds_used.items()}
+                    for process, seconds in cpu_used(before, cpu_snapshot(watched)).items():
+                        totals[process] = totals.get(process, 0.0) + seconds
+            cpu = {name: {process: seconds * 1e6 / sum(len(run.latencies) for run in rounds[name])
+                          for process, seconds in totals.items()} for name, totals in cpu_seconds_used.items()}
             for name, runs in rounds.items():
                 results[name, 32] = sorted(runs, key=lambda run: run.rps)[len(runs) // 2]
             clients = asyncio.run(client_throughput(targets["direct"][0], n))

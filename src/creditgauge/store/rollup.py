@@ -35,10 +35,6 @@ REPORT_COLUMNS = {"account": "account", "provider": "provider", "model": "model"
 _DIMENSION_VALUES = itemgetter(*DIMENSIONS)
 
 
-def dims_key(row: dict[str, Any]) -> str:
-    return _joined_key(_DIMENSION_VALUES(row))
-
-
 def _joined_key(values: tuple[Any, ...]) -> str:
     return SEPARATOR.join("" if value is None else str(value) for value in values)
 
