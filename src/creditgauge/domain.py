@@ -207,7 +207,18 @@ class EntityName:
     name: str
 
 
-Fact = CostBucket | UsageBucket | BalanceSnapshot | LimitSnapshot | Invoice | EntityName
+@dataclass(frozen=True, slots=True)
+class ItemProblem:
+    """One item of a provider's answer that could not be read as it is (an amount that is not a number, a unit
+    that cannot be told). The item is skipped; the rest of the task is stored, and the problem is recorded with
+    the endpoint and the field and shown in the sync report, never silently dropped."""
+
+    endpoint: str
+    field: str
+    detail: str
+
+
+Fact = CostBucket | UsageBucket | BalanceSnapshot | LimitSnapshot | Invoice | EntityName | ItemProblem
 
 
 # ---- facts written by capture (tracked data) ----------------------------------------------------------------
