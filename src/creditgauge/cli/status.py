@@ -10,22 +10,19 @@ from datetime import datetime
 from decimal import Decimal
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from creditgauge import clock
 from creditgauge.analysis.balance import Balance
 from creditgauge.analysis.status import AccountStatus, StatusReport, status
 from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
-from creditgauge.cli.tables import Column, fitted_table, print_fitted
+from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.display import UNKNOWN, money
 from creditgauge.domain import BalanceKind
 
 STATE_STYLE = {"healthy": "green", "warning": "yellow", "critical": "bold red", "unknown": "dim"}
 KIND_LABEL = {BalanceKind.VERIFIED: "verified", BalanceKind.ESTIMATED: "estimated",
               BalanceKind.LIMIT_ONLY: "limit only", BalanceKind.UNKNOWN: "unknown"}
-WIDE_HELP = "Show every column, even past the terminal's width."
 
 
 def shown(amount: Decimal | None, currency: str | None = None) -> str:
@@ -103,14 +100,10 @@ def status_columns(report: StatusReport) -> list[Column]:
     ]
 
 
-def status_table(report: StatusReport, target: Console = console) -> Table:
-    """The status table fitted to the terminal's width."""
-    return fitted_table(target, _title(report), status_columns(report), width=target.width,
-                        notes=status_notes(report))
-
-
-def _title(report: StatusReport) -> str:
-    return f"Status at {when(report.as_of)} UTC"
+def status_table(report: StatusReport, *, wide: bool = False) -> FittedTable:
+    """The status table with its notes, laid out for the width it is printed at."""
+    return FittedTable(f"Status at {when(report.as_of)} UTC", status_columns(report), status_notes(report),
+                       wide=wide)
 
 
 def status_notes(report: StatusReport) -> list[str]:
@@ -186,4 +179,4 @@ def status_command(
     if not report.rows:
         console.print("no accounts configured: run `creditgauge init`, then `creditgauge sync`")
         return
-    print_fitted(console, _title(report), status_columns(report), wide=wide, notes=status_notes(report))
+    print_fitted(console, status_table(report, wide=wide))

@@ -1,22 +1,24 @@
 """Tables that fit the terminal: the answers stay whole and the rest makes room.
 
-A column marked `keep` (a label, or an answer the command exists for) is never dropped and never cut. When the
-table is wider than the terminal, columns with a `short` form switch to it first, then the other columns are left
-out, lowest `priority` first (right to left among equals), and the caption says which were left out and what shows
-them. Only when the kept columns alone are still too wide do the kept text columns fold onto further lines
-(whole, never ellipsised). `--wide` prints every column whatever the terminal's width.
+A column marked `keep` (a label, or an answer the command exists for) is never left out and never cut. When the
+table is wider than the console, columns with a `short` form switch to it first, then the other columns are left
+out, lowest `priority` first (right to left among equals), and a line under the table says which were left out and
+what shows them. Only when the kept columns alone are still too wide do the kept text columns fold onto further
+lines (whole, never ellipsised). `--wide` prints every column whatever the terminal's width.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
-from rich.console import Console, JustifyMethod, RenderableType
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 SHOWS_ALL = "--wide, --json or --csv"
+WIDE_HELP = "Show every column, even past the terminal's width."
 UNLIMITED = 10_000
 
 
@@ -31,56 +33,58 @@ class Column:
     short: Sequence[RenderableType] | None = None  # a narrower form of the cells, used before leaving columns out
 
 
+@dataclass
+class FittedTable:
+    """A table with its notes, laid out for the width it is rendered at (any console, any width)."""
+
+    title: str | None
+    columns: Sequence[Column]
+    notes: Sequence[str] = field(default_factory=list)
+    shows_all: str = SHOWS_ALL
+    wide: bool = False  # every column, however wide
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
+        width = options.max_width
+        shown, short = list(self.columns), False
+        if not self.wide and natural_width(console, self.table(shown, short=False)) > width:
+            short = any(column.short is not None for column in self.columns)
+            for column in sorted((c for c in reversed(self.columns) if not c.keep), key=lambda c: c.priority):
+                if natural_width(console, self.table(shown, short=short)) <= width:
+                    break
+                shown.remove(column)
+        fold = not self.wide and natural_width(console, self.table(shown, short=short)) > width
+        yield self.table(shown, short=short, fold=fold)
+        left_out = [column.header for column in self.columns if column not in shown]
+        for note in self.notes:
+            yield Text(note)
+        if left_out:
+            yield Text(f"not shown at {width} columns: {', '.join(left_out)}; {self.shows_all} show them")
+
+    def table(self, columns: Sequence[Column], *, short: bool, fold: bool = False) -> Table:
+        table = Table(title=self.title, header_style="bold", show_footer=any(column.footer for column in columns))
+        for column in columns:
+            table.add_column(column.header, justify=column.justify, footer=column.footer, overflow="fold",
+                             no_wrap=not (fold and column.justify == "left"))
+        cells = [column.short if short and column.short is not None else column.cells for column in columns]
+        for row in zip(*cells, strict=True):
+            table.add_row(*row)
+        return table
+
+    def full_width(self, console: Console) -> int:
+        return natural_width(console, self.table(self.columns, short=False))
+
+
 def natural_width(console: Console, table: Table) -> int:
     """The width the table takes when nothing is wrapped or cut."""
     return Measurement.get(console, console.options.update_width(UNLIMITED), table).maximum
 
 
-def fitted_table(console: Console, title: str | None, columns: Sequence[Column], *, width: int | None,
-                 notes: Sequence[str] = (), shows_all: str = SHOWS_ALL) -> Table:
-    """The table at `width` columns (None: every column, as wide as it needs)."""
-    shown, use_short = list(columns), False
-
-    def build(fold: bool = False) -> Table:
-        return _table(title, shown, use_short=use_short, fold=fold)
-
-    if width is not None and natural_width(console, build()) > width:
-        use_short = any(column.short is not None for column in columns)
-        droppable = sorted((c for c in reversed(columns) if not c.keep), key=lambda c: c.priority)
-        for column in droppable:
-            if natural_width(console, build()) <= width:
-                break
-            shown.remove(column)
-    table = build(fold=width is not None and natural_width(console, build()) > width)
-    left_out = [column.header for column in columns if column not in shown]
-    lines = list(notes)
-    if left_out:
-        lines.append(f"not shown at {width} columns: {', '.join(left_out)}; {shows_all} show them")
-    table.caption = "\n".join(lines) or None
-    return table
-
-
-def _table(title: str | None, columns: Sequence[Column], *, use_short: bool, fold: bool) -> Table:
-    table = Table(title=title, header_style="bold", caption_justify="left",
-                  show_footer=any(column.footer for column in columns))
-    for column in columns:
-        foldable = fold and column.justify == "left"
-        table.add_column(column.header, justify=column.justify, footer=column.footer, no_wrap=not foldable,
-                         overflow="fold")
-    cells = [column.short if use_short and column.short is not None else column.cells for column in columns]
-    for row in zip(*cells, strict=True):
-        table.add_row(*row)
-    return table
-
-
-def print_fitted(console: Console, title: str | None, columns: Sequence[Column], *, wide: bool,
-                 notes: Sequence[str] = (), shows_all: str = SHOWS_ALL) -> None:
+def print_fitted(console: Console, fitted: FittedTable) -> None:
     """Print the table fitted to the terminal, or with every column (`--wide`) even past its edge."""
-    table = fitted_table(console, title, columns, width=None if wide else console.width, notes=notes,
-                         shows_all=shows_all)
-    if not wide:
-        console.print(table)
+    if not fitted.wide:
+        console.print(fitted)
         return
-    Console(file=console.file, width=max(natural_width(console, table), console.width), highlight=False,
-            force_terminal=console.is_terminal, no_color=console.no_color,
-            color_system=console.color_system).print(table)  # type: ignore[arg-type]
+    wider = Console(file=console.file, width=max(fitted.full_width(console), console.width), highlight=False,
+                    force_terminal=console.is_terminal, no_color=console.no_color,
+                    color_system=console.color_system)  # type: ignore[arg-type]
+    wider.print(fitted)
