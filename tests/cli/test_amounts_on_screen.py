@@ -100,7 +100,7 @@ def test_a_yen_balance_has_no_decimals(config_path: Path) -> None:
     assert "123,457" in line and "JPY" in line and "123,456.7" not in line
     assert "123,457 JPY" in invoke(config_path, "status").stdout
     rows = json.loads(invoke(config_path, "balance", "--json").stdout)["rows"]
-    assert [row["amount"] for row in rows if row["account"] == "tokyo"] == ["123456.7"]
+    assert [row["amount"] for row in rows if row["account"] == "tokyo"] == ["123456.70"]
 
 
 @pytest.mark.parametrize("command", ["spend", "usage", "reconcile"])
