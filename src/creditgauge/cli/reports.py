@@ -77,8 +77,8 @@ def _print_spend(report: dict[str, Any], dims: list[str], extra: list[str], wide
         Column("currency", [row["currency"] for row in rows], keep=True),
     ]
     if extra:
-        columns.append(Column("unpriced req.", [_count(row.get("unpriced_requests")) or "" for row in rows],
-                              "right"))
+        columns.append(Column("unpriced req.", [_count(row["unpriced_requests"]) if row.get("unpriced_requests")
+                                                else "" for row in rows], "right"))
     totals = "  ".join(money(t["amount"], t["currency"], show_currency=True) for t in report["totals"])
     notes = [f"total: {totals}"]
     if combined := report.get("combined"):
