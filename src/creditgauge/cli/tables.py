@@ -1,6 +1,7 @@
 """Tables that fit the terminal: the answers stay whole and the rest makes room.
 
-A column marked `keep` (a label, or an answer the command exists for) is never left out and never cut. When the
+A column marked `keep` (a label, or an answer the command exists for) is never left out and never cut; a `wrap`
+column (prose, such as a message) is kept too and word-wrapped within its width. When the
 table is wider than the console, columns with a `short` form switch to it first, then the other columns are left
 out, lowest `priority` first (right to left among equals), and a line under the table says which were left out and
 what shows them. Only when the kept columns alone are still too wide do the kept text columns fold onto further
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
@@ -31,6 +33,7 @@ class Column:
     priority: int = 0  # among the others, the lowest is left out first
     footer: RenderableType = ""
     short: Sequence[RenderableType] | None = None  # a narrower form of the cells, used before leaving columns out
+    wrap: int | None = None  # prose (a message): kept, word-wrapped within this many columns
 
 
 @dataclass
@@ -46,13 +49,18 @@ class FittedTable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
         width = options.max_width
         shown, short = list(self.columns), False
-        if not self.wide and natural_width(console, self.table(shown, short=False)) > width:
+
+        def too_wide() -> bool:  # wrapped prose counts at its longest word: it gives way before anything is left out
+            return natural_width(console, self.table(shown, short=short, narrowest=True)) > width
+
+        if not self.wide and too_wide():
             short = any(column.short is not None for column in self.columns)
-            for column in sorted((c for c in reversed(self.columns) if not c.keep), key=lambda c: c.priority):
-                if natural_width(console, self.table(shown, short=short)) <= width:
+            droppable = (c for c in reversed(self.columns) if not c.keep and c.wrap is None)
+            for column in sorted(droppable, key=lambda c: c.priority):
+                if not too_wide():
                     break
                 shown.remove(column)
-        fold = not self.wide and natural_width(console, self.table(shown, short=short)) > width
+        fold = not self.wide and too_wide()
         yield self.table(shown, short=short, fold=fold)
         left_out = [column.header for column in self.columns if column not in shown]
         for note in self.notes:
@@ -60,11 +68,13 @@ class FittedTable:
         if left_out:
             yield Text(f"not shown at {width} columns: {', '.join(left_out)}; {self.shows_all} show them")
 
-    def table(self, columns: Sequence[Column], *, short: bool, fold: bool = False) -> Table:
+    def table(self, columns: Sequence[Column], *, short: bool, fold: bool = False, narrowest: bool = False) -> Table:
         table = Table(title=self.title, header_style="bold", show_footer=any(column.footer for column in columns))
         for column in columns:
+            wrap = _longest_word(column) if narrowest and column.wrap else column.wrap
             table.add_column(column.header, justify=column.justify, footer=column.footer, overflow="fold",
-                             no_wrap=not (fold and column.justify == "left"))
+                             no_wrap=column.wrap is None and not (fold and column.justify == "left"),
+                             max_width=wrap)
         cells = [column.short if short and column.short is not None else column.cells for column in columns]
         for row in zip(*cells, strict=True):
             table.add_row(*row)
@@ -72,6 +82,11 @@ class FittedTable:
 
     def full_width(self, console: Console) -> int:
         return natural_width(console, self.table(self.columns, short=False))
+
+
+def _longest_word(column: Column) -> int:
+    words = [word for cell in (column.header, *column.cells) for word in str(cell).split()]
+    return min(column.wrap or 0, max((cell_len(word) for word in words), default=1))
 
 
 def natural_width(console: Console, table: Table) -> int:
