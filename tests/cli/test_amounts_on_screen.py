@@ -133,3 +133,19 @@ def test_labels_too_long_for_the_terminal_fold_whole() -> None:
     assert max(len(line) for line in lines) <= 40 and "…" not in "".join(lines)
     assert label in "".join(line.split("│")[1].strip() for line in lines if line.count("│") == 3)
     assert "not shown at 40 columns: extra; --wide, --json or --csv show them" in " ".join(" ".join(lines).split())
+
+
+def test_a_message_wraps_at_words_before_names_give_way() -> None:
+    message = "openai-main: estimated balance 20.00 USD is below 50 and falling by about 6.00 a day"
+    fitted = FittedTable("States", [Column("rule", ["low-balance"], keep=True),
+                                    Column("subject", ["openai-main/USD"], keep=True),
+                                    Column("since", ["2026-03-18 12:00"]),
+                                    Column("message", [message], wrap=48)])
+    terminal = Console(width=60, record=True)
+    terminal.print(fitted)
+    lines = terminal.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 60
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    assert rows[0][:2] == ["low-balance", "openai-main/USD"]
+    assert " ".join(row[2] for row in rows) == message  # wrapped between words, every word whole
+    assert "not shown at 60 columns: since" in " ".join(lines)
