@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 SHOWS_ALL = "--wide, --json or --csv"
 WIDE_HELP = "Show every column, even past the terminal's width."
-UNLIMITED = 10_000
 
 
 @dataclass(eq=False)
@@ -49,9 +47,11 @@ class FittedTable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
         width = options.max_width
         shown, short = list(self.columns), False
+        needs = {(column, form): _width(column, short=form, narrowest=True)
+                 for column in self.columns for form in (False, True)}
 
         def too_wide() -> bool:  # wrapped prose counts at its longest word: it gives way before anything is left out
-            return natural_width(console, self.table(shown, short=short, narrowest=True)) > width
+            return sum(needs[column, short] for column in shown) + BORDERS_AND_PADDING * len(shown) + 1 > width
 
         if not self.wide and too_wide():
             short = any(column.short is not None for column in self.columns)
@@ -60,38 +60,43 @@ class FittedTable:
                 if not too_wide():
                     break
                 shown.remove(column)
-        fold = not self.wide and too_wide()
-        yield self.table(shown, short=short, fold=fold)
+        yield self.table(shown, short=short, fold=not self.wide and too_wide())
         left_out = [column.header for column in self.columns if column not in shown]
         for note in self.notes:
             yield Text(note)
         if left_out:
             yield Text(f"not shown at {width} columns: {', '.join(left_out)}; {self.shows_all} show them")
 
-    def table(self, columns: Sequence[Column], *, short: bool, fold: bool = False, narrowest: bool = False) -> Table:
+    def table(self, columns: Sequence[Column], *, short: bool, fold: bool = False) -> Table:
         table = Table(title=self.title, header_style="bold", show_footer=any(column.footer for column in columns))
         for column in columns:
-            wrap = _longest_word(column) if narrowest and column.wrap else column.wrap
             table.add_column(column.header, justify=column.justify, footer=column.footer, overflow="fold",
                              no_wrap=column.wrap is None and not (fold and column.justify == "left"),
-                             max_width=wrap)
+                             max_width=column.wrap)
         cells = [column.short if short and column.short is not None else column.cells for column in columns]
         for row in zip(*cells, strict=True):
             table.add_row(*row)
         return table
 
-    def full_width(self, console: Console) -> int:
-        return natural_width(console, self.table(self.columns, short=False))
+    def full_width(self) -> int:
+        return sum(_width(column, short=False) for column in self.columns) + BORDERS_AND_PADDING * len(
+            self.columns) + 1
 
 
-def _longest_word(column: Column) -> int:
-    words = [word for cell in (column.header, *column.cells) for word in str(cell).split()]
-    return min(column.wrap or 0, max((cell_len(word) for word in words), default=1))
+BORDERS_AND_PADDING = 3  # per column of Rich's default box: a rule and a space either side of the cells
 
 
-def natural_width(console: Console, table: Table) -> int:
-    """The width the table takes when nothing is wrapped or cut."""
-    return Measurement.get(console, console.options.update_width(UNLIMITED), table).maximum
+def _cell_width(text: str, narrowest: bool) -> int:
+    parts = text.split() if narrowest else text.splitlines()
+    return max((cell_len(part) for part in parts), default=0)
+
+
+def _width(column: Column, *, short: bool, narrowest: bool = False) -> int:
+    """The columns a column's cells need uncut (`narrowest`: prose at its longest word)."""
+    cells = column.short if short and column.short is not None else column.cells
+    prose = narrowest and column.wrap is not None
+    widest = max(_cell_width(str(cell), prose) for cell in (column.header, column.footer, *cells))
+    return widest if column.wrap is None else min(widest, column.wrap)
 
 
 def print_fitted(console: Console, fitted: FittedTable) -> None:
@@ -99,7 +104,7 @@ def print_fitted(console: Console, fitted: FittedTable) -> None:
     if not fitted.wide:
         console.print(fitted)
         return
-    wider = Console(file=console.file, width=max(fitted.full_width(console), console.width), highlight=False,
+    wider = Console(file=console.file, width=max(fitted.full_width(), console.width), highlight=False,
                     force_terminal=console.is_terminal, no_color=console.no_color,
                     color_system=console.color_system)  # type: ignore[arg-type]
     wider.print(fitted)
