@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from importlib.metadata import version
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 from starlette.types import Scope
 
@@ -29,6 +31,8 @@ from creditgauge.web.security import AccessGuard
 from creditgauge.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
+JSON_PATHS = ("/api/", "/metrics")
+logger = logging.getLogger(__name__)
 API_DESCRIPTION = """Every figure the dashboard shows, as JSON. Amounts are exact decimal strings with a `currency`
 field; times are ISO 8601 UTC. The report endpoints return the same document as the CLI's `--json`.
 When the server has a token, send it as `Authorization: Bearer <token>`. Changes are POST with a JSON body."""
@@ -88,20 +92,37 @@ def create_app(config: Config, engine: Engine, *, token: str | None = None, demo
     return app
 
 
+def wants_json(request: Request) -> bool:
+    """The API and machines get JSON; a browser (Accept: text/html first) gets a page."""
+    if request.url.path.startswith(JSON_PATHS):
+        return True
+    accept = request.headers.get("accept", "").lower()
+    json_at, html_at = accept.find("application/json"), accept.find("text/html")
+    return json_at >= 0 and (html_at < 0 or json_at < html_at)
+
+
+def _error_response(request: Request, status: int, message: str) -> Response:
+    if wants_json(request):
+        return error_json(status, message)
+    return pages.error_page(request, status, message)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CreditgaugeError)
     async def _creditgauge_error(request: Request, error: CreditgaugeError) -> Response:
-        message = redact(str(error))
-        if request.url.path.startswith("/api/"):
-            return error_json(_status_of(error), message)
-        return pages.error_page(request, _status_of(error), message)
+        return _error_response(request, _status_of(error), redact(str(error)))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_error(request: Request, error: SQLAlchemyError) -> Response:
+        logger.warning("database error on %s: %s", request.url.path, redact(str(error).splitlines()[0]))
+        return _error_response(request, 503, "the database did not answer; try again in a moment "
+                                             "(the server log has the database's message)")
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> Response:
-        message = redact(str(error.detail))
-        if request.url.path.startswith("/api/"):
-            return error_json(error.status_code, message)
-        return pages.error_page(request, error.status_code, message)
+        response = _error_response(request, error.status_code, redact(str(error.detail)))
+        response.headers.update(error.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, error: RequestValidationError) -> Response:

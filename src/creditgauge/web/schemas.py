@@ -56,3 +56,18 @@ class LedgerEntryIn(BaseModel):
 class SyncRequest(BaseModel):
     accounts: list[str] | None = Field(None, description="default: every configured account")
     full: bool = False
+
+
+class IngestProblem(BaseModel):
+    index: int | None = Field(description="the item's position in the batch; null when the whole body is refused")
+    id: str | None = Field(description="the item's id, when it sent one")
+    field: str | None = Field(description="the field at fault, dotted (tags.team); null for the item as a whole")
+    message: str
+
+
+class IngestAnswer(BaseModel):
+    accepted: int = Field(description="items that passed validation (and are stored, or were already)")
+    stored: int = Field(description="events new to the store")
+    duplicates: int = Field(description="accepted items already stored, or repeated in this batch")
+    rejected: int = Field(description="items refused, each listed in errors")
+    errors: list[IngestProblem]
