@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import sys
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 from typer.core import TyperGroup
 
 from creditgauge.config import Config, load_config
+from creditgauge.csv_safety import SafeDictWriter
 from creditgauge.errors import ConfigError, CreditgaugeError
 from creditgauge.redact import install_log_redaction, redact
 from creditgauge.serialize import jsonable
@@ -104,7 +104,7 @@ def emit_json(payload: Any) -> None:
 
 
 def emit_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer = SafeDictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("" if v is None else jsonable(v)) for k, v in row.items()})
