@@ -16,6 +16,7 @@ from creditgauge.pricing import Pricer
 from creditgauge.store import schema
 from creditgauge.store.engine import open_engine
 from creditgauge.web import create_app
+from creditgauge.web.body_limit import SMALL_BODY_BYTES
 from creditgauge.web.ingest import (
     MAX_BATCH,
     MAX_BODY_BYTES,
@@ -183,20 +184,25 @@ def test_a_database_that_is_down_is_a_503_and_the_batch_can_be_sent_again(tmp_pa
     assert answer.status_code == 503 and "nothing was stored" in answer.json()["error"]
 
 
-def test_a_body_over_the_limit_is_413_and_never_read_whole(client: TestClient, engine: Engine) -> None:
+def test_a_body_over_the_limit_is_413(client: TestClient, engine: Engine) -> None:
     big = b"[" + b" " * MAX_BODY_BYTES + b"]"
     assert client.post("/api/v1/events", content=big, headers={"content-type": "application/json"}).status_code \
         == 413
-    sent: list[int] = []
-
-    def chunks():  # no content-length: the server must stop reading at the limit, not at the end
+    def chunks():  # no content-length: counted as it arrives
         for _ in range(MAX_BODY_BYTES // 65_536 + 64):
-            sent.append(65_536)
             yield b" " * 65_536
 
     answer = client.post("/api/v1/events", content=chunks(), headers={"content-type": "application/json"})
     assert answer.status_code == 413 and "smaller batches" in answer.json()["error"]
     assert stored(engine) == {}
+
+
+def test_other_posts_take_small_bodies_only(engine: Engine) -> None:
+    client = TestClient(create_app(CONFIG, engine, scheduler=False), base_url="http://127.0.0.1")
+    ledger = {"account": "openai-main", "kind": "deposit", "amount": "5.00", "note": "x" * SMALL_BODY_BYTES}
+    answer = client.post("/api/v1/ledger", json=ledger)
+    assert answer.status_code == 413 and "over 1,048,576 bytes" in answer.json()["error"]
+    assert client.post("/api/v1/events", json=[item("fits")]).status_code == 200
 
 
 def test_float_cost_refused_as_inexact(client: TestClient) -> None:

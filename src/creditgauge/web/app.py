@@ -23,6 +23,7 @@ from creditgauge.errors import ConfigError, CreditgaugeError, ProviderError, Sto
 from creditgauge.redact import redact, register_secret
 from creditgauge.store import sync_log
 from creditgauge.web import answers, api_accounts, api_ops, api_reports, ingest, pages
+from creditgauge.web.body_limit import BodyLimit
 from creditgauge.web.context import WebContext
 from creditgauge.web.metrics import AnswersCollector
 from creditgauge.web.responses import ApiJSON, error_json
@@ -84,6 +85,7 @@ def create_app(config: Config, engine: Engine, *, token: str | None = None, demo
             "demo": demo, "message": message, "csrf": scope["state"]["csrf"], "path": scope["path"]},
             status_code=401)
 
+    app.add_middleware(BodyLimit, limits={"/api/v1/events": ingest.MAX_BODY_BYTES})
     app.add_middleware(AccessGuard, token=token, login_page=login_page)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

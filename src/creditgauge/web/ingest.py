@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import Engine
@@ -33,6 +33,7 @@ from creditgauge.domain import UsageEvent, as_utc
 from creditgauge.errors import StoreError
 from creditgauge.pricing import Pricer
 from creditgauge.store.events import store_events
+from creditgauge.web.body_limit import BodyLimit
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.responses import ApiJSON, error_json
 from creditgauge.web.schemas import ApiError, IngestAnswer
@@ -273,21 +274,6 @@ def ingest(config: Config, engine: Engine, body: bytes) -> tuple[int, dict[str, 
     return (422 if problems else 200), answer
 
 
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None as soon as it is known to exceed `limit` bytes (never read further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post("/api/v1/events", tags=["ingest"], summary="Store usage events (idempotent by id)",
              response_model=IngestAnswer, responses={
                  422: {"model": IngestAnswer, "description": "some items (or the whole body) were refused; "
@@ -297,17 +283,21 @@ async def read_body(request: Request, limit: int) -> bytes | None:
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": _batch_schema()}}}})
 async def post_events(request: Request, ctx: WebContext = Depends(web_context)) -> ApiJSON:
-    body = await read_body(request, MAX_BODY_BYTES)  # parsed below, not by FastAPI, so numbers stay exact
-    if body is None:
-        return error_json(413, f"the body is over {MAX_BODY_BYTES:,} bytes: send at most {MAX_BATCH:,} events "
-                               "per request, in smaller batches")
+    body = await request.body()  # at most MAX_BODY_BYTES (BodyLimit); parsed below, not by FastAPI, so exact
     status, answer = await run_in_threadpool(ingest, ctx.config, ctx.engine, body)  # never parsed on the loop
     return ApiJSON(answer, status_code=status)
+
+
+async def _error_line(_request: Request, error: Exception) -> ApiJSON:
+    assert isinstance(error, HTTPException)
+    return error_json(error.status_code, str(error.detail))
 
 
 def create_ingest_app(config: Config, engine: Engine) -> FastAPI:
     """The ingest endpoint alone, without the dashboard (bind it to loopback or put it behind your gateway)."""
     app = FastAPI(title="creditgauge ingest", docs_url=None, redoc_url=None)
     app.state.ctx = WebContext(config, engine)
+    app.add_middleware(BodyLimit, default=MAX_BODY_BYTES)
+    app.add_exception_handler(HTTPException, _error_line)
     app.include_router(router)
     return app
