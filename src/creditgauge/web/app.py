@@ -11,10 +11,11 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException  # FastAPI's is a subclass; the router raises this one
 from starlette.responses import Response
 from starlette.types import Scope
 
@@ -80,10 +81,10 @@ def create_app(config: Config, engine: Engine, *, token: str | None = None, demo
     app.state.scheduler = syncer if scheduler else None
     app.state.token = token
 
-    async def login_page(scope: Scope, message: str) -> Response:
+    async def login_page(scope: Scope, message: str, status: int) -> Response:
         return templates.TemplateResponse(Request(scope), "login.html", {
             "demo": demo, "message": message, "csrf": scope["state"]["csrf"], "path": scope["path"]},
-            status_code=401)
+            status_code=status)
 
     app.add_middleware(BodyLimit, limits={"/api/v1/events": ingest.MAX_BODY_BYTES})
     app.add_middleware(AccessGuard, token=token, login_page=login_page)
