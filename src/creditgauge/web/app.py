@@ -14,7 +14,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException  # FastAPI's is a subclass; the router raises this one
 from starlette.responses import Response
 from starlette.types import Scope
@@ -29,6 +30,7 @@ from creditgauge.web.context import WebContext
 from creditgauge.web.metrics import AnswersCollector
 from creditgauge.web.responses import ApiJSON, error_json
 from creditgauge.web.scheduler import Scheduler
+from creditgauge.web.schemas import ERROR_STATUSES
 from creditgauge.web.security import AccessGuard
 from creditgauge.web.templating import templates
 
@@ -90,8 +92,9 @@ def create_app(config: Config, engine: Engine, *, token: str | None = None, demo
     app.add_middleware(AccessGuard, token=token, login_page=login_page)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (api_reports, api_accounts, api_ops, ingest, pages):
-        app.include_router(module.router)
+    for module in (api_reports, api_accounts, api_ops, ingest):
+        app.include_router(module.router, responses=ERROR_STATUSES)
+    app.include_router(pages.router)
     return app
 
 
@@ -115,11 +118,20 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def _creditgauge_error(request: Request, error: CreditgaugeError) -> Response:
         return _error_response(request, _status_of(error), redact(str(error)))
 
-    @app.exception_handler(SQLAlchemyError)
-    async def _database_error(request: Request, error: SQLAlchemyError) -> Response:
-        logger.warning("database error on %s: %s", request.url.path, redact(str(error).splitlines()[0]))
+    async def _database_unavailable(request: Request, error: Exception) -> Response:
+        logger.warning("database unavailable on %s: %s", request.url.path, redact(str(error).splitlines()[0]))
         return _error_response(request, 503, "the database did not answer; try again in a moment "
                                              "(the server log has the database's message)")
+
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(unavailable, _database_unavailable)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> Response:
+        logger.error("unexpected error on %s %s: %s", request.method, request.url.path,
+                     redact(f"{type(error).__name__}: {error}"))
+        return _error_response(request, 500, "creditgauge failed on this request (a bug: the server log has the "
+                                             "details; please report it)")
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> Response:

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Form, HTTPException, Request
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditgauge import clock
@@ -89,6 +89,13 @@ def valid_session(token: str, cookie: str) -> bool:
     return hmac.compare_digest(signature.encode(), _session_signature(token, int(expires)).encode())
 
 
+def _bodiless(headers: Headers) -> bool:
+    """A POST with no body and no Content-Type (`curl -X POST .../remove`): nothing a cross-site form could send,
+    as browsers always name a form's type (and send Origin, checked above)."""
+    return "content-type" not in headers and "transfer-encoding" not in headers \
+        and headers.get("content-length", "0") == "0"
+
+
 def _host_name(host_header: str) -> str:
     return urlsplit(f"//{host_header}").hostname or ""
 
@@ -145,7 +152,7 @@ class AccessGuard:
         if origin == "null":
             return 403, "cross-site request from an opaque origin refused"
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if path.startswith("/api/") and content_type != "application/json":
+        if path.startswith("/api/") and content_type != "application/json" and not _bodiless(headers):
             return 415, "API changes take a JSON body: send Content-Type: application/json"
         return None
 
