@@ -32,6 +32,9 @@ MAX_EVENT_COST = Decimal(10**6)
 MAX_TEXT = 200
 MAX_EXTRA_BYTES = 16 * 1024
 MAX_INT32 = 2**31 - 1
+# In a UsageEvent's `extra`: why the capture path could not read the call's usage. Such an event is quarantined,
+# never stored as usage, and travels through the journal like any other.
+QUARANTINE_REASON = "quarantine_reason"
 MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 

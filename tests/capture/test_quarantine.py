@@ -15,9 +15,10 @@ from sqlalchemy import Engine, func, select, text
 from creditgauge.capture.journal import QUARANTINE_FILE, Journal
 from creditgauge.capture.writer import Backoff, EventWriter
 from creditgauge.domain import UsageEvent
+from creditgauge.limits import QUARANTINE_REASON
 from creditgauge.store import schema
 from creditgauge.store.events import StoreOutcome, store_checked
-from creditgauge.store.quarantine import QUARANTINE_REASON, count_quarantined, recent_quarantined
+from creditgauge.store.quarantine import count_quarantined, recent_quarantined
 
 TS = datetime(2026, 11, 20, 12, tzinfo=UTC)
 POISON = {

@@ -10,10 +10,11 @@ import logging
 import zlib
 from typing import Any
 
+from creditgauge.capture.endpoints import Call, classify, inject_include_usage, needs_usage_injection
 from creditgauge.capture.stream import StreamTracker, UnsupportedEncoding, body_usage, decompressor
 from creditgauge.capture.usage import Usage
 from creditgauge.domain import UsageEvent
-from creditgauge.store.quarantine import QUARANTINE_REASON
+from creditgauge.limits import QUARANTINE_REASON
 
 log = logging.getLogger("creditgauge.capture")
 
@@ -125,6 +126,21 @@ class GuardedTracker:
             self._inflater = None  # a corrupt stream: the rest is relayed, the usage stays what was known
         except Exception as exc:  # the parser met something it cannot hold: the call goes on, quarantined
             self.problem = unreadable(exc)
+
+
+def prepare_call(method: str, path: str, query: Any, body: bytes, inject: bool) -> tuple[Call | None, bytes]:
+    """The call a request makes (None: not an inference call) and the body to send. A body the classifier cannot
+    read (nesting deeper than the stack, say) leaves the call known by its path alone and the body untouched."""
+    try:
+        call = classify(method, path, query, body)
+    except Exception:  # a hostile request body must not fail the call: classify by the path alone
+        return classify(method, path, query, b""), body
+    if call is not None and inject and needs_usage_injection(call):
+        try:
+            body = inject_include_usage(body)
+        except Exception:  # the body is sent as it came; the stream's usage may then be missing
+            log.warning("stream_options could not be added to a request body; sent unchanged")
+    return call, body
 
 
 def mark_unreadable(event: UsageEvent, problem: str | None) -> UsageEvent:

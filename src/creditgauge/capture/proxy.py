@@ -37,17 +37,12 @@ from aiohttp.web_protocol import RequestHandler
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from creditgauge.capture.endpoints import (
-    Call,
-    classify,
-    decodable_encodings,
-    inject_include_usage,
-    needs_usage_injection,
-)
+from creditgauge.capture.endpoints import Call, classify, decodable_encodings
 from creditgauge.capture.guarded import (
     MAX_INFLATED_BYTES,
     GuardedTracker,
     mark_unreadable,
+    prepare_call,
     read_body_usage,
     record_safely,
 )
@@ -126,21 +121,6 @@ def _leaves_base(tail: str) -> bool:
     if "." not in tail and "%" not in tail and "\\" not in tail:
         return False
     return any(segment in (".", "..") for segment in unquote(tail).replace("\\", "/").split("/"))
-
-
-def _prepare(method: str, path: str, query: Any, body: bytes, inject: bool) -> tuple[Call | None, bytes]:
-    """The call a request makes (None: not an inference call) and the body to send. A body the classifier cannot
-    read (nesting deeper than the stack, say) leaves the call known by its path alone and the body untouched."""
-    try:
-        call = classify(method, path, query, body)
-    except Exception:  # a hostile request body must not fail the call: classify by the path alone
-        return classify(method, path, query, b""), body
-    if call is not None and inject and needs_usage_injection(call):
-        try:
-            body = inject_include_usage(body)
-        except Exception:  # the body is sent as it came; the stream's usage may then be missing
-            log.warning("stream_options could not be added to a request body; sent unchanged")
-    return call, body
 
 
 class BoundedServer(web.Server):
@@ -223,9 +203,9 @@ class RecordingProxy:
             inject = route.inject_stream_usage
             if len(body) > OFF_LOOP_BYTES:
                 call, body = await asyncio.get_running_loop().run_in_executor(
-                    None, _prepare, request.method, tail, request.query, body, inject)
+                    None, prepare_call, request.method, tail, request.query, body, inject)
             else:
-                call, body = _prepare(request.method, tail, request.query, body, inject)
+                call, body = prepare_call(request.method, tail, request.query, body, inject)
         url = URL(route.base_url + raw_tail + mark + raw_query, encoded=True)
         started, ts = time.perf_counter(), utcnow()
         assert self._session is not None

@@ -28,9 +28,9 @@ from creditgauge.capture.codec import decode_event, encode_event
 from creditgauge.capture.journal import Journal, Position
 from creditgauge.domain import UsageEvent
 from creditgauge.errors import StoreError
+from creditgauge.limits import QUARANTINE_REASON
 from creditgauge.redact import redact
 from creditgauge.store.events import StoreOutcome, is_outage, store_checked
-from creditgauge.store.quarantine import QUARANTINE_REASON
 
 log = logging.getLogger("creditgauge.capture.writer")
 

@@ -15,9 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from creditgauge.domain import UsageEvent, utcnow
 from creditgauge.errors import StoreError
-from creditgauge.limits import event_problem
+from creditgauge.limits import QUARANTINE_REASON, event_problem
 from creditgauge.store import rollup, schema
-from creditgauge.store.quarantine import QUARANTINE_REASON, QuarantineItem, event_item, quarantine_items
+from creditgauge.store.quarantine import QuarantineItem, event_item, quarantine_items
 
 SQLITE_MAX_PARAMS = 32_766  # bound parameters per statement
 

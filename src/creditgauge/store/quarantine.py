@@ -21,9 +21,6 @@ from creditgauge.store import schema
 
 MAX_PAYLOAD = 64 * 1024
 MAX_REASON = 1000
-# In a UsageEvent's `extra`: why the capture path could not read the call's usage. Such an event is quarantined,
-# never stored as usage, and travels through the journal like any other.
-QUARANTINE_REASON = "quarantine_reason"
 
 
 @dataclass(frozen=True, slots=True)
