@@ -28,6 +28,9 @@ _CREDENTIAL_PATTERN = re.compile(
     r"|\bbearer\s+(?=[^\s'\",&;\\]*\d))"
     r"([^\s'\",&;\\]{4,})"
 )
+# Exceptions whose text quotes raw bytes of a malformed request (aiohttp's HTTP parser errors quote the header
+# line or URL, sometimes without the header's name): a key there may have any shape, so only the class is logged.
+_RAW_REQUEST_ERRORS = ("aiohttp.http_exceptions",)
 _known: set[str] = set()
 _lock = threading.Lock()
 MASK = "[redacted]"
@@ -63,7 +66,11 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     if clean != message or record.args:
         record.msg, record.args = clean, None
     if record.exc_info:
-        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        error = record.exc_info[1]
+        if type(error).__module__ in _RAW_REQUEST_ERRORS:
+            record.exc_text = f"{type(error).__name__} (the malformed request's text is not logged)"
+        else:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         record.exc_info = None
     elif record.exc_text:
         record.exc_text = redact(record.exc_text)
