@@ -61,6 +61,9 @@ class Limits:
     retry_seconds: float = 300.0
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass
 class Budget:
     """What one sync task has used of its limits; every request and page of the task charges it."""
