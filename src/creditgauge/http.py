@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import random
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -46,6 +47,12 @@ class RetryPolicy:
 
 
 MIB = 1024 * 1024
+# Encodings we ask for and inflate ourselves, with a bound (see ApiClient._read_bounded).
+INFLATERS: dict[str, Callable[[], Any]] = {
+    "": lambda: None, "identity": lambda: None,
+    "gzip": lambda: zlib.decompressobj(16 + zlib.MAX_WBITS), "x-gzip": lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
+    "deflate": zlib.decompressobj,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +174,7 @@ class ApiClient:
         self._budget = Budget()  # charged when no sync task's budget is active (a client used on its own)
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers={"user-agent": "creditgauge", **(headers or {})},
+            headers={"user-agent": "creditgauge", "accept-encoding": "gzip, deflate", **(headers or {})},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
             follow_redirects=False,
@@ -279,22 +286,36 @@ class ApiClient:
         return httpx.Response(response.status_code, headers=plain, content=body, request=response.request)
 
     async def _read_bounded(self, endpoint: str, budget: Budget, response: httpx.Response) -> bytes:
+        """The body, inflated here rather than by httpx: httpx inflates each network chunk whole, and one 64 KB
+        chunk of a gzip bomb is 64 MB. Inflating with a length bound stops at the cap, whatever the ratio."""
         cap = budget.limits.max_response_bytes
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in INFLATERS:
+            raise self._error(ContractError, endpoint, response.status_code,
+                              f"the answer is compressed with {encoding!r}, which was not asked for")
+        inflater = INFLATERS[encoding]()
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap and "content-encoding" not in response.headers:
+        if inflater is None and declared.isdigit() and int(declared) > cap:
             raise self._too_big(endpoint, response.status_code, int(declared), cap)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            budget.bytes += len(chunk)
-            if size > cap:
-                raise self._too_big(endpoint, response.status_code, size, cap)
+        async for raw in response.aiter_raw():
+            budget.bytes += len(raw)
             if budget.bytes > budget.limits.max_bytes:
                 raise self._error(LimitExceeded, endpoint, response.status_code,
                                   f"this task read more than {budget.limits.max_bytes:,} bytes "
                                   "(sync.max_bytes_per_task)")
+            try:
+                chunk = raw if inflater is None else inflater.decompress(raw, cap - size + 1)
+            except zlib.error:
+                raise self._error(ContractError, endpoint, response.status_code,
+                                  f"the {encoding} body is corrupt") from None
+            size += len(chunk)
+            if size > cap:
+                raise self._too_big(endpoint, response.status_code, size, cap)
             chunks.append(chunk)
+        if inflater is not None:
+            chunks.append(inflater.flush())
         return b"".join(chunks)
 
     def _too_big(self, endpoint: str, status: int, size: int, cap: int) -> LimitExceeded:
