@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 from creditgauge.config import AccountConfig, Config, resolve_key
 from creditgauge.connectors.base import Connector, EndpointTask
 from creditgauge.connectors.registry import connector_class
-from creditgauge.domain import ItemProblem, Window, day_start, utcnow
-from creditgauge.errors import CreditgaugeError, ProviderError
+from creditgauge.domain import EndpointUnavailable, ItemProblem, Window, day_start, utcnow
+from creditgauge.errors import CreditgaugeError
 from creditgauge.http import RetryPolicy, task_budget
 from creditgauge.ids import new_ulid
 from creditgauge.redact import redact
@@ -31,7 +31,6 @@ from creditgauge.store.facts import register_account, store_facts
 
 log = logging.getLogger(__name__)
 
-NOT_AVAILABLE = "not available for this account"
 ERROR_CHARS = 500  # an unexpected error's text (an SQL statement, a parser's message) is cut to this
 
 
@@ -45,7 +44,7 @@ class TaskResult:
     window: Window | None = None
     seconds: float = 0.0
     problems: list[ItemProblem] = field(default_factory=list)  # items not stored; the task itself succeeded
-    note: str | None = None  # NOT_AVAILABLE for an optional endpoint this account's server does not offer
+    note: str | None = None  # "not available for this account": an optional endpoint this server does not offer
     spent: dict[str, Any] = field(default_factory=dict)  # requests, pages, bytes, retry wait of this task
 
     def as_dict(self) -> dict[str, Any]:
@@ -190,18 +189,15 @@ class _Runner:
             except TimeoutError:
                 error = (f"{task.source}: stopped after {seconds:g}s (sync.task_seconds); nothing of this endpoint "
                          "was stored")
-            except ProviderError as failure:
-                if getattr(task, "optional", False) and failure.status == 404:
-                    return TaskResult(account, task.source, True, window=shown_window, note=NOT_AVAILABLE,
-                                      spent=budget.as_dict())
-                error = redact(str(failure))
             except CreditgaugeError as failure:
                 error = redact(str(failure))
             except Exception as failure:  # an answer the connector could not read, a value the database refused
                 error = unexpected(failure)
             else:
+                unavailable = next((f for f in facts if isinstance(f, EndpointUnavailable)), None)
                 return TaskResult(account, task.source, True, counts=stored.counts, window=shown_window,
-                                  problems=stored.problems, spent=budget.as_dict())
+                                  problems=stored.problems, spent=budget.as_dict(),
+                                  note=redact(unavailable.detail) if unavailable else None)
         return TaskResult(account, task.source, False, error=error, window=shown_window, spent=budget.as_dict())
 
 

@@ -17,13 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
-
-from creditgauge.config import parse_config
-from creditgauge.fakes.deepseek import FakeDeepSeek
-from creditgauge.fakes.openai import FakeOpenAI
-from creditgauge.store import schema, sync_log
-from creditgauge.sync import SyncReport, TaskResult, run_sync
 from hostile_server import (
     Hostile,
     altered,
@@ -36,6 +29,13 @@ from hostile_server import (
     looping_cursor,
     retry_after_storm,
 )
+from sqlalchemy import Engine, func, select
+
+from creditgauge.config import parse_config
+from creditgauge.fakes.deepseek import FakeDeepSeek
+from creditgauge.fakes.openai import FakeOpenAI
+from creditgauge.store import schema, sync_log
+from creditgauge.sync import SyncReport, TaskResult, run_sync
 from support import database_dump
 
 KEYS = {
@@ -167,7 +167,7 @@ ITEM_CASES = {
     "2^63 tokens": (COMPLETIONS, "usage.completions", add_usage(output_tokens=2**63), "output_tokens",
                     "outside the accepted range"),
     "negative tokens": (COMPLETIONS, "usage.completions", add_usage(input_tokens=-7), "input_tokens", "negative"),
-    "bucket in 2100": (COSTS, "costs", add_bucket_at(4102444800), "start", "outside 2000-2099"),
+    "bucket in 2200": (COSTS, "costs", add_bucket_at(7258118400), "start", "outside 2000-2199"),
     "NUL and a key in a model": (COMPLETIONS, "usage.completions", add_usage(model=f"gpt-{VICTIM_KEY}\x00"),
                                  "model", "NUL"),
     "5000-character model": (COMPLETIONS, "usage.completions", add_usage(model="m" * 5000 + VICTIM_KEY), "model",

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Table, delete, select
 from creditgauge.domain import (
     BalanceSnapshot,
     CostBucket,
+    EndpointUnavailable,
     EntityName,
     Fact,
     Invoice,
@@ -33,13 +34,14 @@ from creditgauge.store.upsert import upsert
 
 DIMENSIONS = ("project", "model", "line_item", "api_key", "workspace", "service_tier")
 
-# Value ranges of reported facts. Amounts are stored as BIGINT nano-units (at most 9.2e9 units), counts as BIGINT;
-# these bounds sit far above any real bucket (a billion in the account currency, a quadrillion tokens) and below
-# what the store can hold, so a hostile or broken value is refused by name instead of overflowing a column.
+# Value ranges of reported facts (the same as the edge limits of tracked events). Amounts are stored as BIGINT
+# nano-units (at most 9.2e9 units), counts as BIGINT; these bounds sit far above any real bucket (a billion in the
+# account currency, a trillion tokens) and below what the store can hold, so a hostile or broken value is refused
+# by name instead of overflowing a column.
 MAX_AMOUNT = Decimal(10**9)
-MAX_COUNT = 10**15
+MAX_COUNT = 10**12
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 SIGNED_AMOUNTS = frozenset({(BalanceSnapshot, "amount"), (Invoice, "amount")})  # a balance in debt, a credit note
 DETAIL_CHARS = 300  # a problem's detail quotes the bad value, cut to this length
 
@@ -98,6 +100,8 @@ def fact_problem(fact: Fact, endpoint: str) -> ItemProblem | None:
     """Why this fact cannot be stored as it is (the first field at fault), or None when it can."""
     if isinstance(fact, ItemProblem):
         return fact
+    if isinstance(fact, EndpointUnavailable):
+        return None
     for spec in dataclasses.fields(fact):
         if (detail := _field_problem(fact, spec.name, getattr(fact, spec.name))) is not None:
             return problem(endpoint, spec.name, detail)
@@ -211,6 +215,8 @@ def store_facts(
     problems: list[ItemProblem] = []
     good: list[Fact] = []
     for fact in facts:
+        if isinstance(fact, EndpointUnavailable):
+            continue  # nothing to store: the sync report says the endpoint is not available
         found = fact_problem(fact, source)
         if found is None:
             good.append(fact)
