@@ -37,7 +37,7 @@ class RichProgress:
         self.progress.advance(self.overall)
         if not result.ok:
             self.progress.console.print(f"[red]failed[/red] {result.account}: {result.source}: {result.error}",
-                                        markup=True, highlight=False, soft_wrap=True)
+                                        markup=True, highlight=False)
 
 
 @app.command()
@@ -90,7 +90,7 @@ def _print_report(report: SyncReport) -> None:
     problems = [(r, p) for r in report.results for p in r.problems]
     for result, problem in problems[:PROBLEMS_SHOWN]:
         console.print(f"not stored: {result.account}: {problem.endpoint} {problem.field}: {problem.detail}",
-                      markup=False, highlight=False, soft_wrap=True)
+                      markup=False, highlight=False)
     if len(problems) > PROBLEMS_SHOWN:
         console.print(f"... and {len(problems) - PROBLEMS_SHOWN} more item(s) not stored.", highlight=False)
     console.print(_closing_line(report), markup=False, highlight=False)
