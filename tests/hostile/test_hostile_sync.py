@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from hostile_server import (
     Hostile,
     altered,
@@ -29,13 +30,16 @@ from hostile_server import (
     looping_cursor,
     retry_after_storm,
 )
-from sqlalchemy import Engine, func, select
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine, func, select, text
 
-from creditgauge.config import parse_config
+from creditgauge.clock import FrozenClock, use_clock
+from creditgauge.config import Config, parse_config
 from creditgauge.fakes.deepseek import FakeDeepSeek
 from creditgauge.fakes.openai import FakeOpenAI
 from creditgauge.store import schema, sync_log
 from creditgauge.sync import SyncReport, TaskResult, run_sync
+from creditgauge.web.app import create_app
 from support import database_dump
 
 KEYS = {
@@ -58,9 +62,9 @@ class World:
     twin: FakeOpenAI
     deepseek: FakeDeepSeek
 
-    def sync(self, engine: Engine, **limits: Any) -> tuple[SyncReport, float]:
+    def config(self, **limits: Any) -> Config:
         openai = {"provider": "openai"}
-        config = parse_config({
+        return parse_config({
             "accounts": {
                 "victim": {**openai, "key_env": "VICTIM_KEY", "base_url": self.victim.url},
                 "twin": {**openai, "key_env": "TWIN_KEY", "base_url": self.twin.url},
@@ -69,8 +73,10 @@ class World:
             },
             "sync": {"backfill_days": 3, "max_retries": 2, **limits},
         }, None)
+
+    def sync(self, engine: Engine, **limits: Any) -> tuple[SyncReport, float]:
         started = time.monotonic()
-        report = run_sync(config, engine, now=NOW)
+        report = run_sync(self.config(**limits), engine, now=NOW)
         return report, time.monotonic() - started
 
 
@@ -293,3 +299,49 @@ def test_a_huge_answer_is_refused_after_reading_at_most_the_response_bound(
     assert bad.as_dict()["bytes"] <= 2 * MIB  # the bound, plus at most one decoded chunk past it
     assert peak < 64 * MIB, f"peak {peak / MIB:.0f} MiB"
     assert seconds < 30
+
+
+# ---- the server: "sync now" and /metrics --------------------------------------------------------------------------
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_sync_now_answers_the_hostile_world_in_json_and_metrics_show_it(
+    world: World, sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.victim.answers[COSTS] = altered(add_cost(Decimal("1e12")))
+    world.victim.answers[COMPLETIONS] = deep_json()
+    app = create_app(world.config(), sqlite_engine, scheduler=True)
+    with use_clock(FrozenClock(NOW)), TestClient(app, base_url="http://127.0.0.1") as client:
+        app.state.scheduler.jobs.clear()
+        response = client.post("/api/v1/sync", json={})
+        metrics = samples(client.get("/metrics").text)
+        runs = client.get("/api/v1/sync/runs").json()
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "partial" and body["failed_tasks"] == 1 and body["item_problems"] == 1
+    results = {(r["account"], r["source"]): r for r in body["results"]}
+    assert results[("victim", "costs")]["problems"][0]["field"] == "amount"
+    assert "nested too deeply" in results[("victim", "usage.completions")]["error"]
+    assert runs["runs"][0]["status"] == "partial"
+    victim = (("account", "victim"),)
+    assert metrics[("creditgauge_sync_item_problems", (*victim, ("source", "costs")))] == 1.0
+    assert metrics[("creditgauge_sync_failing", (*victim, ("source", "usage.completions")))] == 1.0
+    assert metrics[("creditgauge_sync_failing", (*victim, ("source", "costs")))] == 0.0
+    assert metrics[("creditgauge_sync_runs_total", (("status", "partial"), ("trigger", "manual")))] == 1.0
+    for key in KEYS.values():
+        assert key not in response.text and key not in caplog.text
+
+
+def test_sync_now_answers_json_when_the_run_breaks_off(world: World, sqlite_engine: Engine) -> None:
+    with sqlite_engine.begin() as connection:
+        connection.execute(text("DROP TABLE sync_runs"))  # the database fails under the run
+    app = create_app(world.config(), sqlite_engine, scheduler=True)
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
+        app.state.scheduler.jobs.clear()
+        response = client.post("/api/v1/sync", json={})
+    assert response.status_code == 503 and response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"].startswith("the sync broke off, the database failed: unexpected OperationalError")
