@@ -63,7 +63,7 @@ class Limits:
     max_requests: int = 5000
     max_pages: int = 2000
     max_bytes: int = 512 * MIB
-    max_response_bytes: int = 32 * MIB
+    max_response_bytes: int = 64 * MIB  # a big organisation's 180-day cost page is some 20 MB
     response_seconds: float = 120.0
     retry_seconds: float = 300.0
 
@@ -271,13 +271,15 @@ class ApiClient:
         `response_seconds` for the answer as a whole."""
         seconds = budget.limits.response_seconds
         try:
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout(seconds) as deadline:
                 response = await self._client.send(self._client.build_request(method, path, **options), stream=True)
                 try:
                     body = await self._read_bounded(endpoint, budget, response)
                 finally:
                     await response.aclose()
         except TimeoutError:
+            if not deadline.expired():
+                raise
             raise self._error(LimitExceeded, endpoint, None,
                               f"the answer took longer than {seconds:g}s in all (sync.response_seconds)") from None
         # The body is decoded already: drop the headers that described its encoded form.

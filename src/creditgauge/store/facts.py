@@ -43,6 +43,7 @@ MAX_COUNT = 10**12
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 SIGNED_AMOUNTS = frozenset({(BalanceSnapshot, "amount"), (Invoice, "amount")})  # a balance in debt, a credit note
+MAX_DIMS_KEY_BYTES = 2000  # a bucket's natural key (every dimension in one string) must fit a database index
 DETAIL_CHARS = 300  # a problem's detail quotes the bad value, cut to this length
 
 _TABLES: dict[type, Table] = {
@@ -60,10 +61,15 @@ class StoredFacts:
 
 
 def problem(endpoint: str, field_name: str, detail: str) -> ItemProblem:
-    """An ItemProblem whose text is safe to store and show: keys masked, no NUL, bounded length."""
-    clean = redact(detail.replace("\x00", "\\0"))
+    """An ItemProblem whose text is safe to store and show: keys masked, no NUL or lone surrogate, bounded length."""
+    clean = redact(_storable(detail))
+    endpoint, field_name = _storable(endpoint), _storable(field_name)
     return ItemProblem(endpoint[:200], field_name[:200], clean if len(clean) <= DETAIL_CHARS
                        else clean[:DETAIL_CHARS] + "...")
+
+
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")
 
 
 def _number_problem(fact: Fact, name: str, value: Decimal | int) -> str | None:
@@ -89,6 +95,8 @@ def _field_problem(fact: Fact, name: str, value: Any) -> str | None:
     if isinstance(value, str):
         if "\x00" in value:
             return "contains a NUL character"
+        if not value.isascii() and _storable(value) != value:
+            return "contains a lone surrogate (not valid Unicode text)"
         column = _TABLES[type(fact)].c.get(name)
         length = getattr(column.type, "length", None) if column is not None else None
         if length is not None and len(value) > length:
@@ -99,15 +107,18 @@ def _field_problem(fact: Fact, name: str, value: Any) -> str | None:
 def fact_problem(fact: Fact, endpoint: str) -> ItemProblem | None:
     """Why this fact cannot be stored as it is (the first field at fault), or None when it can."""
     if isinstance(fact, ItemProblem):
-        return fact
+        return problem(fact.endpoint, fact.field, fact.detail)
     if isinstance(fact, EndpointUnavailable):
         return None
     for spec in dataclasses.fields(fact):
         if (detail := _field_problem(fact, spec.name, getattr(fact, spec.name))) is not None:
             return problem(endpoint, spec.name, detail)
-    start, end = getattr(fact, "start", None), getattr(fact, "end", None)
-    if start is not None and end is not None and end < start:
-        return problem(endpoint, "end", f"the bucket ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+    if isinstance(fact, CostBucket | UsageBucket):
+        if fact.end < fact.start:
+            return problem(endpoint, "end",
+                           f"the bucket ends ({fact.end.isoformat()}) before it starts ({fact.start.isoformat()})")
+        if (size := len(dims_key(fact).encode("utf-8"))) > MAX_DIMS_KEY_BYTES:
+            return problem(endpoint, "extra", f"its dimensions take {size:,} bytes (at most {MAX_DIMS_KEY_BYTES:,})")
     return None
 
 
