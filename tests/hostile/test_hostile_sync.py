@@ -212,6 +212,35 @@ def test_one_bad_item_is_recorded_and_everything_else_stored(
     assert state["item_problems"] == len(bad.problems) and state["last_error"] is None
 
 
+def test_a_balance_of_1e400_in_one_currency_keeps_the_others(
+    world: World, engine: Engine, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another connector, another shape: DeepSeek's balance per currency, one of them absurd."""
+    monkeypatch.setenv("DS_HOSTILE_KEY", "sk-PLANTEDhostileDeepSeekC00005")
+
+    def absurd_cny(body: Any) -> None:
+        body["balance_infos"][0].update(total_balance="1e400", topped_up_balance="1e400")
+
+    with hostile(FakeDeepSeek)() as deepseek:
+        deepseek.answers["/user/balance"] = altered(absurd_cny)
+        config = parse_config({"accounts": {
+            "ds-hostile": {"provider": "deepseek", "key_env": "DS_HOSTILE_KEY", "base_url": deepseek.url},
+            "ds-a": {"provider": "deepseek", "key_env": "DS_A_KEY", "base_url": world.deepseek.url},
+        }}, None)
+        report = run_sync(config, engine, now=NOW)
+    results = {r.account: r for r in report.results}
+    assert report.status == "partial" and results["ds-a"].ok and not results["ds-a"].problems
+    bad = results["ds-hostile"]
+    assert bad.ok and bad.counts["balances"] == 1
+    assert [(p.field, p.detail) for p in bad.problems] == [
+        ("amount", "1E+400 is outside the accepted range (at most 1,000,000,000)")]
+    with engine.connect() as connection:
+        stored = connection.execute(select(schema.balance_snapshots.c.currency)
+                                    .where(schema.balance_snapshots.c.account == "ds-hostile")).scalars().all()
+    assert stored == ["USD"]
+    assert "sk-PLANTEDhostileDeepSeekC00005" not in caplog.text + database_dump(engine)
+
+
 def test_an_unrepresentable_time_fails_at_most_its_endpoint(
     world: World, sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
