@@ -353,6 +353,7 @@ def test_sync_now_answers_the_hostile_world_in_json_and_metrics_show_it(
         response = client.post("/api/v1/sync", json={})
         metrics = samples(client.get("/metrics").text)
         runs = client.get("/api/v1/sync/runs").json()
+        page = client.get("/sync").text
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "partial" and body["failed_tasks"] == 1 and body["item_problems"] == 1
@@ -360,13 +361,15 @@ def test_sync_now_answers_the_hostile_world_in_json_and_metrics_show_it(
     assert results[("victim", "costs")]["problems"][0]["field"] == "amount"
     assert "nested too deeply" in results[("victim", "usage.completions")]["error"]
     assert runs["runs"][0]["status"] == "partial"
+    assert [(p["account"], p["source"], p["field"]) for p in runs["problems"]] == [("victim", "costs", "amount")]
+    assert "Items not stored" in page and "1E+12 is outside the accepted range" in page and "1 not stored" in page
     victim = (("account", "victim"),)
     assert metrics[("creditgauge_sync_item_problems", (*victim, ("source", "costs")))] == 1.0
     assert metrics[("creditgauge_sync_failing", (*victim, ("source", "usage.completions")))] == 1.0
     assert metrics[("creditgauge_sync_failing", (*victim, ("source", "costs")))] == 0.0
     assert metrics[("creditgauge_sync_runs_total", (("status", "partial"), ("trigger", "manual")))] == 1.0
     for key in KEYS.values():
-        assert key not in response.text and key not in caplog.text
+        assert key not in response.text and key not in caplog.text and key not in page
 
 
 def test_sync_now_answers_json_when_the_run_breaks_off(world: World, sqlite_engine: Engine) -> None:
