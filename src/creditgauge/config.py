@@ -12,6 +12,7 @@ import platformdirs
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from creditgauge.errors import ConfigError
+from creditgauge.http import DEFAULT_LIMITS, Limits
 
 PROVIDERS = ("openai", "openai-legacy", "anthropic", "xai", "openrouter", "deepseek", "moonshot", "groq", "gemini")
 CONFIG_ENV = "CREDITGAUGE_CONFIG"
@@ -99,6 +100,20 @@ class SyncConfig(Strict):
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
     max_retry_seconds: float = Field(120.0, ge=0)
+    # Bounds of one endpoint task (http.Limits, whose defaults these are): a hostile or broken provider stops there,
+    # that task fails and stores nothing, the others go on. The defaults are far above a real 180-day backfill.
+    task_seconds: float = Field(1800.0, gt=0)
+    task_retry_seconds: float = Field(DEFAULT_LIMITS.retry_seconds, ge=0)
+    max_requests_per_task: int = Field(DEFAULT_LIMITS.max_requests, ge=1)
+    max_pages_per_task: int = Field(DEFAULT_LIMITS.max_pages, ge=1)
+    max_bytes_per_task: int = Field(DEFAULT_LIMITS.max_bytes, ge=1024)
+    max_response_bytes: int = Field(DEFAULT_LIMITS.max_response_bytes, ge=1024)
+    response_seconds: float = Field(DEFAULT_LIMITS.response_seconds, gt=0)
+
+    def limits(self) -> Limits:
+        return Limits(max_requests=self.max_requests_per_task, max_pages=self.max_pages_per_task,
+                      max_bytes=self.max_bytes_per_task, max_response_bytes=self.max_response_bytes,
+                      response_seconds=self.response_seconds, retry_seconds=self.task_retry_seconds)
 
 
 class BurnConfig(Strict):

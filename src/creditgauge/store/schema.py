@@ -174,6 +174,25 @@ sync_state = Table(
     Column("last_error", Text),
     Column("last_error_at", UTCDateTime),
     Column("failing_since", UTCDateTime),
+    Column("item_problems", Integer),  # items the last successful sync could not store (None: not counted yet)
+    Column("note", Text),  # e.g. an optional endpoint this account's server does not offer
+)
+
+# Items of a provider's answer that a sync could not store as they came (unreadable, or outside the value ranges):
+# the current problems of each source, replaced by that source's next successful sync. Each run keeps its own list
+# in sync_runs.detail.
+sync_problems = Table(
+    "sync_problems",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(26), nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("endpoint", String(200), nullable=False),
+    Column("field", String(200), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index("ix_sync_problems_account_source", "account", "source"),
 )
 
 # ---- tracked data (proxy, SDK hook, ingest) ------------------------------------------------------------------
