@@ -167,14 +167,19 @@ def decimal_field(obj: Any, key: str, connector: Connector, endpoint: str, *, re
     """An exact amount from a JSON number (parsed as Decimal) or a decimal string. A value that is not a number
     is never guessed: it is unreadable. An optional field that is absent or null is None, never 0."""
     value = require(obj, key, connector, endpoint) if required else optional_field(obj, key)
-    if value is None:
-        if required:
-            raise connector.unreadable(endpoint, key, f"{key!r} is null, expected a number")
+    if value is None and not required:
         return None
+    return decimal_value(value, key, connector, endpoint)
+
+
+def decimal_value(value: Any, field: str, connector: Connector, endpoint: str) -> Decimal:
+    """An exact amount already taken out of its object (a list element): unreadable unless it is a number."""
+    if value is None:
+        raise connector.unreadable(endpoint, field, f"{field!r} is null, expected a number")
     try:
-        return to_decimal(value, what=key)
+        return to_decimal(value, what=field)
     except (TypeError, ValueError) as error:
-        raise connector.unreadable(endpoint, key, str(error)) from None
+        raise connector.unreadable(endpoint, field, str(error)) from None
 
 
 def amount_field(obj: Any, key: str, connector: Connector, endpoint: str) -> Decimal:
