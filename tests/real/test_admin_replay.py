@@ -91,7 +91,8 @@ def window_of(case: dict[str, Any]) -> Window:
 
 def replay(case: dict[str, Any]) -> list[Fact]:
     answers = [Recorded(r["path"], r.get("raw", r.get("body")), r.get("status", 200),
-                        r.get("content_type", "application/json")) for r in case["responses"]]
+                        r.get("content_type", "application/json"), tuple(r.get("query", {}).items()))
+               for r in case["responses"]]
     with ReplayServer(answers) as server:
         options = {key: value.replace("{url}", server.url) if isinstance(value, str) else value
                    for key, value in case.get("account", {}).items()}

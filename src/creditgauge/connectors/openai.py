@@ -4,6 +4,7 @@ names, and the monthly spend limit. Contract: provider-apis/README.md §1.1–1.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -164,7 +165,7 @@ class OpenAIConnector(Connector):
         """The facts of every result of every time bucket of a report, each bucket once even if a page repeats.
         A bucket without its times, or a result that cannot be read, is one ItemProblem; the rest is read."""
         endpoint = f"GET {path}"
-        seen: set[int] = set()
+        seen: set[tuple[int, str]] = set()
 
         def bucket_facts(bucket: Any) -> list[Fact]:
             start = count_field(bucket, "start_time", self, endpoint)
@@ -173,12 +174,19 @@ class OpenAIConnector(Connector):
             # `results` is the API's name; spec versions before 2025-02 called it `result`.
             results = require_list(bucket, "result" if "results" not in bucket and "result" in bucket else "results",
                                    self, endpoint)
-            if start in seen:
-                log.warning("%s %s: bucket %s came twice; keeping the first", self.provider, path, start)
-                return []
-            seen.add(start)
+            # A bucket may go on over the next page with more results; a result already read (a page the
+            # provider sent twice) is kept once.
+            fresh = []
+            for result in results:
+                key = (start, json.dumps(result, sort_keys=True, default=str))
+                if key in seen:
+                    log.warning("%s %s: a result of bucket %s came twice; keeping the first", self.provider, path,
+                                start)
+                    continue
+                seen.add(key)
+                fresh.append(result)
             first, last = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
-            return read_items(self, endpoint, results, lambda result: [read(first, last, result)])
+            return read_items(self, endpoint, fresh, lambda result: [read(first, last, result)])
 
         facts: list[Fact] = []
         async for page in self._report_pages(path, params):

@@ -112,7 +112,9 @@ class OpenRouterConnector(Connector):
         """The day comes as "2026-08-23" (the spec) or "2026-08-23 00:00:00" (the live API)."""
         path = ACTIVITY_PATH
         start = day_field(item, "date", self, path)
-        model = str(require(item, "model", self, path))
+        # Some answers name the model only by its permaslug.
+        model = str(require(item, "model" if optional_field(item, "model") is not None else "model_permaslug", self,
+                            path))
         # One model may be served by several providers and endpoints: each is its own row.
         dims = {name: str(value) for key, name in DIMENSIONS if (value := optional_field(item, key)) is not None}
         end: datetime = start + ONE_DAY

@@ -14,12 +14,14 @@ from creditgauge.fakes.server import FakeProvider, dumps
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """One recorded answer: served for every request whose path ends with `path`."""
+    """One recorded answer: served for every request whose path ends with `path` and whose query holds every
+    pair of `query` (a later page: {"page": "<cursor>"})."""
 
     path: str
     body: Any
     status: int = 200
     content_type: str = "application/json"
+    query: tuple[tuple[str, str], ...] = ()
 
 
 class ReplayServer(FakeProvider):
@@ -33,11 +35,13 @@ class ReplayServer(FakeProvider):
         app.router.add_route("*", "/{tail:.*}", self._serve)
 
     async def _serve(self, request: web.Request) -> web.Response:
-        # The longest matching path wins, so "/dashboard/billing/usage" and "/usage" can live side by side.
-        matches = [answer for answer in self.answers if request.path.endswith(answer.path)]
+        # The most specific answer wins: the most query pairs, then the longest path, so "/dashboard/billing/usage"
+        # and "/usage", or a first page and a later one, can live side by side.
+        matches = [answer for answer in self.answers if request.path.endswith(answer.path)
+                   and all(request.query.get(name) == value for name, value in answer.query)]
         if not matches:
             return web.json_response({"error": {"message": f"nothing recorded for {request.path}"}}, status=404)
-        answer = max(matches, key=lambda a: len(a.path))
+        answer = max(matches, key=lambda a: (len(a.query), len(a.path)))
         text = answer.body if isinstance(answer.body, str) else dumps(answer.body)
         return web.Response(text=text, status=answer.status, content_type=answer.content_type)
 
