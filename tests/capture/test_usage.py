@@ -58,7 +58,8 @@ def test_anthropic_one_hour_cache_writes_and_web_searches_are_kept_for_pricing()
     body["usage"]["server_tool_use"] = {"web_search_requests": 3, "web_fetch_requests": 0}
     usage = usage_from_body("anthropic", body)
     assert usage is not None
-    assert usage.extra == {"cache_write_1h_tokens": 1000, "web_search_requests": 3}
+    assert usage.extra == {"cache_write_1h_tokens": 1000}
+    assert usage.tool_calls == {"web_search": 3}
 
 
 def test_gemini_thoughts_are_output_and_prompt_includes_cache() -> None:

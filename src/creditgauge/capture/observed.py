@@ -3,7 +3,9 @@ fingerprint and tags, the call and its usage. Shared by the proxy and the SDK ho
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from creditgauge.capture.endpoints import Call
@@ -46,30 +48,44 @@ def key_fingerprint(headers: Mapping[str, str], query: Mapping[str, str] | None 
 def make_event(*, account: str, provider: str, call: Call, usage: Usage | None, source: str, ts: datetime,
                status: int | None, incomplete: bool = False, latency_ms: int | None = None,
                key_fp: str | None = None, tags: dict[str, str] | None = None) -> UsageEvent:
-    extra = {} if usage is None else dict(usage.extra)
+    event = UsageEvent(id=new_ulid(), account=account, provider=provider, ts=ts, model=call.model,
+                       endpoint=call.endpoint, source=source, key_fingerprint=key_fp, tags=tags or {},
+                       status_code=status, incomplete=incomplete, latency_ms=latency_ms)
     if usage is None:
-        usage = Usage()
-        extra["usage_missing"] = True
+        event.extra["usage_missing"] = True
+        return event
+    return with_usage(event, usage, stable_id=call.flavor == "responses")
+
+
+def with_usage(event: UsageEvent, usage: Usage, *, stable_id: bool = False) -> UsageEvent:
+    """The event with one answer's usage. `stable_id`: the id is derived from the provider's response id, so the
+    same answer seen again (a background response polled after it finished, a resumed stream, a batch output
+    downloaded twice) is stored once."""
+    extra = {**event.extra, **usage.extra}
     if usage.service_tier:
         extra["service_tier"] = usage.service_tier
-    return UsageEvent(
-        id=new_ulid(),
-        account=account,
-        provider=provider,
-        ts=ts,
-        model=usage.model or call.model,
-        endpoint=call.endpoint,
-        source=source,
+    if usage.processing:
+        extra["processing"] = usage.processing
+    if usage.tool_calls:
+        extra["tool_calls"] = dict(usage.tool_calls)
+    if usage.pending:
+        extra["pending"] = True
+    stable = stable_id and usage.request_id is not None
+    return replace(
+        event,
+        id=stable_event_id(event.account, usage.request_id) if stable and usage.request_id else event.id,
+        ts=usage.at or event.ts,
+        model=usage.model or event.model,
         input_tokens=usage.input_tokens,
         cached_input_tokens=usage.cached_input_tokens,
         cache_write_tokens=usage.cache_write_tokens,
         output_tokens=usage.output_tokens,
         reasoning_tokens=usage.reasoning_tokens,
-        key_fingerprint=key_fp,
-        tags=tags or {},
-        status_code=status,
-        incomplete=incomplete,
-        latency_ms=latency_ms,
         request_id=usage.request_id,
         extra=extra,
     )
+
+
+def stable_event_id(account: str, response_id: str) -> str:
+    """A ULID-length id that is the same every time this account's response id is seen."""
+    return "r" + hashlib.sha256(f"{account}\0{response_id}".encode()).hexdigest()[:25]
