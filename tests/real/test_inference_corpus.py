@@ -6,11 +6,8 @@ commit, date), how to call it, and the expected figures (read off the payload by
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,85 +18,23 @@ import genai_prices
 import httpx
 import openai
 import pytest
-from aiohttp import web
-from sqlalchemy import Engine, select
+from replay_support import SDK_BASE, Replay, replaying
+from sqlalchemy import Engine
 
-from creditgauge.capture.journal import Journal
-from creditgauge.capture.proxy import RecordingProxy, routes_for
-from creditgauge.capture.recorder import Recorder
-from creditgauge.capture.writer import Backoff, EventWriter
-from creditgauge.config import parse_config
-from creditgauge.fakes.server import FakeProvider, FakeServer
-from creditgauge.pricing import CATALOG_PROVIDER, Pricer
-from creditgauge.store import schema
+from creditgauge.pricing import CATALOG_PROVIDER
 
 CORPUS = Path(__file__).parent / "inference"
 SIDECARS = sorted(CORPUS.glob("*.provenance.json"))
 KEY = "sk-corpus-replay-0123456789abcdef"
 CODE_INTERPRETER_FEE = Decimal("0.03")  # OpenAI's published price per container, set as the account's fee
 CATALOG_FEES = {"web_search": Decimal("0.01"), "file_search": Decimal("0.0025")}  # per call ($10, $2.50 / 1000)
-# Where each provider's API paths start, as its SDK is configured against the proxy.
-SDK_BASE = {"openai": "/v1", "groq": "/openai/v1", "openrouter": "/api/v1", "deepseek": "", "anthropic": "",
-            "gemini": ""}
-CHUNK = 61  # recorded streams are sent in small pieces, so events straddle reads
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")  # recorded models
-
-
-class ReplayUpstream(FakeProvider):
-    """Answers every request with the next recorded response, as recorded (status, content type, bytes)."""
-
-    name = "replay"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.queue: deque[tuple[int, str, bytes]] = deque()
-
-    def routes(self, app: web.Application) -> None:
-        app.router.add_route("*", "/{tail:.*}", self.replay)
-
-    async def replay(self, request: web.Request) -> web.StreamResponse:
-        status, content_type, body = self.queue.popleft()
-        response = web.StreamResponse(status=status, headers={"content-type": content_type})
-        await response.prepare(request)
-        for offset in range(0, len(body), CHUNK):
-            await response.write(body[offset:offset + CHUNK])
-            await asyncio.sleep(0)
-        await response.write_eof()
-        return response
-
-
-@dataclass
-class Replay:
-    upstream: ReplayUpstream
-    proxy_url: str
-    recorder: Recorder
-    engine: Engine
-
-    def events(self, account: str) -> list[dict[str, Any]]:
-        assert self.recorder.writer.flush(10), "events not committed in time"
-        table = schema.usage_events
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(table).where(table.c.account == account)).mappings()
-            return [dict(row) for row in rows]
 
 
 @pytest.fixture
 def replay(engine: Engine, tmp_path: Path) -> Iterator[Replay]:
-    upstream = ReplayUpstream()
-    upstream.start()
-    accounts = {f"{provider}-corpus": {"provider": provider, "base_url": upstream.url} for provider in SDK_BASE}
-    accounts["openai-corpus"]["fees"] = {"code_interpreter": str(CODE_INTERPRETER_FEE)}
-    config = parse_config({"accounts": accounts}, None)
-    writer = EventWriter(engine, Journal(tmp_path / "journal"), batch_size=50, flush_interval=0.01,
-                         backoff=Backoff(base=0.01, maximum=0.05)).start()
-    recorder = Recorder(Pricer.from_config(config), writer)
-    server = FakeServer(RecordingProxy(routes_for(config.accounts), recorder).runner)
-    try:
-        yield Replay(upstream, server.start(), recorder, engine)
-    finally:
-        server.stop()
-        recorder.close(timeout=5)
-        upstream.stop()
+    with replaying(engine, tmp_path, {"openai-corpus": {"code_interpreter": str(CODE_INTERPRETER_FEE)}}) as stack:
+        yield stack
 
 
 PROMPT = [{"role": "user", "content": "(recorded prompt not kept)"}]
