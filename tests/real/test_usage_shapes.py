@@ -144,14 +144,14 @@ def test_background_response_is_recorded_when_its_usage_appears(replay: Replay) 
 
 def test_an_anthropic_delta_never_erases_what_message_start_reported(replay: Replay) -> None:
     start = {"type": "message_start", "message": {
-        "id": "msg_shape", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "content": [],
+        "id": "msg_shape", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6", "content": [],
         "usage": {"input_tokens": 20, "cache_read_input_tokens": 4000, "cache_creation_input_tokens": 0,
                   "output_tokens": 1}}}
     delta = {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
              "usage": {"input_tokens": 20, "cache_read_input_tokens": 0, "output_tokens": 12}}
     replay.upstream.queue.append((200, SSE, sse(start, delta, {"type": "message_stop"})))
     client = anthropic.Anthropic(base_url=f"{replay.proxy_url}/anthropic-corpus", api_key=KEY, max_retries=0)
-    list(client.messages.create(model="claude-sonnet-4-5", max_tokens=50, stream=True,
+    list(client.messages.create(model="claude-sonnet-4-6", max_tokens=50, stream=True,
                                 messages=[{"role": "user", "content": "hi"}]))
     (event,) = replay.events("anthropic-corpus")
     assert (event["input_tokens"], event["cached_input_tokens"], event["output_tokens"]) == (4020, 4000, 12)
