@@ -49,7 +49,8 @@ def _fees(engine: Engine, *, since: datetime, until: datetime, by: Sequence[str]
     statement = (
         select(*dims, events.c.currency, events.c.extra)
         .select_from(queries._tracked_from(events, joins))
-        .where(events.c.ts >= since, events.c.ts < until, events.c.cost.is_not(None), type_coerce(events.c.extra, Text).like(_MARK))
+        .where(events.c.ts >= since, events.c.ts < until, events.c.cost.is_not(None),
+               type_coerce(events.c.extra, Text).like(_MARK))
     )
     if accounts:
         statement = statement.where(events.c.account.in_(accounts))
