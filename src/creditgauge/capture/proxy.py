@@ -38,6 +38,7 @@ from creditgauge.capture.recorder import Recorder
 from creditgauge.capture.stream import StreamTracker, body_usage
 from creditgauge.capture.upstreams import upstream_base
 from creditgauge.capture.usage import Usage
+from creditgauge.capture.websocket import is_websocket, relay_websocket
 from creditgauge.config import AccountConfig
 from creditgauge.domain import utcnow
 
@@ -133,6 +134,9 @@ class RecordingProxy:
         url = route.base_url + tail + (f"?{request.query_string}" if request.query_string else "")
         started, ts = time.perf_counter(), utcnow()
         assert self._session is not None
+        if is_websocket(request):  # Realtime: passed through, not recorded
+            return await relay_websocket(request, self._session, url, _forward_headers(request.headers, False),
+                                         route.account)
         try:
             upstream = await self._session.request(
                 request.method, url, headers=_forward_headers(request.headers, call is not None),
