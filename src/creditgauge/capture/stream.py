@@ -71,7 +71,7 @@ def body_usage(flavor: str, body: bytes, content_encoding: str | None = None) ->
         inflater = decompressor(content_encoding)
         data = body if inflater is None else inflater.decompress(body) + inflater.flush()
         if flavor == "batch":  # JSON lines, read exactly (rare, and never on the request path of a model call)
-            return batch_results_usage([parse_json(line) for line in data.splitlines() if line.strip()])
+            return batch_results_usage(_json_lines(data))
         try:
             usage = usage_from_body(flavor, orjson.loads(data))
         except orjson.JSONDecodeError:  # not UTF-8, say: the standard library decides
@@ -81,6 +81,17 @@ def body_usage(flavor: str, body: bytes, content_encoding: str | None = None) ->
         return usage
     except (UnsupportedEncoding, zlib.error, ValueError):
         return None
+
+
+def _json_lines(data: bytes) -> list[Any]:
+    """Each line of a JSON-lines body that reads as JSON; an unreadable line is skipped, the others still count."""
+    lines = []
+    for line in data.splitlines():
+        try:
+            lines.append(parse_json(line))
+        except ValueError:
+            continue
+    return lines
 
 
 class StreamTracker:
@@ -182,6 +193,8 @@ class StreamTracker:
 
     def _responses_event(self, name: bytes, data: bytes) -> None:
         if name == _RESPONSE_STARTED or (not name and _RESPONSE_STARTED in data[:120]):
+            if b'"background":true' not in data and b'"background": true' not in data:
+                return
             event = parse_json(data)
             response = event.get("response") if isinstance(event, dict) else None
             if isinstance(response, dict) and response.get("background") is True:
