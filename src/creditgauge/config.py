@@ -70,6 +70,7 @@ class AccountConfig(Strict):
     # capture
     inject_stream_usage: bool = True
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
+    fees: dict[str, ConfigDecimal] = Field(default_factory=dict)  # per tool call: web_search, code_interpreter...
     # gemini / google cloud
     gcp_project: str | None = None
     credentials_file: str | None = None

@@ -50,6 +50,7 @@ from creditgauge.capture.observed import TAGS_HEADER, key_fingerprint, make_even
 from creditgauge.capture.recorder import Recorder
 from creditgauge.capture.upstreams import upstream_base
 from creditgauge.capture.usage import Usage
+from creditgauge.capture.websocket import is_websocket, relay_websocket
 from creditgauge.config import AccountConfig
 from creditgauge.domain import utcnow
 
@@ -209,6 +210,9 @@ class RecordingProxy:
         url = URL(route.base_url + raw_tail + mark + raw_query, encoded=True)
         started, ts = time.perf_counter(), utcnow()
         assert self._session is not None
+        if is_websocket(request):  # Realtime: passed through, not recorded
+            return await relay_websocket(request, self._session, url, _forward_headers(request.headers, False),
+                                         route.account)
         try:
             upstream = await self._session.request(
                 request.method, url, headers=_forward_headers(request.headers, call is not None),

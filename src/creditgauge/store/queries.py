@@ -146,6 +146,10 @@ def spend(
     accounts: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of the `by` dimensions plus `amount` (Decimal) and `currency`; tracked rows add `unpriced_requests`."""
+    if source == "tracked" and "line_item" in by:  # fees are split out of the events' costs there
+        from creditgauge.store import line_items
+
+        return line_items.tracked_spend(engine, since=since, until=until, by=by, accounts=accounts)
     if source == "reported":
         _check_dimensions(by, REPORTED_DIMENSIONS, source)
         table = schema.cost_buckets
