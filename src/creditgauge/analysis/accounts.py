@@ -26,3 +26,15 @@ def home_currency(account: AccountConfig) -> str:
         return connector_class(account.provider).currency_for(account)
     except (ImportError, AttributeError, ConfigError):
         return "USD"
+
+
+def reports_spend(account: AccountConfig) -> bool:
+    """Whether the account's provider reports its spend (a cost report), so a synced account with no cost rows
+    spent nothing; without one, spend is known only where it is tracked."""
+    from creditgauge.connectors.registry import connector_class
+    from creditgauge.domain import Capability
+
+    try:
+        return Capability.COSTS in connector_class(account.provider).capabilities
+    except (ImportError, AttributeError, ConfigError):
+        return False
