@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from creditgauge.analysis.windows import DayWindow
 from creditgauge.domain import ZERO, day_start
-from creditgauge.store.queries import accounts_seen, spend
+from creditgauge.store.queries import accounts_seen, last_reported_days, spend
 
 DaySource = Literal["reported", "tracked"]
 
@@ -90,19 +90,27 @@ def spend_series(
         first, last = covered.get(row["account"], (day, day))
         covered[row["account"]] = (min(first, day), max(last, day))
 
+    # How far each provider has posted, also when that lies before the window.
+    posted = last_reported_days(engine, until=day_start(until), accounts=accounts)
+    through: dict[str, date] = {}
+    for (account, _currency), day in posted.items():
+        through[account] = max(day, through.get(account, day))
     series: dict[tuple[str, str], Series] = {}
 
     def of(account: str, currency: str) -> Series:
         key = (account, currency)
         if key not in series:
-            span = covered.get(account)
-            series[key] = Series(account, currency, reported_through=span[1] if span else None)
+            series[key] = Series(account, currency, reported_through=through.get(account))
         return series[key]
 
+    for account, currency in posted:  # reported before the window, perhaps nothing in it
+        of(account, currency)
     for row in reported:
         of(row["account"], row["currency"]).days[date.fromisoformat(row["day"])] = row["amount"]
     for item in list(series.values()):  # only reported series so far
         # A reported currency is reported for the whole covered span: days without a row spent nothing.
+        if item.account not in covered:
+            continue
         first, last = covered[item.account]
         for day in each_day(first, last + timedelta(days=1)):
             item.days.setdefault(day, ZERO)
@@ -124,7 +132,7 @@ def spend_series(
     for item in series.values():
         if item.reported_through is not None and item.account not in tracked_accounts:
             # Not posted yet, and nothing tracks the account: unknown, not zero.
-            item.unknown.update(each_day(item.reported_through + timedelta(days=1), until))
+            item.unknown.update(each_day(max(item.reported_through + timedelta(days=1), since), until))
     return series
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select, text
@@ -238,6 +238,19 @@ def _sum_unless(column: Any, providers: Sequence[str] | None) -> ColumnElement[A
         return func.sum(column)
     gaps = func.sum(case((schema.accounts.c.provider.in_(providers), 1), else_=0))
     return case((gaps > 0, None), else_=func.sum(column))
+
+
+def last_reported_days(engine: Engine, *, until: datetime,
+                       accounts: Sequence[str] | None = None) -> dict[tuple[str, str], date]:
+    """Per (account, currency), the last UTC day with reported spend before `until`: how far the
+    provider has posted, even when that is before the window a report asks for."""
+    costs = schema.cost_buckets
+    statement = (select(costs.c.account, costs.c.currency, func.max(costs.c.start_time).label("last"))
+                 .where(costs.c.start_time < until).group_by(costs.c.account, costs.c.currency))
+    if accounts:
+        statement = statement.where(costs.c.account.in_(accounts))
+    return {(row["account"], row["currency"]): day_start(row["last"]).date()
+            for row in _run(engine, statement)}
 
 
 def accounts_seen(engine: Engine) -> dict[str, dict[str, Any]]:
