@@ -70,7 +70,8 @@ def _checks(row: AccountStatus, limits: Limits) -> list[tuple[str, str]]:
     if limits.min_balance is not None and is_balance and amount is not None and amount < limits.min_balance:
         found.append(("balance", f"{row.balance.kind.value} balance {amount} {row.currency} is under "
                                  f"{limits.min_balance}"))
-    if limits.max_month_spend is not None and row.month_to_date > limits.max_month_spend:
+    if limits.max_month_spend is not None and row.month_to_date is not None \
+            and row.month_to_date > limits.max_month_spend:
         found.append(("month_spend", f"month-to-date spend {row.month_to_date} {row.currency} is over "
                                      f"{limits.max_month_spend}"))
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -19,9 +20,16 @@ from creditgauge.cli.app import (
     print_table,
 )
 from creditgauge.dates import parse_day
-from creditgauge.errors import ConfigError
-from creditgauge.reports import ReportQuery, parse_by, spend_report, usage_report
-from creditgauge.store import queries
+from creditgauge.reports import (
+    SPEND_SOURCES,
+    USAGE_SOURCES,
+    ReportQuery,
+    Source,
+    parse_by,
+    parse_source,
+    spend_report,
+    usage_report,
+)
 
 SINCE_HELP = "First day, inclusive (YYYY-MM-DD, today, yesterday, month, 30d). Default: start of this month."
 UNTIL_HELP = "Last day, exclusive (default: through today)."
@@ -29,19 +37,17 @@ BY_HELP = ("Group by, comma-separated: day, month, account, provider, project, m
            "workspace, service_tier; tracked data also key, endpoint, source, tag:<name>.")
 
 
-def _source(value: str) -> queries.Source:
-    if value not in ("reported", "tracked"):
-        raise ConfigError(f"--source {value!r}: use reported (provider reports) or tracked (proxy, SDK hook, ingest)")
-    return value  # type: ignore[return-value]
+NOT_REPORTED = "not reported"
 
 
-def report_query(since: str | None, until: str | None, by: list[str], source: str, accounts: list[str]) -> ReportQuery:
+def report_query(since: str | None, until: str | None, by: list[str], source: str, accounts: list[str],
+                 sources: Sequence[Source] = SPEND_SOURCES) -> ReportQuery:
     today = clock.now().date()
     return ReportQuery(
         since=parse_day(since, today=today) if since else today.replace(day=1),
         until=parse_day(until, today=today, option="--until") if until else None,
-        by=by, source=_source(source), today=today, late_window_days=get_config().sync.late_window_days,
-        accounts=accounts or None, fx=get_config().fx,
+        by=by, source=parse_source(source, sources), today=today,
+        late_window_days=get_config().sync.late_window_days, accounts=accounts or None, fx=get_config().fx,
     )
 
 
@@ -50,7 +56,8 @@ def spend(
     since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
     until: str | None = typer.Option(None, "--until", help=UNTIL_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
-    source: str = typer.Option("reported", "--source", help="reported (provider reports) or tracked (our capture)."),
+    source: str = typer.Option("best", "--source", help="best (default: the provider's report where posted, "
+                               "tracked spend for the days it has not), reported or tracked."),
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
@@ -62,7 +69,7 @@ def spend(
     if fmt is OutputFormat.json:
         emit_json(report)
         return
-    extra = ["unpriced_requests"] if report["source"] == "tracked" else []
+    extra = ["unpriced_requests"] if report["source"] != "reported" else []
     if fmt is OutputFormat.csv:
         emit_csv(report["rows"], [*dims, *(["project_name"] if "project" in dims else []), "amount", "currency",
                                   *extra, *(["provisional"] if "day" in dims else [])])
@@ -80,10 +87,10 @@ def _print_spend(report: dict[str, Any], dims: list[str], extra: list[str]) -> N
     columns += [("unpriced req.", "right")] if extra else []
     body = []
     for row in rows:
-        cells = [_dim_cell(row, d) for d in dims] + [row["amount"], row["currency"]]
+        cells = [_dim_cell(row, d) for d in dims] + [_amount(row["amount"]), row["currency"]]
         cells += [row.get("unpriced_requests", 0) or ""] if extra else []
         body.append(cells)
-    totals = "  ".join(f"{t['amount']} {t['currency']}" for t in report["totals"])
+    totals = "  ".join(f"{_amount(t['amount'])} {t['currency']}" for t in report["totals"])
     caption = f"total: {totals}"
     if combined := report.get("combined"):
         caption += f"   combined: {combined['amount']} {combined['currency']} ({combined['label']})"
@@ -93,6 +100,14 @@ def _print_spend(report: dict[str, Any], dims: list[str], extra: list[str]) -> N
         caption += f"   {report['unpriced_requests']} requests unpriced (not counted as $0)"
     title = f"Spend ({report['source']}) {report['since'].date()} to {report['until'].date()} (exclusive)"
     print_table(title, columns, body, caption=caption)
+
+
+def _amount(value: Any) -> Any:
+    return NOT_REPORTED if value is None else value
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
 
 
 def _dim_cell(row: dict[str, Any], dim: str) -> str:
@@ -118,7 +133,7 @@ def usage(
     """Tokens and requests table (input includes cached and cache-write tokens; output includes reasoning)."""
     fmt = output_format(as_json, as_csv)
     dims = parse_by(by)
-    report = usage_report(get_engine(), report_query(since, until, dims, source, account))
+    report = usage_report(get_engine(), report_query(since, until, dims, source, account, USAGE_SOURCES))
     measures = list(report["totals"])
     if fmt is OutputFormat.json:
         emit_json(report)
@@ -132,7 +147,7 @@ def usage(
     short = {"input_tokens": "input", "cached_input_tokens": "cached", "cache_write_tokens": "cache write",
              "output_tokens": "output", "reasoning_tokens": "reasoning"}
     columns = [(d, "left") for d in dims] + [(short.get(m, m), "right") for m in measures]
-    body = [[_dim_cell(row, d) for d in dims] + [f"{row[m]:,}" for m in measures] for row in report["rows"]]
-    footer = ["total", *[""] * (len(dims) - 1), *[f"{report['totals'][m]:,}" for m in measures]]
+    body = [[_dim_cell(row, d) for d in dims] + [_count(row[m]) for m in measures] for row in report["rows"]]
+    footer = ["total", *[""] * (len(dims) - 1), *[_count(report["totals"][m]) for m in measures]]
     title = f"Usage ({report['source']}) {report['since'].date()} to {report['until'].date()} (exclusive)"
     print_table(title, columns, body, footer=footer)

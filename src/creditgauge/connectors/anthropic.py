@@ -47,6 +47,7 @@ def _rfc3339(moment: datetime) -> str:
 class AnthropicConnector(Connector):
     provider = "anthropic"
     capabilities = frozenset({Capability.COSTS, Capability.USAGE})
+    usage_not_reported = frozenset({"requests"})  # the usage and Claude Code reports count tokens, not requests
     default_base_url = "https://api.anthropic.com"
     key_kind = "Admin API key"
     # The prefix is spelt in two parts because a bare "sk-ant-admin01-" looks like a key to the redactor.

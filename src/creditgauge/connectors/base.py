@@ -79,6 +79,8 @@ class Connector:
     official: ClassVar[bool] = True  # False for connectors built on unofficial endpoints
     notes: ClassVar[str] = ""  # shown by `creditgauge providers`: what is verified, what must be estimated
     needs_key: ClassVar[bool] = True
+    # Usage measures the provider's usage report never carries (shown as unknown, never summed as 0).
+    usage_not_reported: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, account: AccountConfig, key: str | None, client: ApiClient) -> None:
         self.account = account

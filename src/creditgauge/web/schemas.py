@@ -9,14 +9,15 @@ from pydantic import BaseModel, Field
 
 
 class Amount(BaseModel):
-    amount: str = Field(description="exact decimal string, e.g. \"12.34\"")
+    amount: str | None = Field(description="exact decimal string, e.g. \"12.34\"; null when nobody knows it "
+                                           "(not posted yet and not tracked, or every request unpriced)")
     currency: str
 
 
 class SpendReport(BaseModel):
     since: str = Field(description="ISO 8601 UTC, inclusive")
     until: str = Field(description="ISO 8601 UTC, exclusive")
-    source: str = Field(description="reported | tracked")
+    source: str = Field(description="best | reported | tracked")
     by: list[str]
     provisional_since: str | None = Field(None, description="days from this one on may still be revised")
     rows: list[dict[str, Any]] = Field(description="the `by` dimensions plus amount and currency")
@@ -32,7 +33,7 @@ class UsageReport(BaseModel):
     provisional_since: str | None = None
     rows: list[dict[str, Any]] = Field(description="the `by` dimensions plus input_tokens, cached_input_tokens, "
                                                    "cache_write_tokens, output_tokens, reasoning_tokens, requests")
-    totals: dict[str, int]
+    totals: dict[str, int | None] = Field(description="null for a measure a provider does not report")
 
 
 class Rows(BaseModel):
