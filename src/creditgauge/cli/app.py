@@ -126,4 +126,4 @@ def print_table(title: str | None, columns: Sequence[tuple[str, str]], rows: Ite
 def main() -> None:
     from creditgauge.cli import commands  # noqa: F401  (registers every command on `app`)
 
-    app()
+    app(prog_name="creditgauge")  # the same name under `python -m creditgauge`
