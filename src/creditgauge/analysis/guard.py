@@ -71,7 +71,8 @@ def _checks(row: AccountStatus, limits: Limits) -> list[tuple[str, str]]:
     if limits.min_balance is not None and is_balance and amount is not None and amount < limits.min_balance:
         shown = money(amount, row.currency, show_currency=True)
         found.append(("balance", f"{row.balance.kind.value} balance {shown} is under {limits.min_balance}"))
-    if limits.max_month_spend is not None and row.month_to_date > limits.max_month_spend:
+    if limits.max_month_spend is not None and row.month_to_date is not None \
+            and row.month_to_date > limits.max_month_spend:
         spent = money(row.month_to_date, row.currency, show_currency=True)
         found.append(("month_spend", f"month-to-date spend {spent} is over {limits.max_month_spend}"))
     return found

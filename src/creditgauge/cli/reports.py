@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -12,9 +13,16 @@ from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json,
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.dates import parse_day
 from creditgauge.display import UNKNOWN, money
-from creditgauge.errors import ConfigError
-from creditgauge.reports import ReportQuery, parse_by, spend_report, usage_report
-from creditgauge.store import queries
+from creditgauge.reports import (
+    SPEND_SOURCES,
+    USAGE_SOURCES,
+    ReportQuery,
+    Source,
+    parse_by,
+    parse_source,
+    spend_report,
+    usage_report,
+)
 
 SINCE_HELP = "First day, inclusive (YYYY-MM-DD, today, yesterday, month, 30d). Default: start of this month."
 UNTIL_HELP = "Last day, exclusive (default: through today)."
@@ -22,18 +30,14 @@ BY_HELP = ("Group by, comma-separated: day, month, account, provider, project, m
            "workspace, service_tier; tracked data also key, endpoint, source, tag:<name>.")
 
 
-def _source(value: str) -> queries.Source:
-    if value not in ("reported", "tracked"):
-        raise ConfigError(f"--source {value!r}: use reported (provider reports) or tracked (proxy, SDK hook, ingest)")
-    return value  # type: ignore[return-value]
-
-
-def report_query(since: str | None, until: str | None, by: list[str], source: str, accounts: list[str]) -> ReportQuery:
+def report_query(since: str | None, until: str | None, by: list[str], source: str, accounts: list[str],
+                 sources: Sequence[Source] = SPEND_SOURCES) -> ReportQuery:
     today = clock.now().date()
     return ReportQuery(
         since=parse_day(since, today=today) if since else today.replace(day=1),
         until=parse_day(until, today=today, option="--until") if until else None,
-        by=by, source=_source(source), today=today, late_window_days=get_config().sync.late_window_days,
+        by=by, source=parse_source(source, sources), today=today,
+        late_window_days=get_config().sync.late_window_days,
         accounts=[a.name for a in select_accounts(get_config(), accounts)] if accounts else None,
         fx=get_config().fx,
     )
@@ -44,7 +48,8 @@ def spend(
     since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
     until: str | None = typer.Option(None, "--until", help=UNTIL_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
-    source: str = typer.Option("reported", "--source", help="reported (provider reports) or tracked (our capture)."),
+    source: str = typer.Option("best", "--source", help="best (default: the provider's report where posted, "
+                               "tracked spend for the days it has not), reported or tracked."),
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
@@ -57,7 +62,7 @@ def spend(
     if fmt is OutputFormat.json:
         emit_json(report)
         return
-    extra = ["unpriced_requests"] if report["source"] == "tracked" else []
+    extra = ["unpriced_requests"] if report["source"] != "reported" else []
     if fmt is OutputFormat.csv:
         emit_csv(report["rows"], [*dims, *(["project_name"] if "project" in dims else []), "amount", "currency",
                                   *extra, *(["provisional"] if "day" in dims else [])])
@@ -128,7 +133,7 @@ def usage(
     """Tokens and requests table (input includes cached and cache-write tokens; output includes reasoning)."""
     fmt = output_format(as_json, as_csv)
     dims = parse_by(by)
-    report = usage_report(get_engine(), report_query(since, until, dims, source, account))
+    report = usage_report(get_engine(), report_query(since, until, dims, source, account, USAGE_SOURCES))
     measures = list(report["totals"])
     if fmt is OutputFormat.json:
         emit_json(report)
