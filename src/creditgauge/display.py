@@ -9,6 +9,7 @@ from babel.numbers import get_currency_precision
 
 CENT = Decimal("0.01")
 UNKNOWN = "—"  # a figure nobody reported: never 0 or 0.00
+NOT_REPORTED = "not reported"  # the same, in words, where a cell has room
 
 
 def minor_unit(currency: str | None) -> Decimal:

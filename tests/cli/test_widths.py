@@ -55,9 +55,9 @@ def row_line(lines: list[str], *answers: str) -> str:
     return found[0]
 
 
-def amount(text: str) -> str:
-    """A JSON amount as the tables show it: to the cent (half-even), with thousands separators."""
-    return f"{Decimal(text).quantize(Decimal('0.01'), ROUND_HALF_EVEN):,}"
+def amount(text: str | None) -> str:
+    """A JSON amount as the tables show it: to the cent (half-even), with thousands separators; null in words."""
+    return "not reported" if text is None else f"{Decimal(text).quantize(Decimal('0.01'), ROUND_HALF_EVEN):,}"
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -68,7 +68,8 @@ def test_status_shows_account_balance_kind_runway_and_state_whole(demo: DemoHand
     for row in rows:
         balance = row["balance"]
         runway = row["runway"]
-        date = runway["date"] or ("not this month" if runway["basis"] == "limit" else "no end in sight")
+        date = runway["date"] or ("—" if row["state"] == "unknown" else
+                                  "not this month" if runway["basis"] == "limit" else "no end in sight")
         row_line(lines, row["account"], f"{amount(balance['amount'])} {row['currency']}", KIND_LABEL[balance["kind"]],
                  date, row["state"])
     if width == 80:

@@ -12,7 +12,7 @@ from creditgauge.analysis.accounts import select_accounts
 from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.dates import parse_day
-from creditgauge.display import UNKNOWN, money
+from creditgauge.display import NOT_REPORTED, UNKNOWN, money
 from creditgauge.reports import (
     SPEND_SOURCES,
     USAGE_SOURCES,
@@ -78,13 +78,13 @@ def _print_spend(report: dict[str, Any], dims: list[str], extra: list[str], wide
         return
     columns = [
         *_label_columns(rows, dims),
-        Column("amount", [money(row["amount"], row["currency"]) for row in rows], "right", keep=True),
+        Column("amount", [_amount(row) for row in rows], "right", keep=True),
         Column("currency", [row["currency"] for row in rows], keep=True),
     ]
     if extra:
         columns.append(Column("unpriced req.", [_count(row["unpriced_requests"]) if row.get("unpriced_requests")
                                                 else "" for row in rows], "right"))
-    totals = "  ".join(money(t["amount"], t["currency"], show_currency=True) for t in report["totals"])
+    totals = "  ".join(_amount(total, show_currency=True) for total in report["totals"])
     notes = [f"total: {totals}"]
     if combined := report.get("combined"):
         notes.append(f"combined: {money(combined['amount'], combined['currency'], show_currency=True)} "
@@ -102,6 +102,13 @@ def _label_columns(rows: list[dict[str, Any]], dims: list[str]) -> list[Column]:
     return [Column(dim, [_dim_cell(row, dim) for row in rows], keep=True,
                    short=[row.get("project_name") or _dim_cell(row, dim) for row in rows] if dim == "project" else None)
             for dim in dims]
+
+
+def _amount(row: dict[str, Any], *, show_currency: bool = False) -> str:
+    """A spend amount for the eye; one nobody reported (a day not posted, an unpriced model) says so."""
+    if row["amount"] is None:
+        return NOT_REPORTED + (f" ({row['currency']})" if show_currency else "")
+    return money(row["amount"], row["currency"], show_currency=show_currency)
 
 
 def _count(value: int | None) -> str:

@@ -41,7 +41,7 @@ def kind_label(balance: Balance) -> str:
 
 def _runway_cell(row: AccountStatus) -> str:
     runway = row.runway
-    if runway.basis is None:
+    if runway.basis is None or runway.state == "unknown":
         return UNKNOWN
     if runway.days is None:
         return "not this month" if runway.basis == "limit" else "no end in sight"
@@ -86,8 +86,9 @@ def status_columns(report: StatusReport) -> list[Column]:
                keep=True),
         Column("kind", [kind_label(r.balance) for r in rows], keep=True,
                short=[KIND_LABEL[r.balance.kind] for r in rows]),
-        Column("this month", [money(r.month_to_date, r.currency) for r in rows], "right", priority=6),
-        Column("today", [money(r.today, r.currency) for r in rows], "right", priority=4),
+        Column("this month", [money(r.month_to_date, r.currency) for r in rows], "right", priority=7),
+        Column("today", [money(r.today, r.currency) for r in rows], "right", priority=6),
+        Column("30 days", [money(r.last_30_days, r.currency) for r in rows], "right", priority=5),
         Column("limit (left)", [_limit_cell(r) for r in rows], "right", priority=2),
         Column("burn/day (range)", [_burn_cell(r) for r in rows], "right", priority=3),
         Column("runway", [_runway_cell(r) for r in rows], keep=True),
@@ -95,7 +96,7 @@ def status_columns(report: StatusReport) -> list[Column]:
         Column("state", [Text(r.state, style=STATE_STYLE.get(r.state, "")) for r in rows], keep=True),
         Column("month end (last month)", [
             f"{money(r.forecast.month_end, r.currency)} (last {money(r.forecast.last_month_actual, r.currency)})"
-            for r in rows], "right", priority=5),
+            for r in rows], "right", priority=4),
         Column("last good sync", [_sync_cell(r) for r in rows], priority=0),
     ]
 
@@ -132,7 +133,23 @@ def _notes(report: StatusReport) -> list[str]:
         if row.sync and row.sync.failing_since:
             notes.append(f"{row.account}: sync failing since {when(row.sync.failing_since)} "
                          f"({', '.join(row.sync.failing_sources)})")
+        notes += _unknown_notes(row)
     return list(dict.fromkeys(notes))
+
+
+def _unknown_notes(row: AccountStatus) -> list[str]:
+    """What is not known about a row, said in words where the table can only show "—"."""
+    notes = []
+    if row.state == "unknown":
+        notes.append(f"{row.account}: state unknown: {row.runway.reason}")
+    if row.not_posted:
+        days = ", ".join(str(day) for day in row.not_posted[:3])
+        more = f" and {len(row.not_posted) - 3} more" if len(row.not_posted) > 3 else ""
+        notes.append(f"{row.account}: spend not reported yet for {days}{more} (unknown, not 0)")
+    if row.unpriced_requests:
+        notes.append(f"{row.account}: {row.unpriced_requests:,} tracked requests of the last 30 days have no price "
+                     "(not counted as 0)")
+    return notes
 
 
 def _reported_grant(grant: dict[str, object], currency: str) -> str:
