@@ -39,7 +39,7 @@ from creditgauge.domain import (
 )
 from creditgauge.errors import AuthError, ProviderError
 from creditgauge.http import ApiClient, parse_json, provider_message
-from creditgauge.redact import register_secret
+from creditgauge.redact import redact, register_secret
 
 USAGE_PATH = "/dashboard/billing/usage"
 USAGE_ENDPOINT = f"GET {USAGE_PATH}"
@@ -107,7 +107,8 @@ class OpenAILegacyConnector(Connector):
             raise self.contract_error(endpoint, "the response is not valid JSON") from None
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             # one-api and new-api report their own failures as HTTP 200 with an OpenAI-style error object.
-            raise ProviderError(f"{self.provider} {endpoint}: the server answered an error: {provider_message(body)}",
+            raise ProviderError(redact(f"{self.provider} {endpoint}: the server answered an error: "
+                                       f"{provider_message(body)}"),
                                 provider=self.provider, endpoint=endpoint, status=response.status_code)
         return body
 
