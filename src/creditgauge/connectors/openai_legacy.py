@@ -86,7 +86,7 @@ class OpenAILegacyConnector(Connector):
             # Relays (one-api, new-api) have no credit_grants route; with a session key configured the user
             # wants OpenAI's own balance, so there a missing route stays an error.
             EndpointTask("credit_grants", self.fetch_balance, windowed=False, official=False,
-                         optional=self.session_key is None and not self.account.session_key_env),
+                         optional=not self.account.session_key_env),
         ]
 
     async def _get(self, path: str, params: Sequence[tuple[str, Any]] = (), *, advice: str,
