@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from creditgauge.config import Config, parse_config
 from creditgauge.connectors.gemini import GeminiConnector
-from creditgauge.domain import Window
+from creditgauge.domain import ItemProblem, Window
 from creditgauge.errors import AuthError, ConfigError, ContractError
 from creditgauge.fakes.google import BILLING_TABLE, INPUT_TOKENS, PROJECT, FakeGoogle, billing_row
 from creditgauge.http import RetryPolicy
@@ -253,18 +253,22 @@ def test_unknown_extra_fields_are_accepted(engine: Engine, fake: FakeGoogle, syn
 
 BROKEN = [
     ("monitoring_usage", "/timeSeries", {"timeSeries": [{"metric": {"type": "x"}, "resource": {"type": "y"}}]}),
-    ("monitoring_usage", "/timeSeries", {"timeSeries": [{"metric": {"type": "x"}, "resource": {"type": "y"},
-                                                         "points": [{"interval": {"endTime": "2026-08-02T00:00:00Z"},
-                                                                     "value": {"int64Value": "12.5"}}]}]}),
     ("billing_export", "/queries", {"kind": "bigquery#queryResponse", "jobReference": {"jobId": "j"}}),
     ("billing_export", "/queries", {"jobReference": {"jobId": "j"}, "jobComplete": True,
                                     "schema": {"fields": [{"name": "day", "type": "DATE"}]}, "rows": []}),
+    ("billing_export", "/queries", None),  # malformed JSON
+]
+ONE_BAD_ITEM = [  # (source, path, body, field): the item is an ItemProblem, the task goes on
+    ("monitoring_usage", "/timeSeries", {"timeSeries": [{"metric": {"type": "x"}, "resource": {"type": "y"},
+                                                         "points": [{"interval": {"endTime": "2026-08-02T00:00:00Z"},
+                                                                     "value": {"int64Value": "12.5"}}]}]},
+     "int64Value"),
     ("billing_export", "/queries", {"jobReference": {"jobId": "j"}, "jobComplete": True,
                                     "schema": {"fields": [{"name": n} for n in
                                                           ("day", "sku", "currency", "cost", "credits")]},
                                     "rows": [{"f": [{"v": "2026-08-02"}, {"v": "SKU"}, {"v": "USD"}, {"v": None},
-                                                    {"v": "0"}]}]}),
-    ("billing_export", "/queries", None),  # malformed JSON
+                                                    {"v": "0"}]}]},
+     "cost"),
 ]
 
 
@@ -279,6 +283,17 @@ def test_a_broken_response_is_a_contract_error(
 
     with pytest.raises(ContractError, match=f"gemini (GET|POST) /[a-z0-9]+/.*{path}"):
         fetch(fake, key_file, source)
+
+
+@pytest.mark.parametrize(("source", "path", "body", "field"), ONE_BAD_ITEM)
+def test_one_unreadable_point_or_row_is_an_item_problem(
+    fake: FakeGoogle, key_file: Path, source: str, path: str, body: Any, field: str
+) -> None:
+    fake.fail(200, body, path=path, times=2)
+
+    facts = fetch(fake, key_file, source)
+
+    assert [(type(f).__name__, f.field) for f in facts if isinstance(f, ItemProblem)] == [("ItemProblem", field)]
 
 
 @pytest.mark.parametrize(("source", "path", "body"), [BROKEN[0], BROKEN[-2]])

@@ -6,6 +6,7 @@ Anthropic organization without the Claude Code report (404)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from creditgauge.fakes.openrouter import FakeOpenRouter
 from creditgauge.fakes.relay import FakeRelay
 from creditgauge.store import schema
 from creditgauge.store.engine import open_engine
-from support import rows
+from support import assert_found_nowhere, rows
 
 ROUTER_KEY = "sk-or-v1-live-shapes-0a1b2c3d4e5f6a7b8c9d"
 RELAY_KEY = "sk-relay-live-shapes-9f8e7d6c5b4a3f2e1d0c"
@@ -88,5 +89,31 @@ def test_sync_exits_0_on_every_live_shape_and_stores_their_figures(
         assert relay_costs == []  # a total-only usage answer invents no days
         assert rows(engine, schema.usage_buckets, "claude_code") == []
         assert rows(engine, schema.cost_buckets, "cost_report")
+    finally:
+        engine.dispose()
+
+
+def test_a_relay_error_that_echoes_the_key_leaks_it_nowhere(
+    tmp_path: Path, database_url: str, servers: dict[str, object], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    planted = "sk-relay-PLANTED-5d4c3b2a1f0e9d8c7b6a"
+    for name, key in (("ROUTER_KEY", ROUTER_KEY), ("RELAY_KEY", planted), ("ADMIN_KEY", ADMIN_KEY)):
+        monkeypatch.setenv(name, key)
+    relay = servers["relay_html"]
+    assert isinstance(relay, FakeRelay)
+    relay.answer_error = f"token {planted} has no quota left"  # one-api-style: HTTP 200 with an error object
+    config = write_config(tmp_path, database_url, servers)
+
+    result = CliRunner().invoke(app, ["--config", str(config), "sync", "--json", "--account", "relay"])
+
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    errors = [r["error"] for r in report["results"] if not r["ok"]]
+    assert errors and all("the server answered an error: token" in error for error in errors)
+    engine = open_engine(database_url)
+    try:
+        assert_found_nowhere(planted, engine, result.output, caplog.text)
     finally:
         engine.dispose()

@@ -11,13 +11,26 @@ import asyncio
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from creditgauge.config import AccountConfig
-from creditgauge.connectors.base import Connector, EndpointTask, require
-from creditgauge.domain import Capability, CostBucket, Fact, UsageBucket, Window, as_utc, day_start, to_decimal
-from creditgauge.errors import AuthError, ConfigError, ContractError, ProviderError
+from creditgauge.connectors.base import (
+    Connector,
+    EndpointTask,
+    amount_field,
+    count_field,
+    day_field,
+    decimal_field,
+    instant_field,
+    optional_field,
+    read_items,
+    require,
+    require_list,
+)
+from creditgauge.domain import Capability, CostBucket, Fact, UsageBucket, Window, as_utc, day_start
+from creditgauge.errors import AuthError, ConfigError, ProviderError
 from creditgauge.google_auth import GoogleTokens
 from creditgauge.http import ApiClient, RetryPolicy, paginate
 
@@ -130,10 +143,11 @@ class GeminiConnector(Connector):
     async def fetch_usage(self, window: Window) -> Sequence[Fact]:
         requests, tokens = await asyncio.gather(self._series(REQUESTS_FILTER, window),
                                                 self._series(TOKENS_FILTER, window))
+        problems: list[Fact] = []
         request_counts: dict[tuple[datetime, str], int] = defaultdict(int)
         for series in requests:
             code_class = str(self._labels(series).get("response_code_class", ""))
-            for day, value in self._points(series, window):
+            for day, value in self._points(series, window, problems):
                 request_counts[day, code_class] += value
         token_counts: dict[tuple[datetime, str], int] = defaultdict(int)
         for series in tokens:
@@ -141,9 +155,9 @@ class GeminiConnector(Connector):
             # Request quotas meter the same calls request_count already counts; only token quotas add facts.
             if "token" not in metric:
                 continue
-            for day, value in self._points(series, window):
+            for day, value in self._points(series, window, problems):
                 token_counts[day, metric] += value
-        facts: list[Fact] = [
+        facts: list[Fact] = problems + [
             UsageBucket(start=day, end=day + DAY, kind="requests", requests=count,
                         extra={"dim_response_code_class": code_class})
             for (day, code_class), count in sorted(request_counts.items())
@@ -190,35 +204,25 @@ class GeminiConnector(Connector):
         labels = metric.get("labels") if isinstance(metric, dict) else None
         return labels if isinstance(labels, dict) else {}
 
-    def _points(self, series: dict[str, Any], window: Window) -> list[tuple[datetime, int]]:
+    def _points(self, series: dict[str, Any], window: Window, problems: list[Fact]) -> list[tuple[datetime, int]]:
+        """(day, count) of every readable point in the window; an unreadable point is one ItemProblem."""
         endpoint = self._monitoring_endpoint
-        points = require(series, "points", self, endpoint)
-        if not isinstance(points, list):
-            raise self.contract_error(endpoint, "points is not a list")
         result = []
-        for point in points:
-            interval = require(point, "interval", self, endpoint)
-            value = require(point, "value", self, endpoint)
-            try:
-                end = datetime.fromisoformat(require(interval, "endTime", self, endpoint))
-                start = datetime.fromisoformat(interval["startTime"]) if interval.get("startTime") else end - DAY
-            except (TypeError, ValueError):
-                raise self.contract_error(endpoint, f"point interval {interval!r} is not RFC 3339") from None
-            day = day_start(start)
-            if day in window:
-                result.append((day, self._count(value, endpoint)))
-        return result
 
-    def _count(self, value: Any, endpoint: str) -> int:
-        # proto3 JSON writes int64 as a string; a DOUBLE series would send doubleValue (parsed as Decimal).
-        raw = value.get("int64Value", value.get("doubleValue")) if isinstance(value, dict) else None
-        try:
-            number = to_decimal(raw, what="point value")
-        except (TypeError, ValueError):
-            raise self.contract_error(endpoint, f"point value {value!r} has no int64Value or doubleValue") from None
-        if number != number.to_integral_value():
-            raise self.contract_error(endpoint, f"point value {raw} is not a whole count")
-        return int(number)
+        def read(point: Any) -> list[Fact]:
+            interval = require(point, "interval", self, endpoint)
+            start = (instant_field(interval, "startTime", self, endpoint) if optional_field(interval, "startTime")
+                     else instant_field(interval, "endTime", self, endpoint) - DAY)
+            value = require(point, "value", self, endpoint)
+            # proto3 JSON writes int64 as a string; a DOUBLE series would send doubleValue (parsed as Decimal).
+            field = "int64Value" if optional_field(value, "int64Value") is not None else "doubleValue"
+            count = count_field(value, field, self, endpoint)
+            if day_start(start) in window and count is not None:
+                result.append((day_start(start), count))
+            return []
+
+        problems.extend(read_items(self, endpoint, require_list(series, "points", self, endpoint), read))
+        return result
 
     # -- costs: the Cloud Billing export in BigQuery -------------------------------------------------------------
     async def fetch_costs(self, window: Window) -> Sequence[Fact]:
@@ -238,8 +242,10 @@ class GeminiConnector(Connector):
         }
         facts: list[Fact] = []
         async for fields, rows in self._query(request):
-            for row in rows:
-                facts.append(self._cost_bucket(self._row(fields, row), window, service))
+            def read(row: Any, names: list[str] = fields) -> list[Fact]:
+                return [self._cost_bucket(self._row(names, row), window, service)]
+
+            facts.extend(read_items(self, self._query_endpoint, rows, read))
         return facts
 
     @property
@@ -284,24 +290,20 @@ class GeminiConnector(Connector):
         return names
 
     def _row(self, names: list[str], row: Any) -> dict[str, Any]:
-        cells = require(row, "f", self, self._query_endpoint)
-        if not isinstance(cells, list) or len(cells) != len(names):
-            raise self.contract_error(self._query_endpoint, f"row {row!r} does not match the result schema")
+        cells = require_list(row, "f", self, self._query_endpoint)
+        if len(cells) != len(names):
+            raise self.unreadable(self._query_endpoint, "f", f"row {row!r} does not match the result schema")
         return {name: require(cell, "v", self, self._query_endpoint) for name, cell in zip(names, cells, strict=True)}
 
     def _cost_bucket(self, row: dict[str, Any], window: Window, service: str) -> CostBucket:
         endpoint = self._query_endpoint
-        try:
-            day = day_start(date.fromisoformat(str(row["day"])))
-            cost = to_decimal(row["cost"], what="cost")
-            credits = to_decimal(row["credits"] if row["credits"] is not None else "0", what="credits")
-        except (TypeError, ValueError) as exc:
-            raise ContractError(f"gemini {endpoint}: row {row!r}: {exc}", provider=self.provider,
-                                endpoint=endpoint) from None
+        day = day_field(row, "day", self, endpoint)
+        cost = amount_field(row, "cost", self, endpoint)
+        credits = decimal_field(row, "credits", self, endpoint, required=False) or Decimal(0)  # null: no credits
         if not row["currency"]:
-            raise self.contract_error(endpoint, f"row {row!r} has no currency")
+            raise self.unreadable(endpoint, "currency", f"row {row!r} has no currency")
         if day not in window:
-            raise self.contract_error(endpoint, f"row for {day.date()} is outside the queried window")
+            raise self.unreadable(endpoint, "day", f"row for {day.date()} is outside the queried window")
         # Credits are negative: what the account is charged is cost + SUM(credits.amount).
         return CostBucket(start=day, end=day + DAY, amount=cost + credits, currency=str(row["currency"]),
                           line_item=row["sku"], extra={"gross": str(cost), "credits": str(credits),

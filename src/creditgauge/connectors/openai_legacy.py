@@ -39,7 +39,7 @@ from creditgauge.domain import (
 )
 from creditgauge.errors import AuthError, ProviderError
 from creditgauge.http import ApiClient, parse_json, provider_message
-from creditgauge.redact import register_secret
+from creditgauge.redact import redact, register_secret
 
 USAGE_PATH = "/dashboard/billing/usage"
 USAGE_ENDPOINT = f"GET {USAGE_PATH}"
@@ -86,7 +86,7 @@ class OpenAILegacyConnector(Connector):
             # Relays (one-api, new-api) have no credit_grants route; with a session key configured the user
             # wants OpenAI's own balance, so there a missing route stays an error.
             EndpointTask("credit_grants", self.fetch_balance, windowed=False, official=False,
-                         optional=self.session_key is None and not self.account.session_key_env),
+                         optional=not self.account.session_key_env),
         ]
 
     async def _get(self, path: str, params: Sequence[tuple[str, Any]] = (), *, advice: str,
@@ -107,7 +107,8 @@ class OpenAILegacyConnector(Connector):
             raise self.contract_error(endpoint, "the response is not valid JSON") from None
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             # one-api and new-api report their own failures as HTTP 200 with an OpenAI-style error object.
-            raise ProviderError(f"{self.provider} {endpoint}: the server answered an error: {provider_message(body)}",
+            raise ProviderError(redact(f"{self.provider} {endpoint}: the server answered an error: "
+                                       f"{provider_message(body)}"),
                                 provider=self.provider, endpoint=endpoint, status=response.status_code)
         return body
 
