@@ -19,7 +19,14 @@ from sqlalchemy import Engine
 
 from creditgauge.analysis.windows import DayWindow
 from creditgauge.domain import ZERO, day_start
-from creditgauge.store.queries import accounts_seen, last_reported_days, spend, spend_by_day
+from creditgauge.store.queries import (
+    REPORTED_DIMENSIONS,
+    TRACKED_DIMENSIONS,
+    accounts_seen,
+    last_reported_days,
+    spend,
+    spend_by_day,
+)
 
 DaySource = Literal["reported", "tracked"]
 
@@ -148,16 +155,17 @@ def spend_series(
     return _series(engine, reported, tracked, since, until, accounts)
 
 
-# The dimensions both sides carry, so a blended row means the same whichever side each of its days came from.
-BLEND_DIMENSIONS = ("day", "month", "account", "provider", "project", "model")
+def _side(by: Sequence[str], allowed: Sequence[str], tags: bool) -> list[str]:
+    return [name for name in by if name in allowed or (tags and name.startswith("tag:"))]
 
 
 def blended_spend(
     engine: Engine, *, since: date, until: date, by: Sequence[str], accounts: Sequence[str] | None = None
 ) -> tuple[Rows, dict[tuple[str, str], Series]]:
-    """Spend rows over the days [since, until) grouped by `by` (BLEND_DIMENSIONS), each account's day taken from the
+    """Spend rows over the days [since, until) grouped by `by`, each account's day taken from the
     side `spend_series` takes it from, with the series themselves. A row's `amount` is None when none of its days
-    is known; grouped by day, a day no source has yet is a row of its own with amount None.
+    is known; grouped by day, a day no source has yet is a row of its own with amount None. A dimension only one
+    side has (a line item; a tracked key or tag) is None on the rows of the days the other side gives.
 
     The database does the summing: every reported row lies in its account's reported span, and the tracked rows
     are read with those spans left out."""
@@ -166,7 +174,7 @@ def blended_spend(
     for item in series.values():
         if days := [day for day, src in item.sources.items() if src == "reported"]:
             spans[item.account] = (day_start(min(days)), day_start(max(days) + timedelta(days=1)))
-    window = {"since": day_start(since), "until": day_start(until), "by": list(by), "accounts": accounts}
+    window = {"since": day_start(since), "until": day_start(until), "accounts": accounts}
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def group(values: dict[str, Any], currency: str) -> dict[str, Any]:
@@ -176,9 +184,10 @@ def blended_spend(
                            "unpriced_requests": 0}
         return groups[key]
 
-    for row in [*spend(engine, source="reported", **window),
-                *spend(engine, source="tracked", outside=spans, **window)]:
-        target = group(row, row["currency"])
+    reported = spend(engine, source="reported", **{**window, "by": _side(by, REPORTED_DIMENSIONS, False)})
+    tracked = spend(engine, source="tracked", outside=spans, **{**window, "by": _side(by, TRACKED_DIMENSIONS, True)})
+    for row in [*reported, *tracked]:
+        target = group(dict.fromkeys(by) | row, row["currency"])
         if row["amount"] is not None:
             target["amount"] = (target["amount"] or ZERO) + row["amount"]
         target["unpriced_requests"] += row.get("unpriced_requests", 0)
