@@ -1,5 +1,7 @@
 import asyncio
+import gzip
 import logging
+import zlib
 from decimal import Decimal
 
 import pytest
@@ -7,7 +9,7 @@ from aiohttp import web
 
 from creditgauge.errors import AuthError, ContractError, ProviderError, RateLimited
 from creditgauge.fakes.server import FakeProvider, json_response
-from creditgauge.http import ApiClient, RetryPolicy, paginate
+from creditgauge.http import ApiClient, Budget, LimitExceeded, Limits, RetryPolicy, paginate, parse_json, task_budget
 
 KEY = "sk-admin-PLANTEDsecretKEY1234567890"
 
@@ -23,8 +25,16 @@ class Echo(FakeProvider):
             next_page = {None: "c1", "c1": "c2", "c2": "c1"}[cursor]
             return json_response({"data": [cursor], "next_page": next_page})
 
+        async def packed(request: web.Request) -> web.Response:
+            encoding = request.match_info["encoding"]
+            text = b'{"value": 0.8958740000000000, "note": "' + b"x" * 5000 + b'"}'
+            body = {"gzip": lambda: gzip.compress(text), "deflate": lambda: zlib.compress(text),
+                    "br": lambda: b"\x0b\x02\x80{}\x03"}[encoding]()
+            return web.Response(body=body, headers={"content-type": "application/json", "content-encoding": encoding})
+
         app.router.add_get("/money", money)
         app.router.add_get("/pages", page)
+        app.router.add_get("/packed/{encoding}", packed)
 
 
 async def _no_sleep(_seconds: float) -> None:
@@ -174,3 +184,69 @@ def test_pagination_stops_on_repeated_cursor(fake: Echo, caplog: pytest.LogCaptu
 
     assert run(go()) == [None, "c1", "c2"]
     assert "repeated cursor" in caplog.text
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_compressed_answers_are_inflated_exactly(fake: Echo, encoding: str) -> None:
+    async def go():
+        async with client(fake) as c:
+            return await c.get_json(f"/packed/{encoding}")
+
+    body = run(go())
+    assert body["value"] == Decimal("0.8958740000000000") and len(body["note"]) == 5000
+    assert fake.requests[-1].headers["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_an_encoding_not_asked_for_is_a_contract_error(fake: Echo) -> None:
+    async def go():
+        async with client(fake) as c:
+            await c.get_json("/packed/br")
+
+    with pytest.raises(ContractError, match="compressed with 'br', which was not asked for"):
+        run(go())
+
+
+def test_the_response_bound_applies_to_the_inflated_size(fake: Echo) -> None:
+    async def go():
+        with task_budget(Limits(max_response_bytes=4096)) as budget:
+            async with client(fake) as c:
+                try:
+                    await c.get_json("/packed/gzip")
+                finally:
+                    assert budget.requests == 1 and budget.bytes < 4096  # the compressed bytes read
+
+    with pytest.raises(LimitExceeded, match="larger than 4,096 bytes"):
+        run(go())
+
+
+def test_the_request_bound_of_a_task_counts_retries(fake: Echo) -> None:
+    fake.fail(503, {"error": {"message": "overloaded"}}, times=10)
+
+    async def go():
+        with task_budget(Limits(max_requests=3)):
+            async with client(fake, retry=RetryPolicy(max_retries=10, base_delay=0.001)) as c:
+                await c.get_json("/money")
+
+    with pytest.raises(LimitExceeded, match="stopped after 3 requests"):
+        run(go())
+    assert fake.count("/money") == 3
+
+
+def test_non_finite_numbers_are_decimals_and_deep_nesting_a_value_error() -> None:
+    body = parse_json('{"a": NaN, "b": Infinity, "c": -Infinity, "d": 1E+400}')
+    assert [str(body[k]) for k in "abcd"] == ["NaN", "Infinity", "-Infinity", "1E+400"]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_budgets_of_concurrent_tasks_are_their_own(fake: Echo) -> None:
+    async def one(c: ApiClient) -> Budget:
+        with task_budget(Limits()) as budget:
+            await c.get_json("/money")
+            return budget
+
+    async def go():
+        async with client(fake) as c:
+            return await asyncio.gather(one(c), one(c), one(c))
+
+    assert [b.requests for b in run(go())] == [1, 1, 1]

@@ -1,15 +1,22 @@
 """The sync engine: windows, failure isolation, run records and key hygiene (OpenAI-specific behaviour is tested
 with the OpenAI fake in tests/connectors)."""
 
+import json
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 
+import creditgauge.cli.commands  # noqa: F401  (registers the commands)
+from creditgauge.cli.app import app
 from creditgauge.config import parse_config
-from creditgauge.connectors.base import EndpointTask
+from creditgauge.connectors import registry
+from creditgauge.connectors.base import Connector, EndpointTask
+from creditgauge.domain import BalanceSnapshot, CostBucket, EndpointUnavailable, ItemProblem
 from creditgauge.fakes.deepseek import FakeDeepSeek, balance_info
 from creditgauge.store import schema, sync_log
 from creditgauge.sync import plan_window, run_sync
@@ -86,3 +93,98 @@ def test_current_state_only_runs_no_report_task(sqlite_engine: Engine, monkeypat
         assert report.status == "ok"
         assert {r.source for r in report.results} == {"names", "spend_limit"}
         assert fake.count("/organization/costs") == 0 and fake.count("/organization/usage") == 0
+
+
+# ---- honest outcomes: item problems, unavailable endpoints, every task failed -----------------------------------
+
+DAY = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+class ScriptedConnector(Connector):
+    """A plugin connector (registered as plugins are) whose endpoints answer the facts of `SCRIPT`."""
+
+    provider = "scripted"
+    default_base_url = "http://127.0.0.1:9"
+    needs_key = False
+
+    def tasks(self) -> list[EndpointTask]:
+        return [EndpointTask(source, _answer(facts), windowed=False) for source, facts in SCRIPT.items()]
+
+
+def _answer(facts):
+    async def fetch(window):
+        return facts
+    return fetch
+
+
+SCRIPT = {
+    "balance": [BalanceSnapshot(DAY, Decimal("12.50"), "USD")],
+    "costs": [CostBucket(DAY, DAY + timedelta(days=1), Decimal("3.25"), "USD", line_item="good"),
+              CostBucket(DAY, DAY + timedelta(days=1), Decimal("1e400"), "USD", line_item="hostile"),
+              ItemProblem("GET /v1/costs", "amount.value", "'twelve' is not a number")],
+    "claude_code": [EndpointUnavailable("GET /v1/claude_code", "not available for this account: the server does "
+                                                               "not offer this endpoint")],
+}
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(registry.BUILTIN, "scripted", f"{__name__}:ScriptedConnector")
+    registry._targets.cache_clear()
+    yield
+    registry._targets.cache_clear()
+
+
+def test_items_not_stored_and_unavailable_endpoints_are_reported_as_they_are(
+    scripted: None, sqlite_engine: Engine
+) -> None:
+    config = parse_config({"accounts": {"s": {"provider": "scripted"}}}, None)
+    report = run_sync(config, sqlite_engine, now=DAY)
+    by_source = {r.source: r for r in report.results}
+    assert report.status == "partial" and not report.failures and report.item_problems == 2
+    costs = by_source["costs"]
+    assert costs.ok and costs.counts["costs"] == 1
+    assert [(p.endpoint, p.field) for p in costs.problems] == [("costs", "amount"), ("GET /v1/costs", "amount.value")]
+    unavailable = by_source["claude_code"]
+    assert unavailable.ok and unavailable.note and unavailable.note.startswith("not available for this account")
+    states = {s["source"]: s for s in sync_log.sync_states(sqlite_engine)}
+    assert states["costs"]["item_problems"] == 2 and states["claude_code"]["last_error"] is None
+    assert states["claude_code"]["note"] == unavailable.note and states["claude_code"]["high_water"] is None
+    with sqlite_engine.connect() as connection:
+        run = connection.execute(select(schema.sync_runs)).one()
+    assert run.status == "partial"
+    assert {r["source"]: r["item_problems"] for r in run.detail} == {"balance": 0, "costs": 2, "claude_code": 0}
+
+
+def test_the_cli_says_what_was_stored_and_what_was_not(
+    scripted: None, tmp_path: Path, sqlite_url: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'database_url = "{sqlite_url}"\n[accounts.s]\nprovider = "scripted"\n')
+    result = CliRunner().invoke(app, ["--config", str(path), "sync"], env={"COLUMNS": "80"})
+    assert result.exit_code == 1
+    assert "not stored: s: costs amount: 1E+400 is outside the accepted range" in result.output
+    assert "2 item(s) could not be stored; everything else was stored." in result.output
+    assert result.output.count("not available for this account") == 1
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+
+    as_json = json.loads(CliRunner().invoke(app, ["--config", str(path), "sync", "--json"]).output)
+    costs = next(r for r in as_json["results"] if r["source"] == "costs")
+    assert as_json["status"] == "partial" and costs["item_problems"] == 2
+    assert costs["problems"][1] == {"endpoint": "GET /v1/costs", "field": "amount.value",
+                                    "detail": "'twelve' is not a number"}
+
+
+def test_a_sync_where_every_endpoint_failed_says_so(tmp_path: Path, sqlite_url: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DS_BAD", BAD)
+    with FakeDeepSeek(keys={GOOD}) as fake:
+        path = tmp_path / "config.toml"
+        path.write_text(f'database_url = "{sqlite_url}"\n'
+                        f'[accounts.one]\nprovider = "deepseek"\nkey_env = "DS_BAD"\nbase_url = "{fake.url}"\n'
+                        f'[accounts.two]\nprovider = "deepseek"\nkey_env = "DS_BAD"\nbase_url = "{fake.url}"\n')
+        result = CliRunner().invoke(app, ["--config", str(path), "sync"], env={"COLUMNS": "80"})
+    assert result.exit_code == 1
+    assert "Sync failed" in result.output
+    assert "Every endpoint failed (2); nothing was stored." in result.output
+    assert "everything else was stored" not in result.output and BAD not in result.output

@@ -12,6 +12,7 @@ import platformdirs
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from creditgauge.errors import ConfigError
+from creditgauge.http import DEFAULT_LIMITS, Limits
 
 PROVIDERS = ("openai", "openai-legacy", "anthropic", "xai", "openrouter", "deepseek", "moonshot", "groq", "gemini")
 CONFIG_ENV = "CREDITGAUGE_CONFIG"
@@ -69,6 +70,7 @@ class AccountConfig(Strict):
     # capture
     inject_stream_usage: bool = True
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
+    fees: dict[str, ConfigDecimal] = Field(default_factory=dict)  # per tool call: web_search, code_interpreter...
     # gemini / google cloud
     gcp_project: str | None = None
     credentials_file: str | None = None
@@ -99,6 +101,20 @@ class SyncConfig(Strict):
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
     max_retry_seconds: float = Field(120.0, ge=0)
+    # Bounds of one endpoint task (http.Limits, whose defaults these are): a hostile or broken provider stops there,
+    # that task fails and stores nothing, the others go on. The defaults are far above a real 180-day backfill.
+    task_seconds: float = Field(1800.0, gt=0)
+    task_retry_seconds: float = Field(DEFAULT_LIMITS.retry_seconds, ge=0)
+    max_requests_per_task: int = Field(DEFAULT_LIMITS.max_requests, ge=1)
+    max_pages_per_task: int = Field(DEFAULT_LIMITS.max_pages, ge=1)
+    max_bytes_per_task: int = Field(DEFAULT_LIMITS.max_bytes, ge=1024)
+    max_response_bytes: int = Field(DEFAULT_LIMITS.max_response_bytes, ge=1024)
+    response_seconds: float = Field(DEFAULT_LIMITS.response_seconds, gt=0)
+
+    def limits(self) -> Limits:
+        return Limits(max_requests=self.max_requests_per_task, max_pages=self.max_pages_per_task,
+                      max_bytes=self.max_bytes_per_task, max_response_bytes=self.max_response_bytes,
+                      response_seconds=self.response_seconds, retry_seconds=self.task_retry_seconds)
 
 
 class BurnConfig(Strict):
@@ -271,10 +287,14 @@ def parse_config(data: dict[str, Any], path: Path | None) -> Config:
     return config
 
 
-def load_config(path: Path | None = None, *, required: bool = False) -> Config:
-    """Read the config file; a missing file is an empty config unless `required`."""
+def load_config(path: Path | None = None, *, required: bool = False, named_by: str | None = None) -> Config:
+    """Read the config file. A missing file is an error when `required` or when the user named it (`named_by`: how,
+    e.g. "-c"); only the default path may be absent, which is an empty config."""
     path = path or default_config_path()
     if not path.exists():
+        if named_by:
+            raise ConfigError(f"config file {path} (named by {named_by}) does not exist; check the path, or run "
+                              f"`creditgauge -c {path} init` to write one there")
         if required:
             raise ConfigError(f"{path}: no config file; run `creditgauge init` to write one")
         return Config(path=path)

@@ -218,7 +218,18 @@ class ItemProblem:
     detail: str
 
 
-Fact = CostBucket | UsageBucket | BalanceSnapshot | LimitSnapshot | Invoice | EntityName | ItemProblem
+@dataclass(frozen=True, slots=True)
+class EndpointUnavailable:
+    """An optional endpoint this server or account does not offer (Claude Code's report for an organization
+    without it, a relay's credit grants): "not available for this account", shown by the sync report, never a
+    failure. Nothing is stored for it."""
+
+    endpoint: str
+    detail: str
+
+
+Fact = (CostBucket | UsageBucket | BalanceSnapshot | LimitSnapshot | Invoice | EntityName | ItemProblem
+        | EndpointUnavailable)
 
 
 # ---- facts written by capture (tracked data) ----------------------------------------------------------------

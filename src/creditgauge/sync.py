@@ -1,12 +1,18 @@
 """Run connectors into the store: incremental from each source's high-water mark, re-reading a late-data window,
-endpoint tasks concurrent within limits, every failure recorded while everything else is still stored."""
+endpoint tasks concurrent within limits, every failure recorded while everything else is still stored.
+
+Each endpoint task is isolated: whatever it meets (a provider error, a bound of `[sync]` reached, an answer the
+connector cannot read, a value the store refuses) fails that task or that item only, and the run's status says what
+happened: `ok`, `partial` (some tasks failed or some items were not stored) or `failed` (every task failed)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -15,13 +21,17 @@ from sqlalchemy import Engine
 from creditgauge.config import AccountConfig, Config, resolve_key
 from creditgauge.connectors.base import Connector, EndpointTask
 from creditgauge.connectors.registry import connector_class
-from creditgauge.domain import Window, day_start, utcnow
+from creditgauge.domain import EndpointUnavailable, ItemProblem, Window, day_start, utcnow
 from creditgauge.errors import CreditgaugeError
-from creditgauge.http import RetryPolicy
+from creditgauge.http import RetryPolicy, task_budget
 from creditgauge.ids import new_ulid
 from creditgauge.redact import redact
 from creditgauge.store import sync_log
 from creditgauge.store.facts import register_account, store_facts
+
+log = logging.getLogger(__name__)
+
+ERROR_CHARS = 500  # an unexpected error's text (an SQL statement, a parser's message) is cut to this
 
 
 @dataclass
@@ -33,12 +43,18 @@ class TaskResult:
     error: str | None = None
     window: Window | None = None
     seconds: float = 0.0
+    problems: list[ItemProblem] = field(default_factory=list)  # items not stored; the task itself succeeded
+    note: str | None = None  # "not available for this account": an optional endpoint this server does not offer
+    spent: dict[str, Any] = field(default_factory=dict)  # requests, pages, bytes, retry wait of this task
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "account": self.account, "source": self.source, "ok": self.ok, "counts": self.counts,
-            "error": self.error, "seconds": round(self.seconds, 3),
+            "error": self.error, "note": self.note, "seconds": round(self.seconds, 3),
             "since": self.window.start if self.window else None, "until": self.window.end if self.window else None,
+            "item_problems": len(self.problems),
+            "problems": [asdict(p) for p in self.problems[:sync_log.PROBLEMS_KEPT]],
+            **self.spent,
         }
 
 
@@ -49,20 +65,26 @@ class SyncReport:
     finished_at: datetime | None = None
     results: list[TaskResult] = field(default_factory=list)
     requests: int = 0
+    error: str | None = None  # the run itself broke off (the database went away): status "failed"
 
     @property
     def failures(self) -> list[TaskResult]:
         return [r for r in self.results if not r.ok]
 
     @property
+    def item_problems(self) -> int:
+        return sum(len(r.problems) for r in self.results)
+
+    @property
     def status(self) -> str:
-        if not self.results or not self.failures:
-            return "ok"
-        return "failed" if len(self.failures) == len(self.results) else "partial"
+        if self.error is not None or (self.results and len(self.failures) == len(self.results)):
+            return "failed"
+        return "partial" if self.failures or self.item_problems else "ok"
 
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "status": self.status, "started_at": self.started_at,
-                "finished_at": self.finished_at, "requests": self.requests,
+                "finished_at": self.finished_at, "requests": self.requests, "error": self.error,
+                "failed_tasks": len(self.failures), "item_problems": self.item_problems,
                 "results": [r.as_dict() for r in self.results]}
 
 
@@ -89,11 +111,13 @@ def plan_window(
 
 
 class _Runner:
-    def __init__(self, config: Config, engine: Engine, *, since: date | None, full: bool, progress: Progress | None,
-                 now: datetime, client_options: dict[str, Any], current_state_only: bool = False) -> None:
+    def __init__(self, config: Config, engine: Engine, *, run_id: str, since: date | None, full: bool,
+                 progress: Progress | None, now: datetime, client_options: dict[str, Any],
+                 current_state_only: bool = False) -> None:
         self.config, self.engine, self.since, self.full = config, engine, since, full
         self.current_state_only = current_state_only
         self.progress, self.now, self.client_options = progress, now, client_options
+        self.run_id = run_id
         self.account_slots = asyncio.Semaphore(config.sync.account_concurrency)
         self.requests = 0
 
@@ -108,12 +132,7 @@ class _Runner:
             try:
                 connector = self._connector(account)
             except CreditgaugeError as error:
-                result = TaskResult(account.name, "setup", False, error=redact(str(error)))
-                await asyncio.to_thread(sync_log.record_failure, self.engine, account.name, "setup", self.now,
-                                        result.error or "")
-                if self.progress:
-                    self.progress.finished(result)
-                return [result]
+                return [await self._failed(TaskResult(account.name, "setup", False, error=redact(str(error))))]
             try:
                 await asyncio.to_thread(register_account, self.engine, account.name, account.provider,
                                         connector.currency_for(account))
@@ -124,9 +143,18 @@ class _Runner:
                 slots = asyncio.Semaphore(self.config.sync.concurrency)
                 return list(await asyncio.gather(*(self.task(account.name, t, marks.get(t.source), slots)
                                                    for t in tasks)))
+            except Exception as error:  # the account's setup broke (its tasks are isolated below): fail it alone
+                return [await self._failed(TaskResult(account.name, "setup", False, error=unexpected(error)))]
             finally:
                 self.requests += connector.client.requests_made
                 await connector.aclose()
+
+    async def _failed(self, result: TaskResult) -> TaskResult:
+        await asyncio.to_thread(sync_log.record_failure, self.engine, result.account, result.source, self.now,
+                                result.error or "")
+        if self.progress:
+            self.progress.finished(result)
+        return result
 
     async def task(self, account: str, task: EndpointTask, high_water: datetime | None,
                    slots: asyncio.Semaphore) -> TaskResult:
@@ -136,25 +164,49 @@ class _Runner:
             if self.progress:
                 self.progress.started(account, task.source)
             started = time.perf_counter()
-            try:
-                facts = await task.fetch(window)
-                counts = await asyncio.to_thread(
-                    store_facts, self.engine, account=account, source=task.source,
-                    window=window if task.windowed else None, facts=facts, official=task.official)
-            except CreditgaugeError as error:
-                result = TaskResult(account, task.source, False, error=redact(str(error)),
-                                    window=window if task.windowed else None)
-                await asyncio.to_thread(sync_log.record_failure, self.engine, account, task.source, self.now,
-                                        result.error or "")
-            else:
-                result = TaskResult(account, task.source, True, counts=counts,
-                                    window=window if task.windowed else None)
-                mark = window.end if task.windowed else None
-                await asyncio.to_thread(sync_log.record_success, self.engine, account, task.source, self.now, mark)
+            result = await self._run(account, task, window)
             result.seconds = time.perf_counter() - started
-        if self.progress:
-            self.progress.finished(result)
-        return result
+        if result.ok:
+            mark = window.end if task.windowed and result.note is None else None
+            await asyncio.to_thread(sync_log.record_success, self.engine, account, task.source, self.now, mark,
+                                    run_id=self.run_id, problems=result.problems, note=result.note)
+            if self.progress:
+                self.progress.finished(result)
+            return result
+        return await self._failed(result)
+
+    async def _run(self, account: str, task: EndpointTask, window: Window) -> TaskResult:
+        """Fetch and store one task within its bounds; every way it can go wrong becomes a failed result."""
+        shown_window = window if task.windowed else None
+        seconds = self.config.sync.task_seconds
+        with task_budget(self.config.sync.limits()) as budget:
+            try:
+                async with asyncio.timeout(seconds):
+                    facts = await task.fetch(window)
+                stored = await asyncio.to_thread(
+                    store_facts, self.engine, account=account, source=task.source, window=shown_window,
+                    facts=facts, official=task.official)
+            except TimeoutError:
+                error = (f"{task.source}: stopped after {seconds:g}s (sync.task_seconds); nothing of this endpoint "
+                         "was stored")
+            except CreditgaugeError as failure:
+                error = redact(str(failure))
+            except Exception as failure:  # an answer the connector could not read, a value the database refused
+                error = unexpected(failure)
+            else:
+                unavailable = next((f for f in facts if isinstance(f, EndpointUnavailable)), None)
+                return TaskResult(account, task.source, True, counts=stored.counts, window=shown_window,
+                                  problems=stored.problems, spent=budget.as_dict(),
+                                  note=redact(unavailable.detail) if unavailable else None)
+        return TaskResult(account, task.source, False, error=error, window=shown_window, spent=budget.as_dict())
+
+
+def unexpected(error: Exception) -> str:
+    """One line for an error no layer turned into a CreditgaugeError; the traceback goes to the debug log."""
+    log.debug("%s", redact("".join(traceback.format_exception(error))))
+    text = redact(" ".join(str(error).split()))
+    text = text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS] + "..."
+    return f"unexpected {type(error).__name__}: {text}" if text else f"unexpected {type(error).__name__}"
 
 
 async def sync_async(
@@ -179,11 +231,14 @@ async def sync_async(
     now = now or utcnow()
     report = SyncReport(run_id=new_ulid(), started_at=now)
     await asyncio.to_thread(sync_log.start_run, engine, report.run_id, now, trigger)
-    runner = _Runner(config, engine, since=since, full=full, progress=progress, now=now,
+    runner = _Runner(config, engine, run_id=report.run_id, since=since, full=full, progress=progress, now=now,
                      client_options=client_options or {}, current_state_only=current_state_only)
     try:
         for results in await asyncio.gather(*(runner.account(a) for a in selected)):
             report.results.extend(results)
+    except Exception as error:
+        report.error = unexpected(error)
+        raise
     finally:
         report.requests = runner.requests
         report.finished_at = utcnow()

@@ -64,13 +64,20 @@ class BalanceReport:
         return {"as_of": self.as_of, "rows": [row.to_dict() for row in known], "unknown": unknown}
 
 
+def _snapshot_kind(snap: Snapshot) -> BalanceKind:
+    """A connector marks a snapshot that is only what remains under a limit (a relay's hard limit minus usage)."""
+    limit_only = (snap.details or {}).get("kind") == BalanceKind.LIMIT_ONLY
+    return BalanceKind.LIMIT_ONLY if limit_only else BalanceKind.VERIFIED
+
+
 def _verified(account: AccountConfig, snapshots: Sequence[Snapshot]) -> list[Balance]:
-    """Newest snapshot per currency; an official source wins over an unofficial one whatever their ages."""
+    """Newest snapshot per currency; a real balance wins over a limit-only one, and an official source over an
+    unofficial one, whatever their ages."""
     chosen: dict[str, Snapshot] = {}
-    for snap in sorted(snapshots, key=lambda s: (s.official, s.as_of)):
+    for snap in sorted(snapshots, key=lambda s: (_snapshot_kind(s) == BalanceKind.VERIFIED, s.official, s.as_of)):
         chosen[snap.currency] = snap
     return [
-        Balance(account.name, account.provider, snap.currency, BalanceKind.VERIFIED, money(snap.amount), snap.as_of,
+        Balance(account.name, account.provider, snap.currency, _snapshot_kind(snap), money(snap.amount), snap.as_of,
                 official=snap.official, source=snap.source, details=dict(snap.details or {}))
         for snap in chosen.values()
     ]

@@ -65,17 +65,47 @@ def sync(
         emit_json(report.as_dict())
     else:
         _print_report(report)
-    if report.failures:
+    if report.status != "ok":
         raise typer.Exit(1)
 
 
+PROBLEMS_SHOWN = 10  # item problems listed under the table; all of them are in --json and on the Sync page
+
+
+def _outcome(result: TaskResult) -> tuple[str, str]:
+    if not result.ok:
+        return "FAILED", result.error or ""
+    if result.note:
+        return "n/a", result.note
+    stored = ", ".join(f"{n} {k}" for k, n in result.counts.items() if n) or "nothing new"
+    if result.problems:
+        stored += f"; {len(result.problems)} item(s) not stored"
+    return ("ok" if not result.problems else "partial"), stored
+
+
 def _print_report(report: SyncReport) -> None:
-    rows = []
-    for r in report.results:
-        stored = ", ".join(f"{n} {k}" for k, n in r.counts.items() if n) or "nothing new"
-        rows.append((r.account, r.source, "ok" if r.ok else "FAILED", stored if r.ok else r.error))
+    rows = [(r.account, r.source, *_outcome(r)) for r in report.results]
     print_table(f"Sync {report.status}: {len(report.results)} endpoints, {report.requests} requests",
                 [("account", "left"), ("endpoint", "left"), ("result", "left"), ("stored", "left")], rows)
-    if report.failures:
-        console.print(f"{len(report.failures)} endpoint(s) failed; everything else was stored. "
-                      "Details: creditgauge sync --json, or the Sync page of the dashboard.")
+    problems = [(r, p) for r in report.results for p in r.problems]
+    for result, problem in problems[:PROBLEMS_SHOWN]:
+        console.print(f"not stored: {result.account}: {problem.endpoint} {problem.field}: {problem.detail}",
+                      markup=False, highlight=False)
+    if len(problems) > PROBLEMS_SHOWN:
+        console.print(f"... and {len(problems) - PROBLEMS_SHOWN} more item(s) not stored.", highlight=False)
+    console.print(_closing_line(report), markup=False, highlight=False)
+
+
+def _closing_line(report: SyncReport) -> str:
+    details = "Details: creditgauge sync --json, or the Sync page of the dashboard."
+    failed, total = len(report.failures), len(report.results)
+    if total and failed == total:
+        return f"Every endpoint failed ({failed}); nothing was stored. {details}"
+    parts = []
+    if failed:
+        parts.append(f"{failed} of {total} endpoint(s) failed and stored nothing")
+    if report.item_problems:
+        parts.append(f"{report.item_problems} item(s) could not be stored")
+    if not parts:
+        return "Everything was stored."
+    return f"{'; '.join(parts)}; everything else was stored. {details}"

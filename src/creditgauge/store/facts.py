@@ -1,29 +1,125 @@
 """Writes of reported facts. A windowed source replaces its window whole, in one transaction: idempotent,
-revisions replace, and a failure stores nothing and leaves what was there intact."""
+revisions replace, and a failure stores nothing and leaves what was there intact. A fact whose values are outside
+what the store can hold honestly (see `fact_problem`) is not stored: it comes back as an ItemProblem, and the
+other facts are stored."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, Table, delete, select
 
 from creditgauge.domain import (
     BalanceSnapshot,
     CostBucket,
+    EndpointUnavailable,
     EntityName,
     Fact,
     Invoice,
+    ItemProblem,
     LimitSnapshot,
     UsageBucket,
     Window,
+    as_utc,
     utcnow,
 )
+from creditgauge.redact import redact
 from creditgauge.store import schema
 from creditgauge.store.upsert import upsert
 
 DIMENSIONS = ("project", "model", "line_item", "api_key", "workspace", "service_tier")
+
+# Value ranges of reported facts (the same as the edge limits of tracked events). Amounts are stored as BIGINT
+# nano-units (at most 9.2e9 units), counts as BIGINT; these bounds sit far above any real bucket (a billion in the
+# account currency, a trillion tokens) and below what the store can hold, so a hostile or broken value is refused
+# by name instead of overflowing a column.
+MAX_AMOUNT = Decimal(10**9)
+MAX_COUNT = 10**12
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+SIGNED_AMOUNTS = frozenset({(BalanceSnapshot, "amount"), (Invoice, "amount")})  # a balance in debt, a credit note
+MAX_DIMS_KEY_BYTES = 2000  # a bucket's natural key (every dimension in one string) must fit a database index
+DETAIL_CHARS = 300  # a problem's detail quotes the bad value, cut to this length
+
+_TABLES: dict[type, Table] = {
+    CostBucket: schema.cost_buckets, UsageBucket: schema.usage_buckets, BalanceSnapshot: schema.balance_snapshots,
+    LimitSnapshot: schema.limit_snapshots, Invoice: schema.invoices, EntityName: schema.entity_names,
+}
+
+
+@dataclass
+class StoredFacts:
+    """What one store_facts call wrote (rows per table) and the items it did not store, with why."""
+
+    counts: dict[str, int]
+    problems: list[ItemProblem] = field(default_factory=list)
+
+
+def problem(endpoint: str, field_name: str, detail: str) -> ItemProblem:
+    """An ItemProblem whose text is safe to store and show: keys masked, no NUL or lone surrogate, bounded length."""
+    clean = redact(_storable(detail))
+    endpoint, field_name = _storable(endpoint), _storable(field_name)
+    return ItemProblem(endpoint[:200], field_name[:200], clean if len(clean) <= DETAIL_CHARS
+                       else clean[:DETAIL_CHARS] + "...")
+
+
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")
+
+
+def _number_problem(fact: Fact, name: str, value: Decimal | int) -> str | None:
+    if isinstance(value, Decimal) and not value.is_finite():
+        return f"{value} is not a finite number"
+    if value < 0 and (type(fact), name) not in SIGNED_AMOUNTS:
+        return f"{value} is negative"
+    limit = MAX_AMOUNT if name == "amount" else MAX_COUNT
+    if abs(value) > limit:
+        return f"{value} is outside the accepted range (at most {limit:,})"
+    return None
+
+
+def _field_problem(fact: Fact, name: str, value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (Decimal, int)):
+        return _number_problem(fact, name, value)
+    if isinstance(value, datetime):
+        if not EARLIEST <= as_utc(value) < LATEST:
+            return f"{value.isoformat()} is outside {EARLIEST.year}-{LATEST.year - 1}"
+        return None
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "contains a NUL character"
+        if not value.isascii() and _storable(value) != value:
+            return "contains a lone surrogate (not valid Unicode text)"
+        column = _TABLES[type(fact)].c.get(name)
+        length = getattr(column.type, "length", None) if column is not None else None
+        if length is not None and len(value) > length:
+            return f"is {len(value)} characters long (at most {length})"
+    return None
+
+
+def fact_problem(fact: Fact, endpoint: str) -> ItemProblem | None:
+    """Why this fact cannot be stored as it is (the first field at fault), or None when it can."""
+    if isinstance(fact, ItemProblem):
+        return problem(fact.endpoint, fact.field, fact.detail)
+    if isinstance(fact, EndpointUnavailable):
+        return None
+    for spec in dataclasses.fields(fact):
+        if (detail := _field_problem(fact, spec.name, getattr(fact, spec.name))) is not None:
+            return problem(endpoint, spec.name, detail)
+    if isinstance(fact, CostBucket | UsageBucket):
+        if fact.end < fact.start:
+            return problem(endpoint, "end",
+                           f"the bucket ends ({fact.end.isoformat()}) before it starts ({fact.start.isoformat()})")
+        if (size := len(dims_key(fact).encode("utf-8"))) > MAX_DIMS_KEY_BYTES:
+            return problem(endpoint, "extra", f"its dimensions take {size:,} bytes (at most {MAX_DIMS_KEY_BYTES:,})")
+    return None
 
 
 def dims_key(fact: CostBucket | UsageBucket) -> str:
@@ -74,18 +170,29 @@ def _usage_row(account: str, source: str, fact: UsageBucket, now: datetime) -> d
 
 
 def _merge(
-    rows: list[dict[str, Any]], key_fields: tuple[str, ...], sum_fields: tuple[str, ...]
+    rows: list[dict[str, Any]], key_fields: tuple[str, ...], sum_fields: tuple[str, ...], *, limit: Decimal | int,
+    endpoint: str, problems: list[ItemProblem],
 ) -> list[dict[str, Any]]:
-    """Providers may split one natural key over several result rows; store them as one row, summed."""
+    """Providers may split one natural key over several result rows; store them as one row, summed. A sum that
+    leaves the accepted range is not stored (each part was in range; together they are not believable)."""
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         key = tuple(row[k] for k in key_fields)
         if key in merged:
-            for field in sum_fields:
-                merged[key][field] += row[field]
+            for name in sum_fields:
+                merged[key][name] += row[name]
         else:
             merged[key] = dict(row)
-    return list(merged.values())
+    kept = []
+    for row in merged.values():
+        too_big = next((name for name in sum_fields if abs(row[name]) > limit), None)
+        if too_big is None:
+            kept.append(row)
+        else:
+            detail = (f"the rows for {row['start_time'].isoformat()} sum to {row[too_big]}, outside the accepted "
+                      f"range (at most {limit:,})")
+            problems.append(problem(endpoint, too_big, detail))
+    return kept
 
 
 def ensure_account(connection: Connection, name: str, provider: str, currency: str) -> None:
@@ -111,16 +218,29 @@ def store_facts(
     window: Window | None,
     facts: Sequence[Fact],
     official: bool = True,
-) -> dict[str, int]:
+) -> StoredFacts:
     """Store one endpoint task's facts. With a window, cost and usage rows of (account, source) inside it are
-    replaced; snapshots, invoices and names are upserted by their natural keys. Returns counts per table."""
+    replaced; snapshots, invoices and names are upserted by their natural keys. Returns the rows written per table
+    and the items not stored: the connector's ItemProblems and each fact outside the value ranges."""
     now = utcnow()
-    costs = [_cost_row(account, source, f, now) for f in facts if isinstance(f, CostBucket)]
+    problems: list[ItemProblem] = []
+    good: list[Fact] = []
+    for fact in facts:
+        if isinstance(fact, EndpointUnavailable):
+            continue  # nothing to store: the sync report says the endpoint is not available
+        found = fact_problem(fact, source)
+        if found is None:
+            good.append(fact)
+        else:
+            problems.append(found)
+    costs = [_cost_row(account, source, f, now) for f in good if isinstance(f, CostBucket)]
     for row in costs:
         row["official"] = official
-    usage = [_usage_row(account, source, f, now) for f in facts if isinstance(f, UsageBucket)]
-    costs = _merge(costs, ("start_time", "dims_key", "currency"), ("amount",))
-    usage = _merge(usage, ("kind", "start_time", "dims_key"), _USAGE_MEASURES)
+    usage = [_usage_row(account, source, f, now) for f in good if isinstance(f, UsageBucket)]
+    costs = _merge(costs, ("start_time", "dims_key", "currency"), ("amount",), limit=MAX_AMOUNT, endpoint=source,
+                   problems=problems)
+    usage = _merge(usage, ("kind", "start_time", "dims_key"), _USAGE_MEASURES, limit=MAX_COUNT, endpoint=source,
+                   problems=problems)
     counts = {"costs": len(costs), "usage": len(usage), "balances": 0, "limits": 0, "invoices": 0, "names": 0}
     with engine.begin() as connection:
         if window is not None:
@@ -141,11 +261,11 @@ def store_facts(
             upsert(connection, schema.usage_buckets, usage,
                    keys=["account", "source", "kind", "start_time", "dims_key"],
                    update=[*_USAGE_MEASURES, "end_time", "extra", "fetched_at"])
-        counts["balances"] = _store_balances(connection, account, source, facts)
-        counts["limits"] = _store_limits(connection, account, source, facts)
-        counts["invoices"] = _store_invoices(connection, account, source, facts, now)
-        counts["names"] = _store_names(connection, account, facts, now)
-    return counts
+        counts["balances"] = _store_balances(connection, account, source, good)
+        counts["limits"] = _store_limits(connection, account, source, good)
+        counts["invoices"] = _store_invoices(connection, account, source, good, now)
+        counts["names"] = _store_names(connection, account, good, now)
+    return StoredFacts(counts, problems)
 
 
 def _store_balances(connection: Connection, account: str, source: str, facts: Sequence[Fact]) -> int:
@@ -201,4 +321,5 @@ def entity_name_map(engine: Engine, kind: str) -> dict[tuple[str, str], str]:
         return {(row.account, row.entity_id): row.name for row in result}
 
 
-__all__ = ["DIMENSIONS", "dims_key", "ensure_account", "entity_name_map", "register_account", "store_facts"]
+__all__ = ["DIMENSIONS", "StoredFacts", "dims_key", "ensure_account", "entity_name_map", "fact_problem", "problem",
+           "register_account", "store_facts"]

@@ -158,6 +158,10 @@ def spend(
     """Rows of the `by` dimensions plus `amount` (Decimal) and `currency`; tracked rows add `unpriced_requests`,
     and their amount is None (unknown, never 0) when none of their requests has a price. `outside` leaves out,
     per account, the tracked data of the days [start, end) (the days its provider's report covers)."""
+    if source == "tracked" and "line_item" in by and not outside:  # fees are split out of the events' costs there
+        from creditgauge.store import line_items
+
+        return line_items.tracked_spend(engine, since=since, until=until, by=by, accounts=accounts)
     if source == "reported":
         _check_dimensions(by, REPORTED_DIMENSIONS, source)
         table = schema.cost_buckets

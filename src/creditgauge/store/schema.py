@@ -174,6 +174,25 @@ sync_state = Table(
     Column("last_error", Text),
     Column("last_error_at", UTCDateTime),
     Column("failing_since", UTCDateTime),
+    Column("item_problems", Integer),  # items the last successful sync could not store (None: not counted yet)
+    Column("note", Text),  # e.g. an optional endpoint this account's server does not offer
+)
+
+# Items of a provider's answer that a sync could not store as they came (unreadable, or outside the value ranges):
+# the current problems of each source, replaced by that source's next successful sync. Each run keeps its own list
+# in sync_runs.detail.
+sync_problems = Table(
+    "sync_problems",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(26), nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("endpoint", String(200), nullable=False),
+    Column("field", String(200), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index("ix_sync_problems_account_source", "account", "source"),
 )
 
 # ---- tracked data (proxy, SDK hook, ingest) ------------------------------------------------------------------
@@ -248,6 +267,24 @@ event_tags = Table(
     Column("key", String(100), primary_key=True),
     Column("value", String(300), nullable=False),
     Index("ix_event_tags_key_value", "key", "value"),
+)
+
+# Items that could not be stored as they are (a value outside the limits, usage that could not be read, a row the
+# database refused): kept here with the reason instead of blocking everything after them. `item_key` (a hash of
+# the item) makes quarantining idempotent, so a journal replayed after a restart quarantines the same item once.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("item_key", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),  # event | fact
+    Column("origin", String(40), nullable=False),  # proxy | sdk | ingest | otlp | a connector's endpoint
+    Column("account", String(100)),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the item as JSON (ASCII), cut to quarantine.MAX_PAYLOAD
+    Column("quarantined_at", UTCDateTime, nullable=False),
+    UniqueConstraint("item_key"),
+    Index("ix_quarantine_quarantined_at", "quarantined_at"),
 )
 
 # ---- the user's own records ------------------------------------------------------------------------------------

@@ -1,14 +1,19 @@
-"""Sync runs and per-source sync state: where the next incremental sync starts, and how the last one went."""
+"""Sync runs and per-source sync state: where the next incremental sync starts, how the last one went, and the items
+it could not store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from creditgauge.domain import ItemProblem
 from creditgauge.store import schema
 from creditgauge.store.upsert import upsert
+
+PROBLEMS_KEPT = 100  # per source: enough to see what is wrong; a provider sending a million bad items adds no more
 
 
 def high_waters(engine: Engine, account: str) -> dict[str, datetime | None]:
@@ -18,7 +23,10 @@ def high_waters(engine: Engine, account: str) -> dict[str, datetime | None]:
         return {row.source: row.high_water for row in rows}
 
 
-def record_success(engine: Engine, account: str, source: str, at: datetime, high_water: datetime | None) -> None:
+def record_success(engine: Engine, account: str, source: str, at: datetime, high_water: datetime | None, *,
+                   run_id: str = "", problems: Sequence[ItemProblem] = (), note: str | None = None) -> None:
+    """The source synced: move its mark, clear its error, and make `problems` (the items it could not store) its
+    current ones, the first PROBLEMS_KEPT of them kept with the count of all."""
     table = schema.sync_state
     with engine.begin() as connection:
         previous = connection.execute(
@@ -29,8 +37,36 @@ def record_success(engine: Engine, account: str, source: str, at: datetime, high
         upsert(connection, table, [{
             "account": account, "source": source, "high_water": high_water or previous, "last_attempt_at": at,
             "last_success_at": at, "last_error": None, "last_error_at": None, "failing_since": None,
+            "item_problems": len(problems), "note": note,
         }], keys=["account", "source"], update=["high_water", "last_attempt_at", "last_success_at", "last_error",
-                                                 "last_error_at", "failing_since"])
+                                                 "last_error_at", "failing_since", "item_problems", "note"])
+        _replace_problems(connection, run_id, account, source, at, problems)
+
+
+def _replace_problems(connection: Connection, run_id: str, account: str, source: str, at: datetime,
+                      problems: Sequence[ItemProblem]) -> None:
+    table = schema.sync_problems
+    connection.execute(delete(table).where(table.c.account == account, table.c.source == source))
+    if problems:
+        connection.execute(insert(table), [
+            {"run_id": run_id, "account": account, "source": source, "endpoint": p.endpoint, "field": p.field,
+             "detail": p.detail, "seen_at": at}
+            for p in problems[:PROBLEMS_KEPT]
+        ])
+
+
+def current_problems(engine: Engine, limit: int = 500) -> list[dict[str, Any]]:
+    """The items each source's last successful sync could not store, newest first."""
+    table = schema.sync_problems
+    with engine.connect() as connection:
+        rows = connection.execute(select(table).order_by(table.c.seen_at.desc(), table.c.id).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+
+def problem_count(engine: Engine) -> int:
+    table = schema.sync_state
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.coalesce(func.sum(table.c.item_problems), 0))).scalar_one())
 
 
 def record_failure(engine: Engine, account: str, source: str, at: datetime, error: str) -> None:

@@ -117,7 +117,8 @@ def alerts_overview(ctx: WebContext, history: int = 50) -> dict[str, Any]:
 
 
 def sync_overview(ctx: WebContext, limit: int = 50) -> dict[str, Any]:
-    return {"runs": sync_log.recent_runs(ctx.engine, limit), "sources": sync_log.sync_states(ctx.engine)}
+    return {"runs": sync_log.recent_runs(ctx.engine, limit), "sources": sync_log.sync_states(ctx.engine),
+            "problems": sync_log.current_problems(ctx.engine)}
 
 
 async def evaluate_alerts(ctx: WebContext) -> None:

@@ -14,13 +14,15 @@ from creditgauge.reports import ReportQuery, Source, parse_by, spend_report, usa
 from creditgauge.store import queries
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.responses import ApiJSON, csv_response
-from creditgauge.web.schemas import SpendReport, UsageReport
+from creditgauge.web.schemas import CSV_CONTENT, DAY_PATTERN, SpendReport, UsageReport
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 Since = Annotated[str | None, Query(description="First day, inclusive: YYYY-MM-DD, today, yesterday, month or Nd "
-                                                "(e.g. 30d). Default: start of this month.")]
-Until = Annotated[str | None, Query(description="Last day, exclusive (same forms). Default: through today.")]
+                                                "(e.g. 30d). Default: start of this month.",
+                                    json_schema_extra={"pattern": DAY_PATTERN})]
+Until = Annotated[str | None, Query(description="Last day, exclusive (same forms). Default: through today.",
+                                    json_schema_extra={"pattern": DAY_PATTERN})]
 By = Annotated[str | None, Query(description="Comma-separated dimensions: day, month, account, provider, project, "
                                              "model, line_item, api_key, workspace, service_tier; tracked data also "
                                              "key, endpoint, source, tag:<name>. Default: account.")]
@@ -73,7 +75,8 @@ def usage_columns(report: dict[str, Any]) -> list[str]:
             *(["provisional"] if "day" in by else [])]
 
 
-@router.get("/spend", summary="Spend report", response_model=None, responses={200: {"model": SpendReport}})
+@router.get("/spend", summary="Spend report", response_model=None,
+            responses={200: {"model": SpendReport, "content": CSV_CONTENT}})
 def spend(ctx: Annotated[WebContext, Depends(web_context)], since: Since = None, until: Until = None,
           by: By = None, source: SpendSource = "best", account: Accounts = None,
           format: Format = "json") -> Response:
@@ -84,7 +87,8 @@ def spend(ctx: Annotated[WebContext, Depends(web_context)], since: Since = None,
     return ApiJSON(report)
 
 
-@router.get("/usage", summary="Usage report", response_model=None, responses={200: {"model": UsageReport}})
+@router.get("/usage", summary="Usage report", response_model=None,
+            responses={200: {"model": UsageReport, "content": CSV_CONTENT}})
 def usage(ctx: Annotated[WebContext, Depends(web_context)], since: Since = None, until: Until = None,
           by: By = None, source: UsageSource = "reported", account: Accounts = None,
           format: Format = "json") -> Response:

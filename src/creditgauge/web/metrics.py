@@ -73,12 +73,17 @@ class AnswersCollector(Collector):
                                     "When each source last synced without error.", labels=["account", "source"])
         failing = GaugeMetricFamily("creditgauge_sync_failing", "1 while the source's last sync failed.",
                                     labels=["account", "source"])
+        problems = GaugeMetricFamily("creditgauge_sync_item_problems",
+                                     "Items the source's last successful sync could not store.",
+                                     labels=["account", "source"])
         for row in self.sync_states():
             labels = [row["account"], row["source"]]
             if row.get("last_success_at") is not None:
                 success.add_metric(labels, row["last_success_at"].timestamp())
             failing.add_metric(labels, 1.0 if row.get("last_error") else 0.0)
-        yield from (success, failing)
+            if row.get("item_problems") is not None:
+                problems.add_metric(labels, float(row["item_problems"]))
+        yield from (success, failing, problems)
 
 
 class Metrics:

@@ -17,7 +17,7 @@ from creditgauge.store.queries import tag_keys
 from creditgauge.web import answers
 from creditgauge.web.api_reports import report_window, spend_for, usage_for
 from creditgauge.web.context import WebContext, web_context
-from creditgauge.web.security import SESSION_COOKIE, session_value, verify_csrf
+from creditgauge.web.security import SESSION_COOKIE, SESSION_MAX_AGE, session_value, verify_csrf
 from creditgauge.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -148,7 +148,7 @@ def login(request: Request, token: str = Form(...)) -> Response:
         return render(request, "login.html", status_code=401, title="Sign in", message="that token is not right")
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(SESSION_COOKIE, session_value(expected), httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+                        secure=request.url.scheme == "https", max_age=int(SESSION_MAX_AGE.total_seconds()))
     return response
 
 

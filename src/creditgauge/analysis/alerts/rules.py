@@ -20,12 +20,12 @@ from creditgauge.analysis.daily import split_by_dimension
 from creditgauge.analysis.reconcile import ReconcileReport, reconcile
 from creditgauge.analysis.status import AccountStatus, StatusReport, status
 from creditgauge.config import AlertRule, Config
+from creditgauge.display import money
 from creditgauge.domain import BalanceKind, day_start
 from creditgauge.errors import ConfigError
 from creditgauge.redact import redact
 from creditgauge.store.alerts import SyncHealth, sync_health
 from creditgauge.store.queries import spend
-from creditgauge.store.types import money
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,8 @@ def _hours(hours: Decimal) -> timedelta:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return f"{money(amount)} {currency}"
+    """An amount in a message people read: to the currency's minor unit (the finding's value keeps every digit)."""
+    return money(amount, currency, show_currency=True)
 
 
 def balance_below(rule: AlertRule, facts: Facts) -> list[Finding]:
@@ -182,8 +183,8 @@ def spend_anomaly(rule: AlertRule, facts: Facts) -> list[Finding]:
         firing = amount >= floor and amount > factor * median
         relation = "is above" if firing else "is within"
         found.append(Finding(rule.name, f"{account}/{currency}", firing,
-                             f"{account}: {amount} {currency} spent today by {facts.now:%H:%M} UTC {relation} "
-                             f"{factor}x the {days}-day median of {median}", str(amount)))
+                             f"{account}: {_money(amount, currency)} spent today by {facts.now:%H:%M} UTC {relation} "
+                             f"{factor}x the {days}-day median of {_money(median, currency)}", str(amount)))
     return found
 
 
