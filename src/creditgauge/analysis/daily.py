@@ -165,7 +165,7 @@ def blended_spend(
     """Spend rows over the days [since, until) grouped by `by`, each account's day taken from the
     side `spend_series` takes it from, with the series themselves. A row's `amount` is None when none of its days
     is known; grouped by day, a day no source has yet is a row of its own with amount None. A dimension only one
-    side has (a line item; a tracked key or tag) is None on the rows of the days the other side gives.
+    side has (an API key, a workspace; a tracked key or tag) is None on the rows of the days the other side gives.
 
     The database does the summing: every reported row lies in its account's reported span, and the tracked rows
     are read with those spans left out."""
@@ -185,7 +185,8 @@ def blended_spend(
         return groups[key]
 
     reported = spend(engine, source="reported", **{**window, "by": _side(by, REPORTED_DIMENSIONS, False)})
-    tracked = spend(engine, source="tracked", outside=spans, **{**window, "by": _side(by, TRACKED_DIMENSIONS, True)})
+    tracked_by = _side(by, (*TRACKED_DIMENSIONS, "line_item"), True)  # tracked line items: tokens and tool fees
+    tracked = spend(engine, source="tracked", outside=spans, **{**window, "by": tracked_by})
     for row in [*reported, *tracked]:
         target = group(dict.fromkeys(by) | row, row["currency"])
         if row["amount"] is not None:

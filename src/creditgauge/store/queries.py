@@ -98,6 +98,11 @@ def _unpriced(events: Any) -> ColumnElement[int]:
     return case((events.c.cost.is_(None), events.c.requests), else_=0)
 
 
+def outside_spans(account: Any, moment: Any, spans: Mapping[str, tuple[datetime, datetime]]) -> ColumnElement[bool]:
+    """Rows of no account's span: per account, the times [start, end) left out."""
+    return not_(or_(*(and_(account == name, _window(moment, start, end)) for name, (start, end) in spans.items())))
+
+
 def _priced(events: Any) -> ColumnElement[int]:
     return case((events.c.cost.is_(None), 0), else_=events.c.requests)
 
@@ -158,10 +163,10 @@ def spend(
     """Rows of the `by` dimensions plus `amount` (Decimal) and `currency`; tracked rows add `unpriced_requests`,
     and their amount is None (unknown, never 0) when none of their requests has a price. `outside` leaves out,
     per account, the tracked data of the days [start, end) (the days its provider's report covers)."""
-    if source == "tracked" and "line_item" in by and not outside:  # fees are split out of the events' costs there
+    if source == "tracked" and "line_item" in by:  # fees are split out of the events' costs there
         from creditgauge.store import line_items
 
-        return line_items.tracked_spend(engine, since=since, until=until, by=by, accounts=accounts)
+        return line_items.tracked_spend(engine, since=since, until=until, by=by, accounts=accounts, outside=outside)
     if source == "reported":
         _check_dimensions(by, REPORTED_DIMENSIONS, source)
         table = schema.cost_buckets
@@ -182,9 +187,7 @@ def spend(
         )
         account_column = tracked.table.c.account
         if outside:
-            statement = statement.where(not_(or_(*(
-                and_(account_column == account, _window(tracked.moment, start, end))
-                for account, (start, end) in outside.items()))))
+            statement = statement.where(outside_spans(account_column, tracked.moment, outside))
     if accounts:
         statement = statement.where(account_column.in_(accounts))
     statement = statement.group_by(*dims, currency).order_by(*dims, currency)
