@@ -145,6 +145,8 @@ def measure(engine: Engine, runs: int) -> list[tuple[str, float, float]]:
         ("spend tracked 180d by day,model", "/api/v1/spend?since=180d&by=day,model&source=tracked"),
         ("spend reported 180d by model", "/api/v1/spend?since=180d&by=model&source=reported"),
         ("spend reported 180d by day,model", "/api/v1/spend?since=180d&by=day,model&source=reported"),
+        ("spend best 180d by model", "/api/v1/spend?since=180d&by=model&source=best"),
+        ("spend best 180d by day,model (the Spend page's default)", "/api/v1/spend?since=180d&by=day,model"),
     ]
     server = uvicorn.Server(uvicorn.Config(create_app(config(), engine, scheduler=False), host="127.0.0.1", port=0,
                                            log_level="warning", access_log=False))

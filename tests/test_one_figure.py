@@ -93,3 +93,12 @@ def test_the_windows_are_whole_utc_days(demo: DemoHandle) -> None:
     assert (today - date.fromisoformat(first)).days == 29  # 30 days, today included
     for report in reports.values():
         assert report["since"].endswith("T00:00:00Z") and report["until"].endswith("T00:00:00Z")
+
+
+@pytest.mark.parametrize("by", ["model", "line_item", "day,project", "key", "provider,api_key"])
+def test_the_best_total_does_not_depend_on_the_grouping(demo: DemoHandle, by: str) -> None:
+    """Each day once, whatever the dimensions: one only a side has (a line item, a tracked key) is empty on the
+    other side's days, never a reason to drop or repeat them."""
+    plain = cli_json(demo, "spend", "--since", "30d")
+    grouped = cli_json(demo, "spend", "--since", "30d", "--by", by)
+    assert grouped["totals"] == plain["totals"] and len(plain["totals"]) == 2  # USD and CNY, never added

@@ -228,3 +228,15 @@ def test_claude_code_usage_is_in_no_total_and_labelled(config_path: Path) -> Non
     assert "not_in_totals" not in kinds["messages"]
     assert plain["totals"]["input_tokens"] == by_kind["totals"]["input_tokens"] == 1000
     assert plain["not_in_totals"] == by_kind["not_in_totals"] == ["claude_code"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("spend", "--by", "colour"), "--by 'colour' is not a dimension of spend"),
+    (("spend", "--source", "bestest"), "--source 'bestest': use best"),
+    (("usage", "--source", "best"), "--source 'best': use reported"),
+    (("spend", "--since", "0d"), "the last 0 days is no window"),
+])
+def test_a_bad_source_window_or_dimension_is_one_line_and_exit_2(config_path: Path, args: tuple[str, ...],
+                                                                 message: str) -> None:
+    result = CliRunner().invoke(app, ["--config", str(config_path), *args])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output

@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Engine
 
 from creditgauge.analysis.accounts import measures_not_reported
-from creditgauge.analysis.daily import BLEND_DIMENSIONS, blended_spend
+from creditgauge.analysis.daily import blended_spend
 from creditgauge.config import FxRate
 from creditgauge.domain import day_start
 from creditgauge.errors import ConfigError
@@ -107,10 +107,10 @@ def _fetch(engine: Engine, query: ReportQuery, fetch: Callable[..., list[dict[st
 
 def _best_rows(engine: Engine, query: ReportQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The blended rows, and per account and currency the days of the window no source has a figure for."""
-    unknown = [name for name in query.by if name not in BLEND_DIMENSIONS]
+    known = dict.fromkeys((*queries.REPORTED_DIMENSIONS, *queries.TRACKED_DIMENSIONS))
+    unknown = [name for name in query.by if name not in known and not name.startswith("tag:")]
     if unknown:
-        raise ConfigError(f"--by {unknown[0]!r} is not a dimension of the best source (each day from the report or "
-                          f"from tracking); use: {', '.join(BLEND_DIMENSIONS)}, or --source reported|tracked")
+        raise ConfigError(f"--by {unknown[0]!r} is not a dimension of spend; use: {', '.join(known)}, tag:<name>")
     start, end = report_window(query)
     rows, series = blended_spend(engine, since=start.date(), until=end.date(), by=query.by, accounts=query.accounts)
     not_posted = [{"account": item.account, "currency": item.currency,

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Engine
 
 from creditgauge.analysis.windows import DayWindow
 from creditgauge.domain import ZERO, day_start
-from creditgauge.store.queries import accounts_seen, last_reported_days, spend
+from creditgauge.store.queries import (
+    REPORTED_DIMENSIONS,
+    TRACKED_DIMENSIONS,
+    accounts_seen,
+    last_reported_days,
+    spend,
+    spend_by_day,
+)
 
 DaySource = Literal["reported", "tracked"]
 
@@ -77,22 +84,21 @@ def each_day(first: date, last_exclusive: date) -> Iterator[date]:
         day += timedelta(days=1)
 
 
-def spend_series(
-    engine: Engine, *, since: date, until: date, accounts: Sequence[str] | None = None
-) -> dict[tuple[str, str], Series]:
-    """Per (account, currency), the daily spend over the days [since, until), reported or tracked, never both."""
-    window = {"since": day_start(since), "until": day_start(until), "by": ["account", "day"], "accounts": accounts}
-    reported = spend(engine, source="reported", **window)
-    tracked = spend(engine, source="tracked", **window)
+Rows = list[dict[str, Any]]
+
+
+def _series(engine: Engine, reported: Rows, tracked: Rows, since: date, until: date,
+            accounts: Sequence[str] | None) -> dict[tuple[str, str], Series]:
+    """Per (account, currency), the daily spend, each day from one side (several rows may share a day)."""
     covered: dict[str, tuple[date, date]] = {}
     for row in reported:
-        day = date.fromisoformat(row["day"])
+        day = row["day"]
         first, last = covered.get(row["account"], (day, day))
         covered[row["account"]] = (min(first, day), max(last, day))
-
-    # How far each provider has posted, also when that lies before the window.
-    posted = last_reported_days(engine, until=day_start(until), accounts=accounts)
-    through: dict[str, date] = {}
+    # How far a provider had posted when it posted nothing in the window.
+    absent = [name for name in (accounts or accounts_seen(engine)) if name not in covered]
+    posted = last_reported_days(engine, before=day_start(since), accounts=absent) if absent else {}
+    through = {account: span[1] for account, span in covered.items()}
     for (account, _currency), day in posted.items():
         through[account] = max(day, through.get(account, day))
     series: dict[tuple[str, str], Series] = {}
@@ -103,10 +109,11 @@ def spend_series(
             series[key] = Series(account, currency, reported_through=through.get(account))
         return series[key]
 
-    for account, currency in posted:  # reported before the window, perhaps nothing in it
+    for account, currency in posted:
         of(account, currency)
     for row in reported:
-        of(row["account"], row["currency"]).days[date.fromisoformat(row["day"])] = row["amount"]
+        item, day = of(row["account"], row["currency"]), row["day"]
+        item.days[day] = item.days.get(day, ZERO) + row["amount"]
     for item in list(series.values()):  # only reported series so far
         # A reported currency is reported for the whole covered span: days without a row spent nothing.
         if item.account not in covered:
@@ -116,65 +123,81 @@ def spend_series(
             item.days.setdefault(day, ZERO)
             item.sources[day] = "reported"
     tracked_accounts = {row["account"] for row in tracked}
+    priced: set[tuple[str, str, date]] = set()
     for row in tracked:
-        day = date.fromisoformat(row["day"])
+        day = row["day"]
         span = covered.get(row["account"])
         if span and span[0] <= day <= span[1]:
             continue
         item = of(row["account"], row["currency"])
         item.sources[day] = "tracked"
         if row["unpriced_requests"]:
-            item.unpriced[day] = row["unpriced_requests"]
-        if row["amount"] is None:
-            item.unknown.add(day)
-        else:
-            item.days[day] = row["amount"]
+            item.unpriced[day] = item.unpriced.get(day, 0) + row["unpriced_requests"]
+        if row["amount"] is not None:
+            item.days[day] = item.days.get(day, ZERO) + row["amount"]
+            priced.add((item.account, item.currency, day))
     for item in series.values():
+        # A tracked day whose every request is unpriced, or a day not posted that nothing tracks: unknown, not 0.
+        item.unknown.update(day for day, src in item.sources.items()
+                            if src == "tracked" and (item.account, item.currency, day) not in priced)
         if item.reported_through is not None and item.account not in tracked_accounts:
-            # Not posted yet, and nothing tracks the account: unknown, not zero.
             item.unknown.update(each_day(max(item.reported_through + timedelta(days=1), since), until))
     return series
 
 
-# The dimensions both sides carry, so a blended row means the same whichever side each of its days came from.
-BLEND_DIMENSIONS = ("day", "month", "account", "provider", "project", "model")
+def spend_series(
+    engine: Engine, *, since: date, until: date, accounts: Sequence[str] | None = None
+) -> dict[tuple[str, str], Series]:
+    """Per (account, currency), the daily spend over the days [since, until), reported or tracked, never both."""
+    window = {"since": day_start(since), "until": day_start(until), "accounts": accounts}
+    reported = spend_by_day(engine, source="reported", **window)
+    tracked = spend_by_day(engine, source="tracked", **window)
+    return _series(engine, reported, tracked, since, until, accounts)
+
+
+def _side(by: Sequence[str], allowed: Sequence[str], tags: bool) -> list[str]:
+    return [name for name in by if name in allowed or (tags and name.startswith("tag:"))]
 
 
 def blended_spend(
     engine: Engine, *, since: date, until: date, by: Sequence[str], accounts: Sequence[str] | None = None
-) -> tuple[list[dict[str, object]], dict[tuple[str, str], Series]]:
-    """Spend rows over the days [since, until) grouped by `by` (BLEND_DIMENSIONS), each account's day taken from the
+) -> tuple[Rows, dict[tuple[str, str], Series]]:
+    """Spend rows over the days [since, until) grouped by `by`, each account's day taken from the
     side `spend_series` takes it from, with the series themselves. A row's `amount` is None when none of its days
-    is known; grouped by day, a day no source has yet is a row of its own with amount None."""
-    series = spend_series(engine, since=since, until=until, accounts=accounts)
-    sources = {(item.account, day): src for item in series.values() for day, src in item.sources.items()}
-    extra = [name for name in by if name not in ("day", "month", "account")]
-    groups: dict[tuple[object, ...], dict[str, object]] = {}
+    is known; grouped by day, a day no source has yet is a row of its own with amount None. A dimension only one
+    side has (an API key, a workspace; a tracked key or tag) is None on the rows of the days the other side gives.
 
-    def group(values: dict[str, object], currency: str) -> dict[str, object]:
+    The database does the summing: every reported row lies in its account's reported span, and the tracked rows
+    are read with those spans left out."""
+    series = spend_series(engine, since=since, until=until, accounts=accounts)
+    spans: dict[str, tuple[datetime, datetime]] = {}  # per account (every currency of it shares the span)
+    for item in series.values():
+        if days := [day for day, src in item.sources.items() if src == "reported"]:
+            spans[item.account] = (day_start(min(days)), day_start(max(days) + timedelta(days=1)))
+    window = {"since": day_start(since), "until": day_start(until), "accounts": accounts}
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def group(values: dict[str, Any], currency: str) -> dict[str, Any]:
         key = (*(values[name] for name in by), currency)
         if key not in groups:
             groups[key] = {**{name: values[name] for name in by}, "amount": None, "currency": currency,
                            "unpriced_requests": 0}
         return groups[key]
 
-    for source in ("reported", "tracked"):
-        rows = spend(engine, since=day_start(since), until=day_start(until), by=["account", "day", *extra],
-                     source=source, accounts=accounts)
-        for row in rows:
-            if sources.get((row["account"], date.fromisoformat(row["day"]))) != source:
-                continue
-            target = group({**row, "month": row["day"][:7]}, row["currency"])
-            if row["amount"] is not None:
-                target["amount"] = (target["amount"] or ZERO) + row["amount"]  # type: ignore[operator]
-            target["unpriced_requests"] += row.get("unpriced_requests", 0)  # type: ignore[operator]
+    reported = spend(engine, source="reported", **{**window, "by": _side(by, REPORTED_DIMENSIONS, False)})
+    tracked_by = _side(by, (*TRACKED_DIMENSIONS, "line_item"), True)  # tracked line items: tokens and tool fees
+    tracked = spend(engine, source="tracked", outside=spans, **{**window, "by": tracked_by})
+    for row in [*reported, *tracked]:
+        target = group(dict.fromkeys(by) | row, row["currency"])
+        if row["amount"] is not None:
+            target["amount"] = (target["amount"] or ZERO) + row["amount"]
+        target["unpriced_requests"] += row.get("unpriced_requests", 0)
     if "day" in by:
         providers = {name: seen["provider"] for name, seen in accounts_seen(engine).items()}
         for item in series.values():
             for day in item.unknown:
-                values = {name: None for name in by} | {"day": day.isoformat(), "month": day.isoformat()[:7],
-                                                        "account": item.account,
-                                                        "provider": providers.get(item.account)}
+                values = dict.fromkeys(by) | {"day": day.isoformat(), "month": day.isoformat()[:7],
+                                              "account": item.account, "provider": providers.get(item.account)}
                 group(values, item.currency)
     rows = sorted(groups.values(), key=lambda row: tuple("" if row[n] is None else str(row[n]) for n in by))
     return rows, series

@@ -20,11 +20,14 @@ _MARK = '%"line_items"%'  # how a stored extra with line items reads (JSONText w
 
 
 def tracked_spend(engine: Engine, *, since: datetime, until: datetime, by: Sequence[str],
-                  accounts: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """queries.spend's tracked rows with `line_item` among the dimensions: "tokens" and one row per fee."""
+                  accounts: Sequence[str] | None = None,
+                  outside: Mapping[str, tuple[datetime, datetime]] | None = None) -> list[dict[str, Any]]:
+    """queries.spend's tracked rows with `line_item` among the dimensions: "tokens" and one row per fee
+    (`outside` as queries.spend takes it)."""
     others = [name for name in by if name != LINE_ITEM]
-    base = queries.spend(engine, since=since, until=until, by=others, source="tracked", accounts=accounts)
-    fees = _fees(engine, since=since, until=until, by=others, accounts=accounts)
+    base = queries.spend(engine, since=since, until=until, by=others, source="tracked", accounts=accounts,
+                         outside=outside)
+    fees = _fees(engine, since=since, until=until, by=others, accounts=accounts, outside=outside)
     rows = []
     for row in base:
         key = (*(row[name] for name in others), row["currency"])
@@ -41,8 +44,8 @@ def _row(by: Sequence[str], base: Mapping[str, Any], line: str, amount: Decimal 
     return {**row, "currency": base["currency"], "amount": amount, "unpriced_requests": unpriced}
 
 
-def _fees(engine: Engine, *, since: datetime, until: datetime, by: Sequence[str],
-          accounts: Sequence[str] | None) -> dict[tuple[Any, ...], dict[str, Decimal]]:
+def _fees(engine: Engine, *, since: datetime, until: datetime, by: Sequence[str], accounts: Sequence[str] | None,
+          outside: Mapping[str, tuple[datetime, datetime]] | None) -> dict[tuple[Any, ...], dict[str, Decimal]]:
     """Fee amounts per (dimension values..., currency) and fee name, from the priced events that carry fees."""
     events = schema.usage_events
     dims, joins = queries._tracked_columns(engine, by)
@@ -54,6 +57,8 @@ def _fees(engine: Engine, *, since: datetime, until: datetime, by: Sequence[str]
     )
     if accounts:
         statement = statement.where(events.c.account.in_(accounts))
+    if outside:
+        statement = statement.where(queries.outside_spans(events.c.account, events.c.ts, outside))
     found: dict[tuple[Any, ...], dict[str, Decimal]] = {}
     with engine.connect() as connection:
         for row in connection.execute(statement):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select, text
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, not_, or_, select, text
 from sqlalchemy.sql.elements import Label
 
 from creditgauge.domain import day_start
@@ -89,11 +89,18 @@ def _window(column: Any, since: datetime, until: datetime) -> ColumnElement[bool
 
 def _run(engine: Engine, statement: Select[Any]) -> list[dict[str, Any]]:
     with engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(statement)]
+        result = connection.execute(statement)
+        keys = list(result.keys())  # once, not a mapping per row: reports read tens of thousands of rows
+        return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 def _unpriced(events: Any) -> ColumnElement[int]:
     return case((events.c.cost.is_(None), events.c.requests), else_=0)
+
+
+def outside_spans(account: Any, moment: Any, spans: Mapping[str, tuple[datetime, datetime]]) -> ColumnElement[bool]:
+    """Rows of no account's span: per account, the times [start, end) left out."""
+    return not_(or_(*(and_(account == name, _window(moment, start, end)) for name, (start, end) in spans.items())))
 
 
 def _priced(events: Any) -> ColumnElement[int]:
@@ -151,13 +158,15 @@ def spend(
     by: Sequence[str],
     source: Source = "reported",
     accounts: Sequence[str] | None = None,
+    outside: Mapping[str, tuple[datetime, datetime]] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of the `by` dimensions plus `amount` (Decimal) and `currency`; tracked rows add `unpriced_requests`,
-    and their amount is None (unknown, never 0) when none of their requests has a price."""
+    and their amount is None (unknown, never 0) when none of their requests has a price. `outside` leaves out,
+    per account, the tracked data of the days [start, end) (the days its provider's report covers)."""
     if source == "tracked" and "line_item" in by:  # fees are split out of the events' costs there
         from creditgauge.store import line_items
 
-        return line_items.tracked_spend(engine, since=since, until=until, by=by, accounts=accounts)
+        return line_items.tracked_spend(engine, since=since, until=until, by=by, accounts=accounts, outside=outside)
     if source == "reported":
         _check_dimensions(by, REPORTED_DIMENSIONS, source)
         table = schema.cost_buckets
@@ -177,6 +186,8 @@ def spend(
             .where(_window(tracked.moment, since, until))
         )
         account_column = tracked.table.c.account
+        if outside:
+            statement = statement.where(outside_spans(account_column, tracked.moment, outside))
     if accounts:
         statement = statement.where(account_column.in_(accounts))
     statement = statement.group_by(*dims, currency).order_by(*dims, currency)
@@ -185,6 +196,35 @@ def spend(
         # SUM keeps the Nanos type, so it arrives as an exact Decimal (NULL when every event was unpriced).
         row["amount"] = money(row.pop("nanos"))
         if "unpriced_requests" in row:
+            row["unpriced_requests"] = int(row["unpriced_requests"] or 0)
+            if int(row.pop("priced_requests") or 0) == 0 and row["unpriced_requests"]:
+                row["amount"] = None
+    return rows
+
+
+def spend_by_day(engine: Engine, *, since: datetime, until: datetime, source: Source,
+                 accounts: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Rows of `account`, `day` (a date), `currency`, `amount` and (tracked) `unpriced_requests` and
+    `priced_requests`, over whole UTC days. Grouped by the stored start time, in the order of the (account, time)
+    index, which spares the database a sort by a computed day; hourly buckets give several rows for one day."""
+    if source == "reported":
+        table = schema.cost_buckets
+        moment, sums = table.c.start_time, [func.sum(table.c.amount).label("nanos")]
+    else:
+        table = schema.usage_daily
+        moment, sums = table.c.day, [func.sum(table.c.cost).label("nanos"),
+                                     func.sum(table.c.unpriced_requests).label("unpriced_requests"),
+                                     func.sum(table.c.requests - table.c.unpriced_requests).label("priced_requests")]
+    statement = (select(table.c.account, moment.label("start"), table.c.currency, *sums)
+                 .where(_window(moment, since, until))
+                 .group_by(table.c.account, moment, table.c.currency))
+    if accounts:
+        statement = statement.where(table.c.account.in_(accounts))
+    rows = _run(engine, statement)
+    for row in rows:
+        row["day"] = day_start(row.pop("start")).date()
+        row["amount"] = money(row.pop("nanos"))
+        if source == "tracked":
             row["unpriced_requests"] = int(row["unpriced_requests"] or 0)
             if int(row.pop("priced_requests") or 0) == 0 and row["unpriced_requests"]:
                 row["amount"] = None
@@ -244,17 +284,21 @@ def _sum_unless(column: Any, providers: Sequence[str] | None) -> ColumnElement[A
     return case((gaps > 0, None), else_=func.sum(column))
 
 
-def last_reported_days(engine: Engine, *, until: datetime,
-                       accounts: Sequence[str] | None = None) -> dict[tuple[str, str], date]:
-    """Per (account, currency), the last UTC day with reported spend before `until`: how far the
-    provider has posted, even when that is before the window a report asks for."""
+def last_reported_days(engine: Engine, *, before: datetime, accounts: Sequence[str]) -> dict[tuple[str, str], date]:
+    """Per (account, currency), the last UTC day with reported spend before `before`: how far a provider had
+    posted when nothing of a window is posted. One index probe per account (ix_cost_buckets_account_start)."""
     costs = schema.cost_buckets
-    statement = (select(costs.c.account, costs.c.currency, func.max(costs.c.start_time).label("last"))
-                 .where(costs.c.start_time < until).group_by(costs.c.account, costs.c.currency))
-    if accounts:
-        statement = statement.where(costs.c.account.in_(accounts))
-    return {(row["account"], row["currency"]): day_start(row["last"]).date()
-            for row in _run(engine, statement)}
+    found: dict[tuple[str, str], date] = {}
+    with engine.connect() as connection:
+        for account in accounts:
+            last = connection.execute(select(func.max(costs.c.start_time)).where(
+                costs.c.account == account, costs.c.start_time < before)).scalar()
+            if last is None:
+                continue
+            currencies = connection.execute(select(costs.c.currency).distinct().where(
+                costs.c.account == account, costs.c.start_time == last)).scalars()
+            found.update({(account, currency): day_start(last).date() for currency in currencies})
+    return found
 
 
 def accounts_seen(engine: Engine) -> dict[str, dict[str, Any]]:

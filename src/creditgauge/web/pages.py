@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from creditgauge.analysis.daily import BLEND_DIMENSIONS
 from creditgauge.reports import SPEND_SOURCES, USAGE_SOURCES, Source, parse_source
 from creditgauge.store.queries import tag_keys
 from creditgauge.web import answers
@@ -26,7 +25,7 @@ Ctx = Annotated[WebContext, Depends(web_context)]
 Csrf = Depends(verify_csrf)
 
 GROUPS: dict[Source, tuple[str, ...]] = {
-    "best": tuple(name for name in BLEND_DIMENSIONS if name not in ("day", "month")),
+    "best": ("account", "provider", "model", "project", "line_item"),
     "reported": ("account", "provider", "model", "project", "line_item"),
     "tracked": ("account", "provider", "model", "project", "key", "endpoint"),
 }
