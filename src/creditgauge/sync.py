@@ -23,7 +23,7 @@ from creditgauge.connectors.base import Connector, EndpointTask
 from creditgauge.connectors.registry import connector_class
 from creditgauge.domain import EndpointUnavailable, ItemProblem, Window, day_start, utcnow
 from creditgauge.errors import CreditgaugeError
-from creditgauge.http import RetryPolicy, task_budget
+from creditgauge.http import Budget, RetryPolicy, task_budget
 from creditgauge.ids import new_ulid
 from creditgauge.redact import redact
 from creditgauge.store import sync_log
@@ -45,7 +45,7 @@ class TaskResult:
     seconds: float = 0.0
     problems: list[ItemProblem] = field(default_factory=list)  # items not stored; the task itself succeeded
     note: str | None = None  # "not available for this account": an optional endpoint this server does not offer
-    spent: dict[str, Any] = field(default_factory=dict)  # requests, pages, bytes, retry wait of this task
+    spent: dict[str, Any] = field(default_factory=lambda: Budget().as_dict())  # requests, pages, bytes, retry wait
 
     def as_dict(self) -> dict[str, Any]:
         return {

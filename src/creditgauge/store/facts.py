@@ -6,6 +6,7 @@ other facts are stored."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,42 +84,53 @@ def _number_problem(fact: Fact, name: str, value: Decimal | int) -> str | None:
     return None
 
 
-def _field_problem(fact: Fact, name: str, value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (Decimal, int)):
-        return _number_problem(fact, name, value)
-    if isinstance(value, datetime):
-        if not EARLIEST <= as_utc(value) < LATEST:
-            return f"{value.isoformat()} is outside {EARLIEST.year}-{LATEST.year - 1}"
-        return None
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "contains a NUL character"
-        if not value.isascii() and _storable(value) != value:
-            return "contains a lone surrogate (not valid Unicode text)"
-        column = _TABLES[type(fact)].c.get(name)
-        length = getattr(column.type, "length", None) if column is not None else None
-        if length is not None and len(value) > length:
-            return f"is {len(value)} characters long (at most {length})"
+def _text_problem(value: str, length: int | None) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    if not value.isascii() and _storable(value) != value:
+        return "contains a lone surrogate (not valid Unicode text)"
+    if length is not None and len(value) > length:
+        return f"is {len(value)} characters long (at most {length})"
     return None
 
 
+@functools.cache
+def _fields_of(cls: type) -> tuple[tuple[str, int | None], ...]:
+    """Each field of a fact type with the length of its text column (None: not text, or no bound)."""
+    table = _TABLES[cls]
+    return tuple((spec.name, getattr(getattr(table.c.get(spec.name), "type", None), "length", None))
+                 for spec in dataclasses.fields(cls) if spec.type not in ("bool", "dict[str, Any]"))
+
+
 def fact_problem(fact: Fact, endpoint: str) -> ItemProblem | None:
-    """Why this fact cannot be stored as it is (the first field at fault), or None when it can."""
+    """Why this fact cannot be stored as it is (the first field at fault), or None when it can. (A bucket's
+    dimensions taken together are checked where its row is built: see `_merge`.)"""
     if isinstance(fact, ItemProblem):
         return problem(fact.endpoint, fact.field, fact.detail)
     if isinstance(fact, EndpointUnavailable):
         return None
-    for spec in dataclasses.fields(fact):
-        if (detail := _field_problem(fact, spec.name, getattr(fact, spec.name))) is not None:
-            return problem(endpoint, spec.name, detail)
-    if isinstance(fact, CostBucket | UsageBucket):
-        if fact.end < fact.start:
-            return problem(endpoint, "end",
-                           f"the bucket ends ({fact.end.isoformat()}) before it starts ({fact.start.isoformat()})")
-        if (size := len(dims_key(fact).encode("utf-8"))) > MAX_DIMS_KEY_BYTES:
-            return problem(endpoint, "extra", f"its dimensions take {size:,} bytes (at most {MAX_DIMS_KEY_BYTES:,})")
+    for name, length in _fields_of(type(fact)):
+        value = getattr(fact, name)
+        kind = type(value)
+        if kind is int:  # the common case first: a count in range
+            if 0 <= value <= MAX_COUNT and name != "amount":
+                continue
+            detail = _number_problem(fact, name, value)
+        elif kind is str:
+            detail = _text_problem(value, length)
+        elif kind is datetime:
+            moment = value if value.tzinfo is not None else as_utc(value)
+            detail = None if EARLIEST <= moment < LATEST else \
+                f"{value.isoformat()} is outside {EARLIEST.year}-{LATEST.year - 1}"
+        elif kind is Decimal:
+            detail = _number_problem(fact, name, value)
+        else:  # None, bool, a dict of details: nothing to check
+            continue
+        if detail is not None:
+            return problem(endpoint, name, detail)
+    if isinstance(fact, CostBucket | UsageBucket) and fact.end < fact.start:
+        return problem(endpoint, "end",
+                       f"the bucket ends ({fact.end.isoformat()}) before it starts ({fact.start.isoformat()})")
     return None
 
 
@@ -185,13 +197,17 @@ def _merge(
             merged[key] = dict(row)
     kept = []
     for row in merged.values():
+        key_bytes = len(row["dims_key"]) if row["dims_key"].isascii() else len(row["dims_key"].encode("utf-8"))
         too_big = next((name for name in sum_fields if abs(row[name]) > limit), None)
-        if too_big is None:
-            kept.append(row)
+        if key_bytes > MAX_DIMS_KEY_BYTES:
+            problems.append(problem(endpoint, "extra", f"its dimensions take {key_bytes:,} bytes (at most "
+                                                       f"{MAX_DIMS_KEY_BYTES:,})"))
+        elif too_big is not None:
+            day = row["start_time"].isoformat()
+            problems.append(problem(endpoint, too_big, f"the rows for {day} sum to {row[too_big]}, outside the "
+                                                       f"accepted range (at most {limit:,})"))
         else:
-            detail = (f"the rows for {row['start_time'].isoformat()} sum to {row[too_big]}, outside the accepted "
-                      f"range (at most {limit:,})")
-            problems.append(problem(endpoint, too_big, detail))
+            kept.append(row)
     return kept
 
 
