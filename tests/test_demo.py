@@ -110,6 +110,7 @@ def test_reconciliation_flags_the_leak_day_and_only_it(demo: DemoHandle) -> None
 def test_the_account_running_low_is_warning_or_critical_and_the_rest_healthy(demo: DemoHandle) -> None:
     states = {row.account: row.state for row in status(demo.config, demo.engine, now=demo.now).rows}
     assert states.pop(RUNNING_LOW) in ("warning", "critical")
+    assert states.pop("moonshot") == "unknown"  # a balance, but no spend report and no tracking: runway unknown
     assert set(states.values()) == {"healthy"}, states
 
 

@@ -1,3 +1,6 @@
+"""`python -m creditgauge`: the same command line as the `creditgauge` script."""
+
 from creditgauge.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -70,6 +70,7 @@ class AccountConfig(Strict):
     # capture
     inject_stream_usage: bool = True
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
+    fees: dict[str, ConfigDecimal] = Field(default_factory=dict)  # per tool call: web_search, code_interpreter...
     # gemini / google cloud
     gcp_project: str | None = None
     credentials_file: str | None = None
@@ -286,10 +287,14 @@ def parse_config(data: dict[str, Any], path: Path | None) -> Config:
     return config
 
 
-def load_config(path: Path | None = None, *, required: bool = False) -> Config:
-    """Read the config file; a missing file is an empty config unless `required`."""
+def load_config(path: Path | None = None, *, required: bool = False, named_by: str | None = None) -> Config:
+    """Read the config file. A missing file is an error when `required` or when the user named it (`named_by`: how,
+    e.g. "-c"); only the default path may be absent, which is an empty config."""
     path = path or default_config_path()
     if not path.exists():
+        if named_by:
+            raise ConfigError(f"config file {path} (named by {named_by}) does not exist; check the path, or run "
+                              f"`creditgauge -c {path} init` to write one there")
         if required:
             raise ConfigError(f"{path}: no config file; run `creditgauge init` to write one")
         return Config(path=path)

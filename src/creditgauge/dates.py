@@ -1,10 +1,12 @@
-"""Parsing of the dates users type: 2026-11-01, today, yesterday, 30d (30 days ago), month (start of this month)."""
+"""Parsing of the dates users type: 2026-11-01, today, yesterday, 30d (the first of the last 30 days, today included),
+month (start of this month). The windows themselves are defined once, in analysis.windows."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
 
+from creditgauge.analysis.windows import last_days, this_month
 from creditgauge.errors import ConfigError
 
 _RELATIVE = re.compile(r"^(\d+)d$")
@@ -17,9 +19,11 @@ def parse_day(text: str, *, today: date, option: str = "--since") -> date:
     if value == "yesterday":
         return today - timedelta(days=1)
     if value == "month":
-        return today.replace(day=1)
+        return this_month(today).since
     if match := _RELATIVE.match(value):
-        return today - timedelta(days=int(match.group(1)))
+        if int(match.group(1)) == 0:
+            raise ConfigError(f"{option} {text!r}: the last 0 days is no window; use 1d (today) or more")
+        return last_days(int(match.group(1)), today).since
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -29,7 +33,10 @@ def parse_day(text: str, *, today: date, option: str = "--since") -> date:
 
 
 def parse_moment(text: str, *, now: datetime, option: str = "--at") -> datetime:
-    """A date (midnight UTC) or an ISO 8601 time; naive times are UTC."""
+    """A date (midnight UTC) or an ISO 8601 time; naive times are UTC. Here `Nd` is a moment: N days ago."""
+    if match := _RELATIVE.match(text.strip().lower()):
+        day = now.date() - timedelta(days=int(match.group(1)))
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

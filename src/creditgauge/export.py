@@ -30,7 +30,6 @@ A tracked group whose every request is unpriced has empty cost columns (never 0)
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from typing import Any, Literal, TextIO
 
 from sqlalchemy import Engine
 
+from creditgauge.csv_safety import SafeDictWriter
 from creditgauge.store import queries
 from creditgauge.store.facts import entity_name_map
 
@@ -132,7 +132,7 @@ def rows(engine: Engine, *, since: datetime, until: datetime, source: queries.So
 
 
 def _write_csv(out: TextIO, items: Iterable[dict[str, Any]], columns: tuple[str, ...], progress: Progress) -> None:
-    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer = SafeDictWriter(out, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     for item in items:
         writer.writerow({key: _text(value) for key, value in item.items()})

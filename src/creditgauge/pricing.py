@@ -1,6 +1,12 @@
 """Price a tracked usage event: the provider's own reported cost wins, then a per-account override from the config,
 then genai-prices. A model nobody can price stays unpriced (cost None), never $0.
 
+Tool calls billed on top of tokens (`extra["tool_calls"]`: web_search, file_search, code_interpreter containers,
+image_generation, code_execution) are priced per call from `[accounts.X.fees]`, else from the catalogue where it
+has the price (web searches, file searches), and kept as line items beside "tokens" (`extra["line_items"]`). A
+call whose fee nobody can price leaves the whole event unpriced. The price variant in force follows the request:
+service tier (flex, priority), batch processing, Anthropic's fast speed.
+
 genai-prices takes about 70 µs a call; events arrive by the thousand per second, so the price card of a
 (provider, model, service tier, minute) is resolved once and evaluated here with plain Decimal arithmetic
 (a few µs). The evaluation mirrors genai-prices' own rules (cache reads and writes are parts of input_tokens,
@@ -57,6 +63,7 @@ MILLION = Decimal(1_000_000)
 _CACHE_LIMIT = 20_000
 
 Rate = Decimal | gp.TieredPrices
+Context = tuple[tuple[str, str], ...]  # genai-prices' price context, hashable: (("service_tier", "flex"), ...)
 
 
 def _rate(value: Rate | None, total_input: int) -> Decimal:
@@ -101,10 +108,9 @@ class Counts:
         extra = event.extra
         return cls(event.input_tokens, event.cached_input_tokens, event.cache_write_tokens,
                    int(extra.get("cache_write_1h_tokens") or 0) if extra else 0,
-                   event.output_tokens, event.reasoning_tokens,
-                   int(extra.get("web_search_requests") or 0) if extra else 0)
+                   event.output_tokens, event.reasoning_tokens, tool_calls(event).get("web_search", 0))
 
-    def catalog_usage(self) -> Usage:
+    def catalog_usage(self, *, with_fees: bool = True) -> Usage:
         return Usage(
             input_tokens=self.input_tokens,
             cache_read_tokens=self.cached_input_tokens,
@@ -112,15 +118,37 @@ class Counts:
             cache_write_1h_tokens=self.cache_write_1h_tokens,
             output_tokens=self.output_tokens,
             output_reasoning_tokens=self.reasoning_tokens,
-            web_searches=self.web_searches,
+            web_searches=self.web_searches if with_fees else 0,
         )
+
+
+def tool_calls(event: UsageEvent) -> dict[str, int]:
+    """The billed tool calls of an event by fee name (events stored before fees had names kept Anthropic's web
+    searches as `web_search_requests`)."""
+    extra = event.extra or {}
+    calls = {str(k): int(v) for k, v in (extra.get("tool_calls") or {}).items() if int(v) > 0}
+    legacy = int(extra.get("web_search_requests") or 0)
+    if legacy and "web_search" not in calls:
+        calls["web_search"] = legacy
+    return calls
+
+
+def _per_call(per_thousand: Decimal | None) -> Decimal | None:
+    return None if per_thousand is None else per_thousand / 1000
+
+
+def catalog_fees(price: gp.ModelPrice) -> dict[str, Decimal]:
+    """Per-call fees the catalogue knows for a model (genai-prices prices searches per thousand)."""
+    units = {"web_search": _per_call(price.web_searches_kcount),
+             "file_search": _per_call(price.storage_searches_kcount)}
+    return {name: unit for name, unit in units.items() if unit is not None}
 
 
 class FastCard:
     """A genai-prices ModelPrice evaluated directly (same leaf rules as genai_prices.types.ModelPrice.calc_price).
     Rates are resolved once for a flat card, per call only when a long-context tier may apply."""
 
-    __slots__ = ("flat", "per_request", "prices", "web_search")
+    __slots__ = ("fees", "flat", "per_request", "prices")
 
     def __init__(self, price: gp.ModelPrice) -> None:
         self.prices: tuple[Rate | None, ...] = (
@@ -130,10 +158,10 @@ class FastCard:
         self.flat = None if tiered else self.prices
         requests = price.requests_kcount
         self.per_request = ZERO if requests is None else requests / 1000
-        searches = price.web_searches_kcount
-        self.web_search = ZERO if searches is None else searches / 1000
+        self.fees = catalog_fees(price)
 
     def cost(self, c: Counts) -> Decimal:
+        """The tokens' cost (and any per-request price); tool calls are priced apart, as their own lines."""
         total_in = c.input_tokens
         inp, read, write, write_1h, out, reasoning = self.flat or tuple(
             None if p is None else _rate(p, total_in) for p in self.prices)
@@ -161,26 +189,26 @@ class FastCard:
             tokens += uncached * inp
         if out is not None:
             tokens += output * out
-        cost = tokens / MILLION + self.per_request
-        return cost + c.web_searches * self.web_search if c.web_searches else cost
+        return tokens / MILLION + self.per_request
 
 
 class CatalogCard:
     """Units the fast evaluator does not know: genai-prices computes, on the model price already looked up."""
 
-    __slots__ = ("price",)
+    __slots__ = ("fees", "price")
 
     def __init__(self, price: gp.ModelPrice) -> None:
         self.price = price
+        self.fees = catalog_fees(price)
 
     def cost(self, c: Counts) -> Decimal:
-        return self.price.calc_price(c.catalog_usage())["total_price"]
+        return self.price.calc_price(c.catalog_usage(with_fees=False))["total_price"]
 
 
 class OverrideCard:
     """A config override: unset cache prices fall back to the input price, other unset prices are 0."""
 
-    __slots__ = ("cache_write", "cached_input", "input", "output", "per_request")
+    __slots__ = ("cache_write", "cached_input", "fees", "input", "output", "per_request")
 
     def __init__(self, override: PriceOverride) -> None:
         self.input = override.input or ZERO
@@ -188,6 +216,7 @@ class OverrideCard:
         self.cache_write = self.input if override.cache_write is None else override.cache_write
         self.output = override.output or ZERO
         self.per_request = override.per_request or ZERO
+        self.fees: dict[str, Decimal] = {}  # an override prices tokens; fees come from [accounts.X.fees]
 
     def cost(self, c: Counts) -> Decimal:
         uncached = c.input_tokens - c.cached_input_tokens - c.cache_write_tokens
@@ -206,12 +235,16 @@ def catalog_card(price: gp.ModelPrice) -> Card:
     return FastCard(price) if keys <= _FAST_KEYS | _ZERO_KEYS else CatalogCard(price)
 
 
+TOKENS_LINE = "tokens"
+
+
 @dataclass(frozen=True, slots=True)
 class Price:
     cost: Decimal | None
     currency: str
     source: str | None
     version: str | None
+    lines: dict[str, Decimal] | None = None  # cost by line item, when tool calls add fees to the tokens
 
 
 UNPRICED = Price(None, "USD", None, None)
@@ -222,17 +255,21 @@ class Pricer:
     """Prices events. `overrides` maps account -> model (exact name or a glob like "ft:gpt-4o*") -> override."""
 
     def __init__(self, overrides: Mapping[str, Mapping[str, PriceOverride]] | None = None,
-                 currencies: Mapping[str, str] | None = None) -> None:
+                 currencies: Mapping[str, str] | None = None,
+                 fees: Mapping[str, Mapping[str, Decimal]] | None = None) -> None:
         self._overrides = {account: dict(models) for account, models in (overrides or {}).items() if models}
         self._currencies = dict(currencies or {})
-        self._cards: dict[tuple[str, str, str | None, int], Card | None] = {}
+        self._fees = {account: dict(prices) for account, prices in (fees or {}).items() if prices}
+        self._cards: dict[tuple[str, str, Context, int], Card | None] = {}
         self._models: dict[tuple[str, str], Any] = {}
         self._override_cards: dict[tuple[str, str], OverrideCard | None] = {}
 
     @classmethod
     def from_config(cls, config: Config) -> Pricer:
         return cls({name: account.prices for name, account in config.accounts.items()},
-                   {name: _account_currency(account) for name, account in config.accounts.items()})
+                   {name: _account_currency(account) for name, account in config.accounts.items()},
+                   {name: {fee: price for fee, price in account.fees.items() if price is not None}
+                    for name, account in config.accounts.items()})
 
     def price(self, event: UsageEvent, *, provider_cost: Decimal | None = None) -> Price:
         """The price of one event; `provider_cost` is what the provider reported for it (it wins)."""
@@ -241,28 +278,42 @@ class Pricer:
         if event.model is None:
             return UNPRICED
         counts = Counts.of(event)
+        calls = tool_calls(event)
         override = self._override(event.account, event.model)
         if override is not None:
             currency = self._currencies.get(event.account, "USD")
-            return self._evaluate(override, counts, currency, SOURCE_OVERRIDE, None)
-        card = self._catalog(event.provider, event.model, (event.extra or {}).get("service_tier"), event.ts)
+            return self._evaluate(override, counts, calls, event.account, currency, SOURCE_OVERRIDE, None)
+        card = self._catalog(event.provider, event.model, price_context(event), event.ts)
         if card is None:
             return UNPRICED
-        return self._evaluate(card, counts, "USD", SOURCE_CATALOG, PRICES_VERSION)
+        return self._evaluate(card, counts, calls, event.account, "USD", SOURCE_CATALOG, PRICES_VERSION)
 
     def apply(self, event: UsageEvent, *, provider_cost: Decimal | None = None) -> UsageEvent:
         price = self.price(event, provider_cost=provider_cost)
         event.cost, event.currency = price.cost, price.currency
         event.price_source, event.prices_version = price.source, price.version
+        if price.lines:
+            event.extra["line_items"] = {name: str(cost) for name, cost in price.lines.items()}
+        else:
+            event.extra.pop("line_items", None)
         return event
 
-    @staticmethod
-    def _evaluate(card: Card | OverrideCard, counts: Counts, currency: str, source: str,
-                  version: str | None) -> Price:
+    def _evaluate(self, card: Card | OverrideCard, counts: Counts, calls: dict[str, int], account: str,
+                  currency: str, source: str, version: str | None) -> Price:
         try:
-            return Price(card.cost(counts), currency, source, version)
+            tokens = card.cost(counts)
         except ValueError:  # inconsistent counts (more cached than total): leave it unpriced rather than guess
             return UNPRICED
+        if not calls:
+            return Price(tokens, currency, source, version)
+        lines = {TOKENS_LINE: tokens}
+        configured = self._fees.get(account, {})
+        for name, count in sorted(calls.items()):
+            unit = configured.get(name, card.fees.get(name))
+            if unit is None:  # a fee nobody can price: the call's cost is unknown, never its tokens alone
+                return UNPRICED
+            lines[name] = count * unit
+        return Price(sum(lines.values(), ZERO), currency, source, version, lines)
 
     def _override(self, account: str, model: str) -> OverrideCard | None:
         models = self._overrides.get(account)
@@ -279,24 +330,23 @@ class Pricer:
             self._override_cards[key] = card
         return card  # type: ignore[return-value]
 
-    def _catalog(self, provider: str, model: str, service_tier: str | None, ts: datetime) -> Card | None:
+    def _catalog(self, provider: str, model: str, context: Context, ts: datetime) -> Card | None:
         # The price in force can change by date and, for DeepSeek's off-peak hours, by time of day: a minute is
         # the finest step the catalogue uses, so a card is valid for its minute.
-        key = (provider, model, service_tier, int(ts.timestamp()) // 60)
+        key = (provider, model, context, int(ts.timestamp()) // 60)
         card = self._cards.get(key, _MISSING)
         if card is _MISSING:
-            card = self._resolve(provider, model, service_tier, ts)
+            card = self._resolve(provider, model, context, ts)
             if len(self._cards) >= _CACHE_LIMIT:
                 self._cards.clear()
             self._cards[key] = card
         return card  # type: ignore[return-value]
 
-    def _resolve(self, provider: str, model: str, service_tier: str | None, ts: datetime) -> Card | None:
+    def _resolve(self, provider: str, model: str, context: Context, ts: datetime) -> Card | None:
         info = self._model_info(provider, model)
         if info is None:
             return None
-        context = {"service_tier": service_tier} if service_tier else None
-        return catalog_card(info.get_prices(ts, context))
+        return catalog_card(info.get_prices(ts, dict(context) or None))
 
     def _model_info(self, provider: str, model: str) -> gp.ModelInfo | None:
         key = (provider, model)
@@ -309,6 +359,16 @@ class Pricer:
                 info = None
             self._models[key] = info
         return self._models[key]
+
+
+_CONTEXT_KEYS = ("processing", "service_tier", "speed")
+
+
+def price_context(event: UsageEvent) -> Context:
+    """What selects a price variant in the catalogue (genai-prices' price context): the service tier (OpenAI's
+    flex and priority), batch processing, Anthropic's fast speed."""
+    extra = event.extra or {}
+    return tuple((key, str(extra[key])) for key in _CONTEXT_KEYS if extra.get(key))
 
 
 def _account_currency(account: AccountConfig) -> str:

@@ -1,5 +1,10 @@
 """Spend and usage reports in the public shape {since, until, source, rows, totals}: one function each, called by the
-CLI, the JSON API and the dashboard alike so all three show the same figures."""
+CLI, the JSON API and the dashboard alike so all three show the same figures.
+
+Spend has three sources: `reported` (the providers' reports), `tracked` (the proxy, SDK hook and ingest API) and
+`best`, the default: the blend of analysis.daily (the provider's report where it has posted, tracked spend for the
+days it has not, each day once), the same blend `status` and the Overview use. An amount nobody knows is None.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, cast
 
 from sqlalchemy import Engine
 
+from creditgauge.analysis.accounts import measures_not_reported
+from creditgauge.analysis.daily import BLEND_DIMENSIONS, blended_spend
 from creditgauge.config import FxRate
 from creditgauge.domain import day_start
 from creditgauge.errors import ConfigError
@@ -20,6 +27,20 @@ from creditgauge.store.facts import entity_name_map
 from creditgauge.store.types import money
 
 DEFAULT_BY = ("account",)
+Source = Literal["best", "reported", "tracked"]
+SPEND_SOURCES: tuple[Source, ...] = ("best", "reported", "tracked")
+USAGE_SOURCES: tuple[Source, ...] = ("reported", "tracked")
+SOURCE_HELP = {"best": "the provider's report where posted, tracked spend for the days it has not",
+               "reported": "provider reports", "tracked": "proxy, SDK hook, ingest"}
+# Why a usage kind stays out of every total (Anthropic's Claude Code report repeats tokens the messages report has).
+NOT_IN_TOTALS = {kind: "Claude Code usage: also counted in the messages report" for kind in queries.OVERLAPPING_KINDS}
+
+
+def parse_source(text: str, allowed: Sequence[Source] = SPEND_SOURCES, option: str = "--source") -> Source:
+    if text not in allowed:
+        choices = ", ".join(f"{name} ({SOURCE_HELP[name]})" for name in allowed)
+        raise ConfigError(f"{option} {text!r}: use {choices}")
+    return cast(Source, text)
 
 
 def parse_by(text: str | None) -> list[str]:
@@ -38,7 +59,7 @@ class ReportQuery:
     since: date
     until: date | None
     by: Sequence[str]
-    source: queries.Source
+    source: Source
     today: date
     late_window_days: int = 3
     accounts: Sequence[str] | None = None
@@ -66,38 +87,84 @@ def _annotate(rows: list[dict[str, Any]], by: Sequence[str], engine: Engine, pro
             )
 
 
-def _report(engine: Engine, query: ReportQuery, fetch: Callable[..., list[dict[str, Any]]]) -> dict[str, Any]:
-    """The envelope shared by both reports, with the rows `fetch` (queries.spend or queries.usage) returns."""
+def _envelope(engine: Engine, query: ReportQuery, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The envelope shared by both reports around their rows."""
     start, end = report_window(query)
-    rows = fetch(engine, since=start, until=end, by=query.by, source=query.source, accounts=query.accounts)
     provisional_from = (query.today - timedelta(days=query.late_window_days)).isoformat()
     _annotate(rows, query.by, engine, provisional_from)
     return {
         "since": start, "until": end, "source": query.source, "by": list(query.by),
-        "provisional_since": provisional_from if query.source == "reported" else None,
+        "provisional_since": provisional_from if query.source != "tracked" else None,
         "rows": rows,
     }
 
 
+def _fetch(engine: Engine, query: ReportQuery, fetch: Callable[..., list[dict[str, Any]]],
+           **extra: Any) -> list[dict[str, Any]]:
+    start, end = report_window(query)
+    return fetch(engine, since=start, until=end, by=query.by, source=query.source, accounts=query.accounts, **extra)
+
+
+def _best_rows(engine: Engine, query: ReportQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The blended rows, and per account and currency the days of the window no source has a figure for."""
+    unknown = [name for name in query.by if name not in BLEND_DIMENSIONS]
+    if unknown:
+        raise ConfigError(f"--by {unknown[0]!r} is not a dimension of the best source (each day from the report or "
+                          f"from tracking); use: {', '.join(BLEND_DIMENSIONS)}, or --source reported|tracked")
+    start, end = report_window(query)
+    rows, series = blended_spend(engine, since=start.date(), until=end.date(), by=query.by, accounts=query.accounts)
+    not_posted = [{"account": item.account, "currency": item.currency,
+                   "days": [day.isoformat() for day in sorted(item.unknown) if start.date() <= day < end.date()]}
+                  for item in sorted(series.values(), key=lambda item: (item.account, item.currency))]
+    return rows, [entry for entry in not_posted if entry["days"]]
+
+
 def spend_report(engine: Engine, query: ReportQuery) -> dict[str, Any]:
-    """Spend rows with one total per currency (never added across currencies)."""
-    report = _report(engine, query, queries.spend)
-    totals: dict[str, Decimal] = {}
+    """Spend rows with one total per currency (never added across currencies). A row or total nobody knows the
+    amount of (not posted yet and not tracked, or tracked with no price) has amount None, never 0."""
+    if query.source == "best":
+        rows, not_posted = _best_rows(engine, query)
+        report = _envelope(engine, query, rows)
+        report["not_posted"] = not_posted
+    else:
+        report = _envelope(engine, query, _fetch(engine, query, queries.spend))
+    totals: dict[str, Decimal | None] = {}
     for row in report["rows"]:
-        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + row["amount"]
-    report["totals"] = [{"amount": money(amount), "currency": currency} for currency, amount in sorted(totals.items())]
+        known = totals.get(row["currency"])
+        if row["amount"] is not None:
+            totals[row["currency"]] = (known or Decimal(0)) + row["amount"]
+        else:
+            totals.setdefault(row["currency"], None)
+    report["totals"] = [{"amount": None if amount is None else money(amount), "currency": currency}
+                        for currency, amount in sorted(totals.items())]
     if query.fx:
-        report["combined"] = combine(((amount, currency) for currency, amount in totals.items()), query.fx)
-    if report["source"] == "tracked":
+        report["combined"] = combine(((amount, currency) for currency, amount in totals.items()
+                                      if amount is not None), query.fx)
+    if report["source"] != "reported":
         report["unpriced_requests"] = sum(row.get("unpriced_requests", 0) for row in report["rows"])
     return report
 
 
 def usage_report(engine: Engine, query: ReportQuery) -> dict[str, Any]:
-    """Token and request rows with their sums."""
-    report = _report(engine, query, queries.usage)
-    rows = report["rows"]
+    """Token and request rows with their sums. A measure a provider does not report is None in its rows and in the
+    total; Claude Code rows (grouped by kind) are labelled and kept out of every total."""
+    rows = _fetch(engine, query, queries.usage, not_reported=measures_not_reported())
+    report = _envelope(engine, query, rows)
     measures = [m for m in (*queries.USAGE_MEASURES, *queries.EXTRA_USAGE_MEASURES) if rows and m in rows[0]]
-    report["totals"] = ({m: sum(row[m] for row in rows) for m in measures} if rows
+    counted = []
+    for row in rows:
+        if row.get("kind") in NOT_IN_TOTALS:
+            row["not_in_totals"] = NOT_IN_TOTALS[row["kind"]]
+        else:
+            counted.append(row)
+    report["totals"] = ({m: _measure_total(counted, m) for m in measures} if rows
                         else {m: 0 for m in queries.USAGE_MEASURES})
+    if query.source == "reported":
+        report["not_in_totals"] = sorted(NOT_IN_TOTALS)
     return report
+
+
+def _measure_total(rows: list[dict[str, Any]], measure: str) -> int | None:
+    """The sum of a measure, or None when a row does not know it."""
+    values = [row[measure] for row in rows]
+    return None if any(value is None for value in values) else sum(values)

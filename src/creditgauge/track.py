@@ -8,32 +8,35 @@ is wrapped. Each request is classified like the proxy does; OpenAI-style streams
 SDK, and the event is priced and handed to the process's writer (journal + batch writer, see capture.writer) when
 the answer ends. A stream the application stops reading early is recorded with the usage seen so far, marked
 incomplete. The key is never kept: only its fingerprint.
+
+The user's call is sacred: nothing creditgauge does around it (reading a hostile answer's usage, pricing,
+journaling) can turn the provider's answer into an exception in the application. Usage that cannot be read is
+recorded as unreadable (quarantined, see creditgauge.store.quarantine); `creditgauge.flush()` waits for the
+writer and reports what it could not store.
 """
 
 from __future__ import annotations
 
 import atexit
 import importlib
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from creditgauge.capture.endpoints import (
-    Call,
-    classify,
-    decodable_encodings,
-    inject_include_usage,
-    needs_usage_injection,
-)
+from creditgauge.capture.endpoints import Call, decodable_encodings
+from creditgauge.capture.guarded import GuardedTracker, mark_unreadable, prepare_call, record_safely
 from creditgauge.capture.observed import TAGS_HEADER, key_fingerprint, make_event, parse_tags
-from creditgauge.capture.stream import StreamTracker
 from creditgauge.domain import utcnow
 from creditgauge.errors import ConfigError
 
 if TYPE_CHECKING:
     from creditgauge.capture.recorder import Recorder
+    from creditgauge.capture.writer import FlushReport
+
+log = logging.getLogger("creditgauge.track")
 
 Client = TypeVar("Client")
 _SDK_PROVIDERS = {"openai": "openai", "anthropic": "anthropic"}
@@ -69,6 +72,14 @@ def track(client: Client, *, account: str, tags: Mapping[str, str] | None = None
     http._transport = wrapper(http._transport, hook)
     http._mounts = {pattern: (None if t is None else wrapper(t, hook)) for pattern, t in http._mounts.items()}
     return client
+
+
+def flush(timeout: float = 30.0) -> FlushReport | None:
+    """Wait until the events tracked so far are written; the report says what is still pending, what was
+    quarantined instead of stored and what was dropped (true only when nothing). None when nothing was tracked."""
+    with _recorder_lock:
+        recorder = _recorder
+    return None if recorder is None else recorder.writer.flush(timeout)
 
 
 def _is_async(http: Any) -> bool:
@@ -111,14 +122,14 @@ class Hook:
             body = request.content
         except RuntimeError:  # httpx(2).RequestNotRead: a streamed upload (files), not an inference call
             return request, None
-        call = classify(request.method, request.url.path, dict(request.url.params), body)
+        call, sent = prepare_call(request.method, request.url.path, dict(request.url.params), body, self.inject)
         if call is None:
             return request, None
         tags = {**self.tags, **parse_tags(request.headers.get(TAGS_HEADER))}
         accept = request.headers.get("accept-encoding")
-        changed = TAGS_HEADER in request.headers or (accept is not None and decodable_encodings(accept) != accept)
-        if self.inject and needs_usage_injection(call):
-            body, changed = inject_include_usage(body), True
+        changed = (sent is not body or TAGS_HEADER in request.headers
+                   or (accept is not None and decodable_encodings(accept) != accept))
+        body = sent
         if changed:
             headers = [(k, v) for k, v in request.headers.multi_items()
                        if k.lower() not in (TAGS_HEADER, "content-length")]
@@ -135,7 +146,7 @@ class Exchange:
     def __init__(self, hook: Hook, call: Call, key_fp: str | None, tags: dict[str, str]) -> None:
         self.hook, self.call, self.key_fp, self.tags = hook, call, key_fp, tags
         self.started, self.ts = time.perf_counter(), utcnow()
-        self.tracker: StreamTracker | None = None
+        self.tracker: GuardedTracker | None = None
         self.status = 0
         self.recorded = False
 
@@ -145,8 +156,8 @@ class Exchange:
         if self.status >= 400:
             return False
         content_type = response.headers.get("content-type", "")
-        self.tracker = StreamTracker(self.call.flavor, content_encoding=response.headers.get("content-encoding"),
-                                     sse=content_type.startswith("text/event-stream"))
+        self.tracker = GuardedTracker(self.call.flavor, content_encoding=response.headers.get("content-encoding"),
+                                      sse=content_type.startswith("text/event-stream"))
         return True
 
     def feed(self, chunk: bytes) -> None:
@@ -165,12 +176,16 @@ class Exchange:
         if self.recorded or self.tracker is None:
             return
         self.recorded = True
-        usage = self.tracker.usage
-        event = make_event(account=self.hook.account, provider=self.hook.provider, call=self.call, usage=usage,
-                           source="sdk", ts=self.ts, status=self.status, incomplete=incomplete,
-                           latency_ms=int((time.perf_counter() - self.started) * 1000), key_fp=self.key_fp,
-                           tags=self.tags)
-        self.hook.recorder.record(event, usage=usage)
+        usage, problem = self.tracker.usage, self.tracker.problem
+        try:
+            event = make_event(account=self.hook.account, provider=self.hook.provider, call=self.call, usage=usage,
+                               source="sdk", ts=self.ts, status=self.status, incomplete=incomplete,
+                               latency_ms=int((time.perf_counter() - self.started) * 1000), key_fp=self.key_fp,
+                               tags=self.tags)
+        except Exception as exc:  # the user's call goes on whatever its record meets
+            log.error("an event could not be made from a tracked call: %s", type(exc).__name__)
+            return
+        record_safely(self.hook.recorder, mark_unreadable(event, problem), usage)
 
 
 @cache
@@ -228,14 +243,30 @@ def _stream_classes() -> tuple[type, type]:
     return TrackingStream, AsyncTrackingStream
 
 
+def _prepare_safely(hook: Hook, request: Any) -> tuple[Any, Exchange | None]:
+    try:
+        return hook.prepare(request)
+    except Exception as exc:  # the request goes as the application made it, untracked, rather than fail
+        log.error("a request could not be prepared for tracking and is sent untracked: %s", type(exc).__name__)
+        return request, None
+
+
+def _watch_safely(exchange: Exchange, response: Any) -> bool:
+    try:
+        return exchange.watch(response)
+    except Exception as exc:  # the answer goes back as it came, untracked, rather than fail
+        log.error("an answer could not be tracked: %s", type(exc).__name__)
+        return False
+
+
 class TrackingTransport:
     def __init__(self, inner: Any, hook: Hook) -> None:
         self.inner, self.hook = inner, hook
 
     def handle_request(self, request: Any) -> Any:
-        request, exchange = self.hook.prepare(request)
+        request, exchange = _prepare_safely(self.hook, request)
         response = self.inner.handle_request(request)
-        if exchange is not None and exchange.watch(response):
+        if exchange is not None and _watch_safely(exchange, response):
             response.stream = _stream_classes()[0](response.stream, exchange)
         return response
 
@@ -255,9 +286,9 @@ class AsyncTrackingTransport:
         self.inner, self.hook = inner, hook
 
     async def handle_async_request(self, request: Any) -> Any:
-        request, exchange = self.hook.prepare(request)
+        request, exchange = _prepare_safely(self.hook, request)
         response = await self.inner.handle_async_request(request)
-        if exchange is not None and exchange.watch(response):
+        if exchange is not None and _watch_safely(exchange, response):
             response.stream = _stream_classes()[1](response.stream, exchange)
         return response
 

@@ -11,7 +11,7 @@ from factories import NOW, at, balance, make_config, reported, tracked, tracked_
 from creditgauge.analysis.alerts.rules import evaluate
 from creditgauge.errors import ConfigError
 from creditgauge.store.ledger import add_entry
-from creditgauge.store.sync_log import record_failure
+from creditgauge.store.sync_log import record_failure, record_success
 
 ACCOUNTS = {
     "oa": {"provider": "openai", "key_env": "A", "monthly_limit": "1000"},
@@ -27,6 +27,7 @@ def findings(engine, *rules):
 def test_balance_and_runway(engine):
     balance(engine, "xai", at("2026-03-18", 6), "12.00")
     tracked_days(engine, "xai", "2026-03-10", "2026-03-17", "4.00", provider="xai")
+    record_success(engine, "oa", "costs", at("2026-03-18", 6), None)  # synced, no cost rows: it spent nothing
     found = findings(engine, {"kind": "balance_below", "threshold": "20"},
                      {"kind": "runway_below", "days": "7", "account": "xai"})
     low = found[("r0", "xai/USD")]

@@ -36,12 +36,12 @@ def count(url: str) -> int:
 def test_batches_are_stored_by_the_child_and_a_dead_child_is_replaced(database_url: str) -> None:
     store = ProcessStore(database_url)
     try:
-        assert store(None, events(0, 30)) == 30  # the child migrates the fresh database first
-        assert store(None, events(20, 30)) == 20  # idempotent by id
+        assert store(None, events(0, 30)).stored == 30  # the child migrates the fresh database first
+        assert store(None, events(20, 30)).stored == 20  # idempotent by id
         assert store._child is not None
         store._child.kill()
         store._child.wait()
-        assert store(None, events(50, 5)) == 5  # a new child took over
+        assert store(None, events(50, 5)).stored == 5  # a new child took over
     finally:
         store.close()
     assert count(database_url) == 55

@@ -58,7 +58,8 @@ def test_anthropic_one_hour_cache_writes_and_web_searches_are_kept_for_pricing()
     body["usage"]["server_tool_use"] = {"web_search_requests": 3, "web_fetch_requests": 0}
     usage = usage_from_body("anthropic", body)
     assert usage is not None
-    assert usage.extra == {"cache_write_1h_tokens": 1000, "web_search_requests": 3}
+    assert usage.extra == {"cache_write_1h_tokens": 1000}
+    assert usage.tool_calls == {"web_search": 3}
 
 
 def test_gemini_thoughts_are_output_and_prompt_includes_cache() -> None:
@@ -218,3 +219,69 @@ def test_bodies_in_other_unicode_encodings_and_unreadable_costs() -> None:
     assert body_usage("chat", utf16) == body_usage("chat", example("openai_chat_completion.json"))
     usage = body_usage("chat", b'{"model": "m", "usage": {"prompt_tokens": 3, "cost": "about a cent"}}')
     assert usage is not None and usage.provider_cost is None and usage.extra == {"unreadable_cost": "about a cent"}
+
+
+# -- usage shapes of today ---------------------------------------------------------------------------------------
+
+ITERATIONS = [
+    {"type": "compaction", "input_tokens": 100, "cache_read_input_tokens": 55096, "cache_creation_input_tokens": 0,
+     "output_tokens": 83},
+    {"type": "message", "input_tokens": 181, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0,
+     "output_tokens": 8, "cache_creation": {"ephemeral_1h_input_tokens": 0}},
+]
+
+
+def test_anthropic_iterations_are_summed_whatever_the_top_level_says() -> None:
+    body = {"id": "msg_1", "model": "claude-sonnet-4-6", "usage": {
+        "input_tokens": 181, "cache_read_input_tokens": 0, "output_tokens": 8, "iterations": ITERATIONS}}
+    usage = usage_from_body("anthropic", body)
+    assert usage is not None
+    assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == (55_377, 55_096, 91)
+
+
+def test_anthropic_iterations_sent_with_message_start_survive_a_delta_without_them() -> None:
+    start = {"type": "message_start", "message": {"id": "msg_2", "model": "claude-sonnet-4-6", "usage": {
+        "input_tokens": 181, "output_tokens": 1, "iterations": ITERATIONS}}}
+    delta = {"type": "message_delta", "delta": {}, "usage": {"output_tokens": 8, "cache_read_input_tokens": 0}}
+    tracker = StreamTracker("anthropic")
+    tracker.feed(sse(start, delta, {"type": "message_stop"}))
+    assert tracker.done and tracker.usage is not None
+    assert (tracker.usage.input_tokens, tracker.usage.cached_input_tokens, tracker.usage.output_tokens) == \
+        (55_377, 55_096, 91)
+
+
+def test_responses_tool_calls_count_code_interpreter_per_container() -> None:
+    output = [{"type": "web_search_call", "id": "ws_1"}, {"type": "web_search_call", "id": "ws_2"},
+              {"type": "code_interpreter_call", "id": "ci_1", "container_id": "cntr_a"},
+              {"type": "code_interpreter_call", "id": "ci_2", "container_id": "cntr_a"},
+              {"type": "file_search_call", "id": "fs_1"}, {"type": "image_generation_call", "id": "ig_1"},
+              {"type": "message", "id": "msg_1"}, "not an item"]
+    usage = usage_from_body("responses", {"id": "resp_1", "status": "completed", "output": output,
+                                          "usage": {"input_tokens": 1, "output_tokens": 1}})
+    assert usage is not None
+    assert usage.tool_calls == {"web_search": 2, "code_interpreter": 1, "file_search": 1, "image_generation": 1}
+
+
+def test_a_background_response_still_running_is_pending_not_missing() -> None:
+    usage = usage_from_body("responses", {"id": "resp_2", "status": "queued", "background": True, "usage": None})
+    assert usage is not None and usage.pending and usage.request_id == "resp_2"
+    assert usage_from_body("responses", {"id": "resp_3", "status": "failed", "usage": None}) is None
+    created = {"type": "response.created", "response": {"id": "resp_4", "status": "queued", "background": True}}
+    tracker = StreamTracker("responses")
+    tracker.feed(b"event: response.created\n" + sse(created))
+    tracker.close()  # the stream broke off before response.completed
+    assert tracker.usage is not None and tracker.usage.pending and not tracker.done
+
+
+def test_batch_results_read_each_answer_and_skip_what_is_not_one() -> None:
+    line = {"id": "batch_req_1", "custom_id": "a", "response": {"status_code": 200, "body": {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1796000000, "model": "gpt-4o-mini",
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2}}}}
+    failed = {"id": "batch_req_2", "custom_id": "b", "response": None, "error": {"code": "server_error"}}
+    data = json.dumps(line).encode() + b"\n{not json\n" + json.dumps(failed).encode() + b"\n"
+    usage = body_usage("batch", data)
+    assert usage is not None and len(usage.parts) == 1
+    part = usage.parts[0]
+    assert (part.request_id, part.input_tokens, part.output_tokens, part.processing) == ("chatcmpl-1", 10, 2, "batch")
+    assert part.at is not None and int(part.at.timestamp()) == 1796000000
+    assert body_usage("batch", b"just a text file\n") is None

@@ -15,6 +15,7 @@ from creditgauge.clock import FrozenClock, use_clock
 from creditgauge.domain import BalanceSnapshot
 from creditgauge.store.engine import open_engine
 from creditgauge.store.facts import store_facts
+from creditgauge.store.sync_log import record_success
 
 NOW = datetime(2026, 3, 18, 12, tzinfo=UTC)
 
@@ -32,6 +33,7 @@ def test_kinds_currencies_and_the_unofficial_flag(tmp_path: Path, database_url: 
         BalanceSnapshot(NOW - timedelta(hours=3), Decimal("3.1"), "USD")])
     store_facts(engine, account="legacy", source="credit_grants", window=None, facts=[
         BalanceSnapshot(NOW - timedelta(days=3), Decimal("38.476583"), "USD", official=False)])
+    record_success(engine, "oa", "costs", NOW - timedelta(hours=1), None)  # synced, no costs: nothing spent
     engine.dispose()
 
     with use_clock(FrozenClock(NOW)):

@@ -54,8 +54,7 @@ def test_config_error_exits_2_with_one_line(tmp_path: Path) -> None:
 
 def test_usage_error_exits_2(tmp_path: Path) -> None:
     env = {
-        **os.environ,
-        "CREDITGAUGE_CONFIG": str(tmp_path / "none.toml"),
+        **os.environ,  # the default config path, absent: an empty config
         "CREDITGAUGE_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
     }
     proc = subprocess.run(

@@ -117,7 +117,7 @@ def test_credit_grants_reported_by_the_unofficial_endpoint(tmp_path: Path):
     engine.dispose()
     table = invoke(path, "status").output
     assert "verified (unofficial)" in table and "38.48 USD" in table
-    assert "legacy: credit grant 100.0 USD, 61.523417 used, expires 2027-01-01" in table
+    assert "legacy: credit grant 100.00 USD, 61.52 used, expires 2027-01-01" in table
     row = json.loads(invoke(path, "status", "--json").output)["rows"][0]
     assert row["balance"]["official"] is False and row["balance"]["details"]["grants"][0]["id"] == "cg_1"
 

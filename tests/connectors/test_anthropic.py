@@ -13,8 +13,8 @@ from sqlalchemy import Engine, func, select
 
 from creditgauge.config import Config, parse_config
 from creditgauge.connectors.anthropic import AnthropicConnector
-from creditgauge.domain import Fact, Window, day_start
-from creditgauge.errors import AuthError, ContractError
+from creditgauge.domain import CostBucket, EndpointUnavailable, Fact, ItemProblem, UsageBucket, Window, day_start
+from creditgauge.errors import AuthError
 from creditgauge.fakes.anthropic import FakeAnthropic
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
@@ -223,15 +223,12 @@ def facts_of(engine: Engine, source: str) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize(("source", "path", "field"), [
     ("cost_report", "/cost_report", "amount"),
-    ("messages_usage", "/usage_report/messages", "cache_creation"),
+    ("messages_usage", "/usage_report/messages", "uncached_input_tokens"),
     ("claude_code", "/claude_code", "model_breakdown"),
 ])
-def test_a_missing_required_field_is_a_contract_error_and_stores_nothing(
-    engine: Engine, fake: FakeAnthropic, sync: Sync, source: str, path: str, field: str
+def test_one_item_missing_a_required_field_is_an_item_problem_and_the_rest_is_read(
+    fake: FakeAnthropic, source: str, path: str, field: str
 ) -> None:
-    sync(fake)
-    before = facts_of(engine, source)
-
     def drop_field_on_the_last_page(request_path: str, body: Any) -> Any:
         if request_path.endswith(path) and not body["has_more"] and body["data"]:
             last = body["data"][-1]
@@ -239,13 +236,28 @@ def test_a_missing_required_field_is_a_contract_error_and_stores_nothing(
         return body
 
     fake.rewrite = drop_field_on_the_last_page
+    facts = fetch(fake, source)
+
+    problems = [fact for fact in facts if isinstance(fact, ItemProblem)]
+    assert problems and {p.field for p in problems} == {field}
+    assert all(p.endpoint.startswith("/v1/organizations/") and p.endpoint.endswith(path) for p in problems)
+    assert all(f"missing the required field '{field}'" in p.detail for p in problems)
+    assert any(isinstance(fact, CostBucket | UsageBucket) for fact in facts)
+
+
+@pytest.mark.parametrize(("source", "path"), [("cost_report", "/cost_report"), ("claude_code", "/claude_code")])
+def test_an_answer_without_its_data_list_is_a_contract_error_and_stores_nothing(
+    engine: Engine, fake: FakeAnthropic, sync: Sync, source: str, path: str
+) -> None:
+    sync(fake)
+    before = facts_of(engine, source)
+    fake.rewrite = lambda request_path, body: {**body, "data": {}} if request_path.endswith(path) else body
+
     report = sync(fake)
 
     assert {r.source for r in report.failures} == {source}
-    assert f"missing the required field '{field}'" in (report.failures[0].error or "")
+    assert "'data' should be a list" in (report.failures[0].error or "")
     assert before and facts_of(engine, source) == before
-    with pytest.raises(ContractError, match=f"anthropic /v1/organizations.*{path}: response is missing"):
-        fetch(fake, source)
 
 
 def test_malformed_json_is_a_contract_error_and_stores_nothing(
@@ -278,3 +290,30 @@ def test_the_key_is_found_nowhere(
     assert "retrying" in caplog.text
     dump = assert_found_nowhere(planted, engine, str(caught.value), str(failed.as_dict()), caplog.text)
     assert "prod-backend" in dump and "HTTP 401" in dump
+
+
+NOT_FOUND = {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}, "request_id": None}
+
+
+def test_claude_code_not_offered_to_the_organization_is_not_available_and_the_sync_is_ok(
+    engine: Engine, fake: FakeAnthropic, sync: Sync
+) -> None:
+    fake.fail(404, NOT_FOUND, path="/claude_code", times=1000)
+
+    report = sync(fake)
+
+    assert report.status == "ok", report.as_dict()
+    assert rows(engine, schema.cost_buckets, "cost_report") and rows(engine, schema.usage_buckets, "claude_code") == []
+    facts = fetch(fake, "claude_code")
+    assert len(facts) == 1 and isinstance(facts[0], EndpointUnavailable)
+    assert facts[0].endpoint == "GET /v1/organizations/usage_report/claude_code"
+    assert "not available for this account" in facts[0].detail
+
+
+def test_a_404_on_an_endpoint_the_account_needs_is_still_an_error(fake: FakeAnthropic, sync: Sync) -> None:
+    fake.fail(404, NOT_FOUND, path="/cost_report", times=1000)
+
+    report = sync(fake)
+
+    assert {r.source for r in report.failures} == {"cost_report"}
+    assert "HTTP 404" in (report.failures[0].error or "")

@@ -7,13 +7,14 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
 from creditgauge.config import Config, parse_config
 from creditgauge.connectors.deepseek import DeepSeekConnector
-from creditgauge.domain import Window
+from creditgauge.domain import ItemProblem, Window
 from creditgauge.errors import AuthError, ContractError
 from creditgauge.fakes.deepseek import FakeDeepSeek, balance_info
 from creditgauge.http import RetryPolicy
@@ -48,7 +49,7 @@ def sync(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Sync:
     return run
 
 
-def fetch(fake: FakeDeepSeek, key: str = KEY) -> object:
+def fetch(fake: FakeDeepSeek, key: str = KEY) -> Any:
     """The connector's task called directly, to see the exception it raises."""
     connector = DeepSeekConnector.build(config_for(fake).account("ds"), key, retry=RetryPolicy(base_delay=0.01))
 
@@ -122,16 +123,32 @@ def test_unknown_extra_fields_are_accepted(engine: Engine, fake: FakeDeepSeek, s
     assert balances(engine)["CNY"][0] == Decimal("110.00")
 
 
-@pytest.mark.parametrize("broken", ["missing", "not_a_number", "duplicate_currency", "malformed_json"])
+@pytest.mark.parametrize(("value", "detail"), [(None, "missing the required field 'total_balance'"),
+                                              ("4,37", "'4,37' is not a decimal number")])
+def test_one_unreadable_currency_is_an_item_problem_and_the_other_is_stored(
+    engine: Engine, fake: FakeDeepSeek, sync: Sync, value: str | None, detail: str
+) -> None:
+    body = fake.balance_body()
+    if value is None:
+        del body["balance_infos"][1]["total_balance"]
+    else:
+        body["balance_infos"][1]["total_balance"] = value
+    fake.fail(200, body, times=2)
+
+    facts = fetch(fake)
+    report = sync(fake)
+
+    (problem,) = [fact for fact in facts if isinstance(fact, ItemProblem)]
+    assert (problem.endpoint, problem.field) == ("GET /user/balance", "total_balance") and detail in problem.detail
+    assert report.status == "ok" and list(balances(engine)) == [body["balance_infos"][0]["currency"]]
+
+
+@pytest.mark.parametrize("broken", ["duplicate_currency", "malformed_json"])
 def test_a_broken_response_is_a_contract_error_and_stores_nothing(
     engine: Engine, fake: FakeDeepSeek, sync: Sync, broken: str
 ) -> None:
     body = fake.balance_body()
-    if broken == "missing":
-        del body["balance_infos"][1]["total_balance"]
-    elif broken == "not_a_number":
-        body["balance_infos"][1]["total_balance"] = "4,37"
-    elif broken == "duplicate_currency":
+    if broken == "duplicate_currency":
         body["balance_infos"][1]["currency"] = "CNY"
     if broken == "malformed_json":
         fake.fail(200, raw='{"is_available": true, "balance_infos": [', times=2)

@@ -49,7 +49,7 @@ def sync(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Sync:
     return run
 
 
-def fetch(fake: FakeMoonshot, key: str = KEY) -> object:
+def fetch(fake: FakeMoonshot, key: str = KEY) -> Any:
     """The connector's task called directly, to see the exception it raises."""
     account = config_for(base_url=fake.url).account("kimi")
     connector = MoonshotConnector.build(account, key, retry=RetryPolicy(base_delay=0.01))
@@ -163,15 +163,21 @@ def test_unknown_extra_fields_are_accepted(engine: Engine, fake: FakeMoonshot, s
     assert balances(engine)[0][0] == Decimal("49.58894")
 
 
-@pytest.mark.parametrize("broken", ["no_data", "no_cash", "string_amount", "bool_amount", "malformed_json"])
+def test_an_answer_without_the_cash_detail_still_gives_the_balance(fake: FakeMoonshot) -> None:
+    body = fake.balance_body()
+    del body["data"]["cash_balance"]
+    fake.fail(200, body)
+    (balance,) = fetch(fake)
+    assert balance.amount == body["data"]["available_balance"] and "cash" not in balance.details
+
+
+@pytest.mark.parametrize("broken", ["no_data", "string_amount", "bool_amount", "malformed_json"])
 def test_a_broken_response_is_a_contract_error_and_stores_nothing(
     engine: Engine, fake: FakeMoonshot, sync: Sync, broken: str
 ) -> None:
     body = fake.balance_body()
     if broken == "no_data":
         del body["data"]
-    elif broken == "no_cash":
-        del body["data"]["cash_balance"]
     elif broken == "string_amount":
         body["data"]["cash_balance"] = "three"
     elif broken == "bool_amount":

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from creditgauge.config import Config, parse_config
 from creditgauge.connectors.openai import ADMIN_KEYS_URL, USAGE_TYPES, OpenAIConnector
-from creditgauge.domain import CostBucket, LimitSnapshot, UsageBucket, Window
+from creditgauge.domain import CostBucket, ItemProblem, LimitSnapshot, UsageBucket, Window
 from creditgauge.errors import AuthError, ContractError, ProviderError
 from creditgauge.fakes.openai import DEFAULT_MODELS, ENDPOINTS, FakeOpenAI
 from creditgauge.http import RetryPolicy
@@ -336,28 +336,44 @@ def test_malformed_json_is_a_contract_error_and_stores_nothing(engine: Engine, f
     ("usage.completions", "input_tokens", "missing the required count 'input_tokens'"),
     ("costs", "amount", "missing the required field 'amount'"),
     ("costs", "start_time", "missing the required field 'start_time'"),
-    ("costs", "results", "missing the required list 'results'"),
+    ("costs", "results", "missing the required field 'results'"),
 ])
-def test_a_missing_required_field_stores_nothing_for_that_source(
-    engine: Engine, fake: FakeOpenAI, source: str, broken: str, message: str
+def test_an_item_missing_a_required_field_is_an_item_problem_and_the_other_buckets_are_read(
+    fake: FakeOpenAI, source: str, broken: str, message: str
 ) -> None:
-    sync(engine, fake, since=TODAY - timedelta(days=2))
-    table = schema.usage_buckets if source.startswith("usage") else schema.cost_buckets
-    before = sorted((r.start_time, r.dims_key) for r in rows(engine, table, source=source))
-    assert before
-
     name = "openai_usage_completions" if source.startswith("usage") else "openai_costs"
     body = example(name) | {"has_more": False, "next_page": None}
     bucket = body["data"][0]
+    broken_day = datetime.fromtimestamp(bucket["start_time"], UTC)
+    later = bucket["start_time"] + 40 * 86400
+    body["data"].append(example(name)["data"][0] | {"start_time": later, "end_time": later + 86400})
     for result in bucket["results"]:
         result.pop(broken, None)
     bucket.pop(broken, None)
     fake.fail(200, body, path=ENDPOINTS[source.removeprefix("usage.")].path)
+
+    facts = fetch(connector_for(fake), source)
+
+    problems = [fact for fact in facts if isinstance(fact, ItemProblem)]
+    assert problems and all(p.field == broken and message in p.detail for p in problems)
+    assert {p.endpoint for p in problems} == {f"GET {ENDPOINTS[source.removeprefix('usage.')].path}"}
+    readable = [fact for fact in facts if not isinstance(fact, ItemProblem)]
+    assert readable and broken_day not in {fact.start for fact in readable}  # the other buckets are read
+
+
+def test_an_answer_without_its_data_list_fails_the_task_and_keeps_what_was_stored(
+    engine: Engine, fake: FakeOpenAI
+) -> None:
+    sync(engine, fake, since=TODAY - timedelta(days=2))
+    before = sorted((r.start_time, r.dims_key) for r in rows(engine, schema.cost_buckets, source="costs"))
+    fake.fail(200, {"object": "page", "has_more": False, "next_page": None}, path="/organization/costs")
+
     report = sync(engine, fake, since=TODAY - timedelta(days=2))
 
-    failure = results_by_source(report)[source]
-    assert not failure.ok and isinstance(failure.error, str) and message in failure.error
-    assert sorted((r.start_time, r.dims_key) for r in rows(engine, table, source=source)) == before
+    failure = results_by_source(report)["costs"]
+    assert not failure.ok and "missing the required field 'data'" in (failure.error or "")
+    assert before and sorted((r.start_time, r.dims_key) for r in rows(engine, schema.cost_buckets,
+                                                                      source="costs")) == before
 
 
 def test_unknown_extra_fields_are_accepted(fake: FakeOpenAI) -> None:

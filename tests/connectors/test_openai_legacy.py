@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from creditgauge.config import parse_config
 from creditgauge.connectors.openai_legacy import OpenAILegacyConnector
-from creditgauge.domain import BalanceSnapshot, CostBucket, Window
+from creditgauge.domain import BalanceSnapshot, CostBucket, ItemProblem, LimitSnapshot, Window
 from creditgauge.errors import AuthError, ContractError
 from creditgauge.fakes.openai import FakeOpenAI
 from creditgauge.http import RetryPolicy
@@ -80,11 +80,12 @@ def test_daily_costs_come_in_chunks_of_at_most_100_days_and_sum_exactly(engine: 
         report = sync(engine, fake, since=since)
         assert by_source(report)["billing_usage"].ok, report.as_dict()
 
-        ranges = [dict(r.query) for r in fake.requests if r.path == "/dashboard/billing/usage"]
-        assert [(q["start_date"], q["end_date"]) for q in ranges] == [
+        ranges = {(r.query[0][1], r.query[1][1]) for r in fake.requests if r.path == "/dashboard/billing/usage"}
+        assert ranges == {
             (since.isoformat(), (since + timedelta(days=100)).isoformat()),
             ((since + timedelta(days=100)).isoformat(), (TODAY + timedelta(days=1)).isoformat()),  # end exclusive
-        ]
+            (TODAY.replace(day=1).isoformat(), (TODAY + timedelta(days=1)).isoformat()),  # the month, for the limit
+        }
         costs = table(engine, "cost_buckets")
         assert sum((r.amount for r in costs), Decimal(0)) == fake.cost_total()  # cents -> dollars, exact
         assert {r.official for r in costs} == {False}
@@ -115,7 +116,7 @@ def test_limits_are_the_usd_fields_and_unofficial(engine: Engine, fake: FakeOpen
 def test_the_credit_balance_is_read_with_the_session_key(engine: Engine, fake: FakeOpenAI) -> None:
     report = sync(engine, fake, since=TODAY)
     assert report.status == "ok", report.as_dict()
-    (balance,) = table(engine, "balance_snapshots")
+    (balance,) = [row for row in table(engine, "balance_snapshots") if row.source == "credit_grants"]
     assert (balance.amount, balance.currency, balance.official) == (Decimal("38.476583"), "USD", False)
     assert balance.details["total_granted"] == "100.0"
     (grant,) = balance.details["grants"]
@@ -145,7 +146,7 @@ def test_without_a_session_key_credit_grants_fails_plainly_and_the_rest_is_store
     assert "browser session key (sess-...)" in failure.error and "session_key_env" in failure.error
     assert results["billing_usage"].ok and results["subscription"].ok
     assert table(engine, "cost_buckets") and table(engine, "limit_snapshots")
-    assert table(engine, "balance_snapshots") == []
+    assert [row.source for row in table(engine, "balance_snapshots")] == ["subscription"]  # the limit only
     (state,) = [s for s in table(engine, "sync_state") if s.source == "credit_grants"]
     assert state.last_error and state.failing_since is not None
 
@@ -162,7 +163,7 @@ def test_the_gateway_form_with_v1_works(engine: Engine, fake: FakeOpenAI) -> Non
     assert report.status == "ok"
 
 
-@pytest.mark.parametrize("broken", ["no_daily_costs", "cost_as_text", "malformed_json"])
+@pytest.mark.parametrize("broken", ["no_daily_costs", "malformed_json"])
 def test_a_broken_usage_body_is_a_contract_error_and_keeps_what_was_stored(
     engine: Engine, fake: FakeOpenAI, broken: str
 ) -> None:
@@ -170,9 +171,7 @@ def test_a_broken_usage_body_is_a_contract_error_and_keeps_what_was_stored(
     before = sorted((r.start_time, r.line_item, r.amount) for r in table(engine, "cost_buckets"))
     body = json.loads((EXAMPLES / "openai_legacy_billing_usage.json").read_text(), parse_float=Decimal)
     if broken == "no_daily_costs":
-        del body["daily_costs"]
-    elif broken == "cost_as_text":
-        body["daily_costs"][0]["line_items"][1]["cost"] = "4,58"
+        del body["daily_costs"], body["total_usage"]
     if broken == "malformed_json":
         fake.fail(200, raw='{"object": "list", "daily_costs": [{"timestamp": 17855', path="/billing/usage")
     else:
@@ -183,15 +182,27 @@ def test_a_broken_usage_body_is_a_contract_error_and_keeps_what_was_stored(
     assert not failure.ok and "openai-legacy GET /dashboard/billing/usage" in failure.error
     assert sorted((r.start_time, r.line_item, r.amount) for r in table(engine, "cost_buckets")) == before
     with pytest.raises(ContractError):
-        fake.fail(200, {"object": "list", "total_usage": 0}, path="/billing/usage")
+        fake.fail(200, {"object": "list"}, path="/billing/usage")
         fetch(connector_for(fake), "billing_usage")
+
+
+def test_one_unreadable_line_item_is_an_item_problem_and_the_rest_is_read(fake: FakeOpenAI) -> None:
+    body = json.loads((EXAMPLES / "openai_legacy_billing_usage.json").read_text(), parse_float=Decimal)
+    body["daily_costs"][0]["line_items"][1]["cost"] = "4,58"  # Chat models, 458.0 cents
+    fake.fail(200, body, path="/billing/usage")
+    facts = fetch(connector_for(fake), "billing_usage")
+    assert [f for f in facts if isinstance(f, ItemProblem)] == [
+        ItemProblem("GET /dashboard/billing/usage", "cost", "cost: '4,58' is not a decimal number")]
+    assert sum((f.amount for f in facts if isinstance(f, CostBucket)), Decimal(0)) == Decimal("6.3834") - Decimal(
+        "4.58")
 
 
 def test_an_unknown_extra_field_is_accepted(fake: FakeOpenAI) -> None:
     body = json.loads((EXAMPLES / "openai_legacy_billing_subscription.json").read_text(), parse_float=Decimal)
     body |= {"billing_mechanism": "prepaid", "hard_limit_usd": Decimal("120.50")}
     fake.fail(200, body)
-    limits = {limit.name: limit.amount for limit in fetch(connector_for(fake), "subscription")}
+    limits = {fact.name: fact.amount for fact in fetch(connector_for(fake), "subscription")
+              if isinstance(fact, LimitSnapshot)}
     assert limits["hard_limit"] == Decimal("120.50")
 
 

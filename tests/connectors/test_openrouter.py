@@ -186,11 +186,7 @@ def test_unknown_extra_fields_are_accepted(engine: Engine, fake: FakeOpenRouter,
     assert total(engine, schema.cost_buckets.c.amount) == fake.spent(TODAY - timedelta(days=30), TODAY)
 
 
-@pytest.mark.parametrize(("source", "path", "field"), [
-    ("credits", "/credits", "total_usage"),
-    ("key", "/key", "usage_daily"),
-    ("activity", "/activity", "usage"),
-])
+@pytest.mark.parametrize(("source", "path", "field"), [("credits", "/credits", "total_usage")])
 def test_a_missing_required_field_is_a_contract_error_and_stores_nothing(
     engine: Engine, fake: FakeOpenRouter, sync: Sync, source: str, path: str, field: str
 ) -> None:
@@ -248,3 +244,26 @@ def test_the_key_is_found_nowhere(
     dump = database_dump(engine)
     assert "total_credits" in dump and "HTTP 401" in dump and "HTTP 403" in dump
     assert planted not in dump
+
+
+def test_activity_dates_sent_as_date_times_are_read_as_their_days(engine: Engine, fake: FakeOpenRouter,
+                                                                  sync: Sync) -> None:
+    fake.datetime_dates = True
+
+    report = sync(fake)
+
+    assert report.status == "ok", report.as_dict()
+    assert total(engine, schema.cost_buckets.c.amount) == fake.spent(TODAY - timedelta(days=30), TODAY)
+    days = {row["start_time"].date() for row in rows(engine, schema.cost_buckets, "activity")}
+    assert days == {day for day in fake.served_days() if fake.activity.get(day)}
+
+
+def test_the_older_key_shape_gives_the_limit(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:
+    fake.older_key_shape = True
+
+    report = sync(fake, key=API_KEY)
+
+    assert {r.source for r in report.results if r.ok} >= {"key"}
+    (limit,) = rows(engine, schema.limit_snapshots, "key")
+    assert limit["amount"] == Decimal(500)
+    assert "usage_daily" not in limit["details"] and limit["details"]["limit_reset"] is None  # unknown, not 0

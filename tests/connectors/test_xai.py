@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from creditgauge.config import Config, parse_config
 from creditgauge.connectors.xai import XAIConnector
-from creditgauge.domain import Fact, Window, day_start
+from creditgauge.domain import Fact, ItemProblem, Window, day_start
 from creditgauge.errors import AuthError, ContractError
 from creditgauge.fakes.xai import FakeXAI
 from creditgauge.http import RetryPolicy
@@ -227,8 +227,7 @@ def _drop_first(key: str, field: str) -> Callable[[Any], None]:
 
 @pytest.mark.parametrize(("source", "path", "break_body"), [
     ("prepaid_balance", "/prepaid/balance", lambda body: body.pop("total")),
-    ("usage", "/usage", _drop_first("timeSeries", "dataPoints")),
-    ("invoices", "/invoices", _drop_first("invoices", "total")),
+    ("usage", "/usage", lambda body: body.pop("timeSeries")),
     ("invoice_preview", "/invoice/preview", lambda body: body["coreInvoice"].pop("amountAfterVat")),
     ("spending_limits", "/spending-limits", lambda body: body.pop("spendingLimits")),
 ])
@@ -254,6 +253,20 @@ def test_a_missing_required_field_is_a_contract_error_and_stores_nothing(
     assert spent(engine) == costs_before
     with pytest.raises(ContractError, match=f"xai .*{path}"):
         fetch(fake, source)
+
+
+@pytest.mark.parametrize(("source", "path", "field", "break_body"), [
+    ("usage", "/usage", "dataPoints", _drop_first("timeSeries", "dataPoints")),
+    ("invoices", "/invoices", "total", _drop_first("invoices", "total")),
+])
+def test_one_unreadable_item_is_an_item_problem_and_the_rest_is_read(
+    fake: FakeXAI, source: str, path: str, field: str, break_body: Callable[[Any], None]
+) -> None:
+    fake.rewrite = lambda request_path, body: (break_body(body), body)[1] if request_path.endswith(path) else body
+    facts = fetch(fake, source)
+    problems = [fact for fact in facts if isinstance(fact, ItemProblem)]
+    assert len(problems) == 1 and problems[0].field == field and problems[0].endpoint.endswith(path)
+    assert len(facts) > 1
 
 
 def test_malformed_json_is_a_contract_error_and_stores_nothing(

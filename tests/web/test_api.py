@@ -23,7 +23,7 @@ from . import dataset
 
 
 def test_spend_is_the_cli_report_with_exact_amounts(client: TestClient, store: Engine) -> None:
-    response = client.get("/api/v1/spend", params={"since": "2026-11-01", "by": "model"})
+    response = client.get("/api/v1/spend", params={"since": "2026-11-01", "by": "model", "source": "reported"})
     assert response.status_code == 200
     body = response.json()
     expected = spend_report(store, ReportQuery(since=date(2026, 11, 1), until=None, by=["model"], source="reported",
@@ -48,7 +48,7 @@ def test_spend_tracked_by_tag_counts_unpriced_apart(client: TestClient) -> None:
 
 
 def test_spend_csv_has_the_report_rows(client: TestClient) -> None:
-    response = client.get("/api/v1/spend", params={"since": "2026-11-18", "until": "2026-11-20",
+    response = client.get("/api/v1/spend", params={"since": "2026-11-18", "until": "2026-11-20", "source": "reported",
                                                    "by": "day,account", "format": "csv"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")

@@ -1,20 +1,24 @@
-"""The token, the loopback rule, CSRF, and a planted key that no page or response may contain."""
+"""The token, the loopback rule, CSRF, expiring sessions, rate-limited wrong tokens, 404s by content negotiation,
+and a planted key that no page or response may contain."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from creditgauge.clock import FrozenClock
 from creditgauge.config import parse_config
 from creditgauge.errors import ConfigError
 from creditgauge.fakes.deepseek import FakeDeepSeek
 from creditgauge.web import create_app
-from creditgauge.web.security import check_bind
+from creditgauge.web.security import SESSION_COOKIE, SESSION_MAX_AGE, check_bind
+from creditgauge.web.throttle import FailureBudget
 
 from . import dataset
 from .conftest import TOKEN
@@ -164,3 +168,95 @@ def test_serve_command_refuses_a_public_bind_without_a_token() -> None:
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "0"])
     assert result.exit_code == 2
     assert "pass --token or set CREDITGAUGE_TOKEN" in result.output
+
+
+def _sign_in(client: TestClient, token: str) -> TestClient:
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    return client.post("/login", data={"token": token, "csrf_token": csrf}, follow_redirects=False)
+
+
+def test_the_session_cookie_expires_in_the_browser_and_on_the_server(token_client: TestClient,
+                                                                     frozen_clock: FrozenClock) -> None:
+    response = _sign_in(token_client, TOKEN)
+    assert response.status_code == 303
+    assert f"Max-Age={int(SESSION_MAX_AGE.total_seconds())}" in response.headers["set-cookie"]
+    assert token_client.get("/api/v1/status").status_code == 200
+    frozen_clock.advance(SESSION_MAX_AGE - timedelta(seconds=1))
+    assert token_client.get("/api/v1/status").status_code == 200
+    frozen_clock.advance(timedelta(seconds=2))  # a browser ignoring Max-Age still sends it: the server refuses
+    assert token_client.get("/api/v1/status").status_code == 401
+    assert "Sign in" in token_client.get("/").text
+
+
+def test_a_session_cookie_cannot_be_forged_or_extended(token_client: TestClient) -> None:
+    _sign_in(token_client, TOKEN)
+    expires, signature = token_client.cookies.get(SESSION_COOKIE).split(".")
+    for forged in (f"{int(expires) + 86_400}.{signature}", f"{expires}.{'0' * 64}", signature, "", "x.y"):
+        token_client.cookies.clear()
+        token_client.cookies.set(SESSION_COOKIE, forged)
+        assert token_client.get("/api/v1/status").status_code == 401, forged
+    token_client.cookies.clear()
+    token_client.cookies.set(SESSION_COOKIE, f"{expires}.{signature}")  # the control: the genuine one passes
+    assert token_client.get("/api/v1/status").status_code == 200
+
+
+def _wrong(client: TestClient, times: int) -> list[int]:
+    return [client.get("/api/v1/status", headers={"authorization": "Bearer wrong-token-000000000"}).status_code
+            for _ in range(times)]
+
+
+def test_wrong_tokens_are_rate_limited_per_client_and_right_ones_are_not(
+        token_client: TestClient, frozen_clock: FrozenClock) -> None:
+    right = {"authorization": f"Bearer {TOKEN}"}
+    assert all(token_client.get("/api/v1/status", headers=right).status_code == 200 for _ in range(50))
+    assert _wrong(token_client, 10) == [401] * 10  # right tokens spent none of the budget
+    limited = token_client.get("/api/v1/status", headers={"authorization": "Bearer wrong-token-000000001"})
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "6"
+    assert "too many wrong tokens" in limited.json()["error"]
+    # While limited, this client's tokens are not compared at all: the right one is refused too ...
+    assert token_client.get("/api/v1/status", headers=right).status_code == 429
+    # ... but another client is not affected,
+    with TestClient(token_client.app, base_url="http://dashboard.example:8484", client=("192.0.2.7", 5000)) as other:
+        assert other.get("/api/v1/status", headers=right).status_code == 200
+    # and the budget refills: one more try every 6 seconds.
+    frozen_clock.advance(timedelta(seconds=6))
+    assert token_client.get("/api/v1/status", headers=right).status_code == 200
+    assert _wrong(token_client, 2) == [401, 429]
+
+
+def test_wrong_sign_ins_are_rate_limited_and_a_signed_in_browser_keeps_working(
+        token_client: TestClient, frozen_clock: FrozenClock) -> None:
+    with TestClient(token_client.app, base_url="http://dashboard.example:8484") as browser:
+        assert _sign_in(browser, TOKEN).status_code == 303
+        assert [_sign_in(token_client, "not-the-token-000").status_code for _ in range(11)] == [401] * 10 + [429]
+        page = _sign_in(token_client, TOKEN)  # the right token, during the limit: refused like any other
+        assert page.status_code == 429 and "Sign in" in page.text and page.headers["retry-after"]
+        assert browser.get("/api/v1/status").status_code == 200  # same client address, valid signed session
+    frozen_clock.advance(timedelta(minutes=1))
+    assert _sign_in(token_client, TOKEN).status_code == 303
+
+
+def test_the_failure_table_is_bounded() -> None:
+    budget = FailureBudget(max_clients=100)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    for n in range(1000):
+        budget.failed(f"198.51.100.{n}", now)
+    budget.failed("203.0.113.9", now)
+    assert len(budget._clients) == 100 and budget.retry_after("203.0.113.9", now) is None
+
+
+@pytest.mark.parametrize("path, accept, kind", [
+    ("/no-such-page", "text/html,application/xhtml+xml,*/*;q=0.8", "text/html"),
+    ("/no-such-page", "application/json", "application/json"),
+    ("/api/v1/no-such-thing", "text/html", "application/json"),
+    ("/api/v1/no-such-thing", "*/*", "application/json"),
+])
+def test_a_browser_gets_a_404_page_and_the_api_json(client: TestClient, path: str, accept: str, kind: str) -> None:
+    response = client.get(path, headers={"accept": accept})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith(kind)
+    if kind == "application/json":
+        assert response.json() == {"error": "Not Found"}
+    else:
+        assert "Not Found" in response.text and "<html" in response.text.lower()

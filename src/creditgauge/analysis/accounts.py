@@ -26,3 +26,30 @@ def home_currency(account: AccountConfig) -> str:
         return connector_class(account.provider).currency_for(account)
     except (ImportError, AttributeError, ConfigError):
         return "USD"
+
+
+def reports_spend(account: AccountConfig) -> bool:
+    """Whether the account's provider reports its spend (a cost report), so a synced account with no cost rows
+    spent nothing; without one, spend is known only where it is tracked."""
+    from creditgauge.connectors.registry import connector_class
+    from creditgauge.domain import Capability
+
+    try:
+        return Capability.COSTS in connector_class(account.provider).capabilities
+    except (ImportError, AttributeError, ConfigError):
+        return False
+
+
+def measures_not_reported() -> dict[str, list[str]]:
+    """Per usage measure, the providers whose usage reports never carry it (Anthropic: requests)."""
+    from creditgauge.connectors.registry import connector_class, known_providers
+
+    gaps: dict[str, list[str]] = {}
+    for provider in known_providers():
+        try:
+            missing = connector_class(provider).usage_not_reported
+        except (ImportError, AttributeError, ConfigError):
+            continue
+        for measure in missing:
+            gaps.setdefault(measure, []).append(provider)
+    return gaps

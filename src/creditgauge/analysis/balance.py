@@ -16,11 +16,13 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from creditgauge.analysis.accounts import home_currency, select_accounts
-from creditgauge.analysis.daily import Series, spend_series
+from creditgauge.analysis.accounts import home_currency, reports_spend, select_accounts
+from creditgauge.analysis.daily import Figure, Series, spend_series
 from creditgauge.analysis.ledger import GrantState, ledger_balance
+from creditgauge.analysis.windows import DayWindow, this_month
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import BalanceKind
+from creditgauge.store.alerts import SyncHealth, sync_health
 from creditgauge.store.ledger import LedgerEntry, Snapshot, latest_balances, list_entries
 from creditgauge.store.types import money
 
@@ -62,13 +64,20 @@ class BalanceReport:
         return {"as_of": self.as_of, "rows": [row.to_dict() for row in known], "unknown": unknown}
 
 
+def _snapshot_kind(snap: Snapshot) -> BalanceKind:
+    """A connector marks a snapshot that is only what remains under a limit (a relay's hard limit minus usage)."""
+    limit_only = (snap.details or {}).get("kind") == BalanceKind.LIMIT_ONLY
+    return BalanceKind.LIMIT_ONLY if limit_only else BalanceKind.VERIFIED
+
+
 def _verified(account: AccountConfig, snapshots: Sequence[Snapshot]) -> list[Balance]:
-    """Newest snapshot per currency; an official source wins over an unofficial one whatever their ages."""
+    """Newest snapshot per currency; a real balance wins over a limit-only one, and an official source over an
+    unofficial one, whatever their ages."""
     chosen: dict[str, Snapshot] = {}
-    for snap in sorted(snapshots, key=lambda s: (s.official, s.as_of)):
+    for snap in sorted(snapshots, key=lambda s: (_snapshot_kind(s) == BalanceKind.VERIFIED, s.official, s.as_of)):
         chosen[snap.currency] = snap
     return [
-        Balance(account.name, account.provider, snap.currency, BalanceKind.VERIFIED, money(snap.amount), snap.as_of,
+        Balance(account.name, account.provider, snap.currency, _snapshot_kind(snap), money(snap.amount), snap.as_of,
                 official=snap.official, source=snap.source, details=dict(snap.details or {}))
         for snap in chosen.values()
     ]
@@ -89,29 +98,37 @@ def _estimated(account: AccountConfig, entries: Sequence[LedgerEntry], series: d
     return rows
 
 
-def month_to_date(series: Series | None, now: datetime) -> Decimal:
-    if series is None:
-        return Decimal("0.00")
-    return series.total(now.date().replace(day=1), now.date() + timedelta(days=1))
+def spend_in(series: Series | None, window: DayWindow, *, spend_known: bool) -> Figure:
+    """The one spend figure of a window (the `--source best` blend): the series' figure, zero for an account with
+    no spend in the window whose provider reports it, unknown (None) for one nothing reports or tracks."""
+    if series is not None:
+        return series.figure(window)
+    return Figure(Decimal("0.00") if spend_known else None)
 
 
-def _limit_only(account: AccountConfig, series: dict[tuple[str, str], Series], now: datetime) -> list[Balance]:
+def month_to_date(series: Series | None, now: datetime, *, spend_known: bool = True) -> Decimal | None:
+    return spend_in(series, this_month(now.date()), spend_known=spend_known).amount
+
+
+def _limit_only(account: AccountConfig, series: dict[tuple[str, str], Series], now: datetime,
+                spend_known: bool) -> list[Balance]:
     if account.monthly_limit is None:
         return []
     currency = home_currency(account)
-    spent = month_to_date(series.get((account.name, currency)), now)
-    remaining = money(account.monthly_limit - spent)
+    spent = month_to_date(series.get((account.name, currency)), now, spend_known=spend_known)
+    remaining = None if spent is None else money(account.monthly_limit - spent)  # unknown spend: unknown room
     return [Balance(account.name, account.provider, currency, BalanceKind.LIMIT_ONLY, remaining, now,
                     source="monthly_limit", details={"monthly_limit": account.monthly_limit, "month_to_date": spent})]
 
 
 def account_balances(account: AccountConfig, *, snapshots: Sequence[Snapshot], entries: Sequence[LedgerEntry],
-                     series: dict[tuple[str, str], Series], now: datetime) -> list[Balance]:
+                     series: dict[tuple[str, str], Series], now: datetime,
+                     spend_known: bool = True) -> list[Balance]:
     """Every balance row of one account: verified per currency, the ledger for currencies with no snapshot,
     else what remains under the monthly limit, else one unknown row."""
     rows = _verified(account, snapshots)
     rows += _estimated(account, entries, series, {row.currency for row in rows}, now)
-    rows = rows or _limit_only(account, series, now)
+    rows = rows or _limit_only(account, series, now, spend_known)
     return rows or [Balance(account.name, account.provider, home_currency(account), BalanceKind.UNKNOWN, None, None)]
 
 
@@ -132,11 +149,21 @@ class MoneyFacts:
     snapshots: list[Snapshot]
     entries: list[LedgerEntry]
     series: dict[tuple[str, str], Series]
+    health: dict[str, SyncHealth] = field(default_factory=dict)
+
+    def spend_known(self, account: AccountConfig) -> bool:
+        """Whether a window without spend rows spent nothing (rather than: nobody can tell): the account is
+        tracked, or its provider reports spend and it has synced."""
+        if any(name == account.name for name, _currency in self.series):
+            return True
+        synced = account.name in self.health and self.health[account.name].last_success_at is not None
+        return synced and reports_spend(account)
 
     def balances_of(self, account: AccountConfig, now: datetime) -> list[Balance]:
         return account_balances(
             account, snapshots=[s for s in self.snapshots if s.account == account.name],
             entries=[e for e in self.entries if e.account == account.name], series=self.series, now=now,
+            spend_known=self.spend_known(account),
         )
 
 
@@ -149,7 +176,7 @@ def load_money_facts(config: Config, engine: Engine, *, now: datetime, accounts:
     entries = list_entries(engine, names)
     series = spend_series(engine, since=history_start(entries, now, at_least_days=window_days),
                           until=now.date() + timedelta(days=1), accounts=names)
-    return MoneyFacts(chosen, latest_balances(engine, names), entries, series)
+    return MoneyFacts(chosen, latest_balances(engine, names), entries, series, sync_health(engine, names))
 
 
 def balances(config: Config, engine: Engine, *, now: datetime, accounts: Sequence[str] | None = None) -> BalanceReport:

@@ -96,13 +96,15 @@ def _rate(values: list[Decimal], config: BurnConfig) -> Rate:
 
 
 def burn_rate(series: Series, *, today: date, config: BurnConfig) -> Burn | None:
-    """The burn of one account and currency over the complete days of the trailing window (never before its
-    first day with data), or None when there is no complete day yet."""
+    """The burn of one account and currency over the complete, known days of the trailing window (never before its
+    first day with data), or None when there is no such day yet."""
     first = series.first_day
     if first is None or first >= today:
         return None
     since = max(today - timedelta(days=config.window_days), first)
-    days = list(each_day(since, today))
+    days = [day for day in each_day(since, today) if series.known(day)]  # a day not posted yet is no zero
+    if not days:
+        return None
     weekdays = [series.on(d) for d in days if not is_weekend(d)]
     weekends = [series.on(d) for d in days if is_weekend(d)]
     # A window without one kind of day (shorter than a week) lends the other kind's rate.

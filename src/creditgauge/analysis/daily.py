@@ -1,13 +1,14 @@
-"""Spend per account, currency and UTC day, every day counted once.
+"""Spend per account, currency and UTC day, every day counted once: the blend `--source best` reports.
 
 A provider's report is the financial truth, but it arrives late. Per account, the days from its first to its last
-reported day take the provider's figure (zero when it reported nothing that day); every other day, typically today
-and the days the provider has not posted yet, takes the tracked spend from the proxy, SDK hook or ingest API.
+reported day take the provider's figure (zero when it reported nothing that day); the days after, typically today
+and the days the provider has not posted yet, take the spend tracked by the proxy, SDK hook or ingest API when the
+account is tracked, and are unknown (never zero) when it is not. A tracked day whose every request is unpriced is
+unknown too; its requests are counted.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -16,31 +17,57 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
+from creditgauge.analysis.windows import DayWindow
 from creditgauge.domain import ZERO, day_start
-from creditgauge.store.queries import spend
+from creditgauge.store.queries import accounts_seen, last_reported_days, spend
 
 DaySource = Literal["reported", "tracked"]
 
 
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """Spend over a window: the sum of the days known, the days that are not (no source has them yet) and the
+    tracked requests no price was found for. `amount` is None when no day of the window is known."""
+
+    amount: Decimal | None
+    unknown_days: tuple[date, ...] = ()
+    unpriced_requests: int = 0
+
+
 @dataclass(slots=True)
 class Series:
-    """Daily spend of one account in one currency. `days` holds every day with data (zeros included)."""
+    """Daily spend of one account in one currency. `days` holds every day with a known amount (zeros included);
+    `unknown` the days of the window no source has a figure for."""
 
     account: str
     currency: str
     days: dict[date, Decimal] = field(default_factory=dict)
     sources: dict[date, DaySource] = field(default_factory=dict)
     reported_through: date | None = None
+    unknown: set[date] = field(default_factory=set)
+    unpriced: dict[date, int] = field(default_factory=dict)
 
     @property
     def first_day(self) -> date | None:
         return min(self.days, default=None)
 
+    def known(self, day: date) -> bool:
+        return day not in self.unknown
+
     def on(self, day: date) -> Decimal:
+        """The day's known spend (zero for a day without data or not known: callers that must tell those apart ask
+        `known` or `figure`)."""
         return self.days.get(day, ZERO)
 
     def total(self, first: date, last_exclusive: date) -> Decimal:
         return sum((amount for day, amount in self.days.items() if first <= day < last_exclusive), ZERO)
+
+    def figure(self, window: DayWindow) -> Figure:
+        unknown = tuple(sorted(day for day in self.unknown if day in window))
+        unpriced = sum(count for day, count in self.unpriced.items() if day in window)
+        whole = (window.until - window.since).days
+        amount = None if len(unknown) == whole else self.total(window.since, window.until)
+        return Figure(amount, unknown, unpriced)
 
 
 def each_day(first: date, last_exclusive: date) -> Iterator[date]:
@@ -63,32 +90,94 @@ def spend_series(
         first, last = covered.get(row["account"], (day, day))
         covered[row["account"]] = (min(first, day), max(last, day))
 
+    # How far each provider has posted, also when that lies before the window.
+    posted = last_reported_days(engine, until=day_start(until), accounts=accounts)
+    through: dict[str, date] = {}
+    for (account, _currency), day in posted.items():
+        through[account] = max(day, through.get(account, day))
     series: dict[tuple[str, str], Series] = {}
 
     def of(account: str, currency: str) -> Series:
         key = (account, currency)
         if key not in series:
-            span = covered.get(account)
-            series[key] = Series(account, currency, reported_through=span[1] if span else None)
+            series[key] = Series(account, currency, reported_through=through.get(account))
         return series[key]
 
+    for account, currency in posted:  # reported before the window, perhaps nothing in it
+        of(account, currency)
     for row in reported:
         of(row["account"], row["currency"]).days[date.fromisoformat(row["day"])] = row["amount"]
     for item in list(series.values()):  # only reported series so far
         # A reported currency is reported for the whole covered span: days without a row spent nothing.
+        if item.account not in covered:
+            continue
         first, last = covered[item.account]
         for day in each_day(first, last + timedelta(days=1)):
             item.days.setdefault(day, ZERO)
             item.sources[day] = "reported"
+    tracked_accounts = {row["account"] for row in tracked}
     for row in tracked:
         day = date.fromisoformat(row["day"])
         span = covered.get(row["account"])
         if span and span[0] <= day <= span[1]:
             continue
         item = of(row["account"], row["currency"])
-        item.days[day] = row["amount"]
         item.sources[day] = "tracked"
+        if row["unpriced_requests"]:
+            item.unpriced[day] = row["unpriced_requests"]
+        if row["amount"] is None:
+            item.unknown.add(day)
+        else:
+            item.days[day] = row["amount"]
+    for item in series.values():
+        if item.reported_through is not None and item.account not in tracked_accounts:
+            # Not posted yet, and nothing tracks the account: unknown, not zero.
+            item.unknown.update(each_day(max(item.reported_through + timedelta(days=1), since), until))
     return series
+
+
+# The dimensions both sides carry, so a blended row means the same whichever side each of its days came from.
+BLEND_DIMENSIONS = ("day", "month", "account", "provider", "project", "model")
+
+
+def blended_spend(
+    engine: Engine, *, since: date, until: date, by: Sequence[str], accounts: Sequence[str] | None = None
+) -> tuple[list[dict[str, object]], dict[tuple[str, str], Series]]:
+    """Spend rows over the days [since, until) grouped by `by` (BLEND_DIMENSIONS), each account's day taken from the
+    side `spend_series` takes it from, with the series themselves. A row's `amount` is None when none of its days
+    is known; grouped by day, a day no source has yet is a row of its own with amount None."""
+    series = spend_series(engine, since=since, until=until, accounts=accounts)
+    sources = {(item.account, day): src for item in series.values() for day, src in item.sources.items()}
+    extra = [name for name in by if name not in ("day", "month", "account")]
+    groups: dict[tuple[object, ...], dict[str, object]] = {}
+
+    def group(values: dict[str, object], currency: str) -> dict[str, object]:
+        key = (*(values[name] for name in by), currency)
+        if key not in groups:
+            groups[key] = {**{name: values[name] for name in by}, "amount": None, "currency": currency,
+                           "unpriced_requests": 0}
+        return groups[key]
+
+    for source in ("reported", "tracked"):
+        rows = spend(engine, since=day_start(since), until=day_start(until), by=["account", "day", *extra],
+                     source=source, accounts=accounts)
+        for row in rows:
+            if sources.get((row["account"], date.fromisoformat(row["day"]))) != source:
+                continue
+            target = group({**row, "month": row["day"][:7]}, row["currency"])
+            if row["amount"] is not None:
+                target["amount"] = (target["amount"] or ZERO) + row["amount"]  # type: ignore[operator]
+            target["unpriced_requests"] += row.get("unpriced_requests", 0)  # type: ignore[operator]
+    if "day" in by:
+        providers = {name: seen["provider"] for name, seen in accounts_seen(engine).items()}
+        for item in series.values():
+            for day in item.unknown:
+                values = {name: None for name in by} | {"day": day.isoformat(), "month": day.isoformat()[:7],
+                                                        "account": item.account,
+                                                        "provider": providers.get(item.account)}
+                group(values, item.currency)
+    rows = sorted(groups.values(), key=lambda row: tuple("" if row[n] is None else str(row[n]) for n in by))
+    return rows, series
 
 
 def split_by_dimension(
@@ -96,13 +185,6 @@ def split_by_dimension(
 ) -> dict[tuple[str, str, str | None], Decimal]:
     """Spend per (account, currency, value of `dimension`) over the days [since, until), each day taken from the
     same side `spend_series` takes it from (for project or model budgets)."""
-    series = spend_series(engine, since=since, until=until, accounts=accounts)
-    sources = {(item.account, day): src for item in series.values() for day, src in item.sources.items()}
-    totals: dict[tuple[str, str, str | None], Decimal] = defaultdict(lambda: ZERO)
-    for source in ("reported", "tracked"):
-        rows = spend(engine, since=day_start(since), until=day_start(until), by=["account", "day", dimension],
-                     source=source, accounts=accounts)
-        for row in rows:
-            if sources.get((row["account"], date.fromisoformat(row["day"]))) == source:
-                totals[(row["account"], row["currency"], row[dimension])] += row["amount"]
-    return dict(totals)
+    rows, _series = blended_spend(engine, since=since, until=until, by=["account", dimension], accounts=accounts)
+    return {(str(row["account"]), str(row["currency"]), row[dimension]): row["amount"]  # type: ignore[misc]
+            for row in rows if row["amount"] is not None}

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from creditgauge.analysis.status import AccountStatus, StatusReport
+from creditgauge.display import money
 from creditgauge.domain import BalanceKind
 
 
@@ -68,11 +69,12 @@ def _checks(row: AccountStatus, limits: Limits) -> list[tuple[str, str]]:
     amount = row.balance.amount
     is_balance = row.balance.kind in (BalanceKind.VERIFIED, BalanceKind.ESTIMATED)
     if limits.min_balance is not None and is_balance and amount is not None and amount < limits.min_balance:
-        found.append(("balance", f"{row.balance.kind.value} balance {amount} {row.currency} is under "
-                                 f"{limits.min_balance}"))
-    if limits.max_month_spend is not None and row.month_to_date > limits.max_month_spend:
-        found.append(("month_spend", f"month-to-date spend {row.month_to_date} {row.currency} is over "
-                                     f"{limits.max_month_spend}"))
+        shown = money(amount, row.currency, show_currency=True)
+        found.append(("balance", f"{row.balance.kind.value} balance {shown} is under {limits.min_balance}"))
+    if limits.max_month_spend is not None and row.month_to_date is not None \
+            and row.month_to_date > limits.max_month_spend:
+        spent = money(row.month_to_date, row.currency, show_currency=True)
+        found.append(("month_spend", f"month-to-date spend {spent} is over {limits.max_month_spend}"))
     return found
 
 

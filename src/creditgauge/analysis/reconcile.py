@@ -143,7 +143,8 @@ def reconcile(config: Config, engine: Engine, *, since: date, until: date | None
         for key in sorted(set(mine_r) | set(mine_t)):
             if first <= key[1] <= last:
                 r, t = mine_r.get(key, {}), mine_t.get(key, {})
-                amount_r, amount_t = r.get("amount", ZERO), t.get("amount", ZERO)
+                # Tracked is what was priced; unpriced requests are counted beside it, never priced at $0.
+                amount_r, amount_t = r.get("amount", ZERO), t.get("amount") or ZERO
                 rows.append(DayComparison(account.name, account.provider, key[1], key[2], amount_r, amount_t,
                                           int(t.get("unpriced_requests", 0)), _tolerance(config, amount_r, amount_t)))
     rows = _with_breakdowns(engine, rows, window)
@@ -162,7 +163,7 @@ def _with_breakdowns(engine: Engine, rows: list[DayComparison], window: dict[str
             for row in spend(engine, by=["account", "day", column], source=source, **window):
                 if row[column] is not None:
                     key = (row["account"], date.fromisoformat(row["day"]), row["currency"])
-                    sides[source][key][row[column]] = row["amount"]
+                    sides[source][key][row[column]] = row["amount"] or ZERO
         for key in set(sides["reported"]) & set(sides["tracked"]):
             left, right = sides["reported"][key], sides["tracked"][key]
             parts[key] += [Part(name, value, left.get(value, ZERO), right.get(value, ZERO))

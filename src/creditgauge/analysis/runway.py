@@ -104,16 +104,26 @@ def month_end(now: datetime) -> datetime:
     return day_start((first + timedelta(days=32)).replace(day=1))
 
 
+NO_SPEND_SOURCE = ("spend unknown: the provider reports none and nothing tracks this account; send its traffic "
+                   "through the recording proxy, the SDK hook or the ingest API")
+
+
 def runway(
-    amount: Decimal | None, basis: Basis | None, burn: Burn | None, thresholds: Thresholds, *, now: datetime
+    amount: Decimal | None, basis: Basis | None, burn: Burn | None, thresholds: Thresholds, *, now: datetime,
+    spend_known: bool = True,
 ) -> Runway:
+    if basis == "limit" and amount is None:
+        return Runway(basis, "unknown", NO_SPEND_SOURCE)
     if amount is None or basis is None:
         return Runway(None, "unknown", "no balance information: add a ledger entry or a monthly_limit")
     if amount <= 0:
         what = "the monthly limit is reached" if basis == "limit" else "the balance is used up"
         return Runway(basis, "critical", what, days=Decimal("0.0"), date=now.date())
     if burn is None:
-        return Runway(basis, *_state(amount, basis, None, thresholds, no_burn=True))
+        state, reason = _state(amount, basis, None, thresholds, no_burn=True)
+        if state == "healthy" and not spend_known:  # money left, but nobody can tell how fast it goes
+            return Runway(basis, "unknown", NO_SPEND_SOURCE)
+        return Runway(basis, state, reason)
     cutoff = month_end(now) if basis == "limit" else None
     days, when = _days(exhaustion(amount, burn, now), now, cutoff)
     shortest, shortest_date = _days(exhaustion(amount, burn, now, "high"), now, cutoff)

@@ -1,5 +1,10 @@
 """Which inference call a request is: its API flavour, endpoint name, model and whether it streams; and the
-request rewrite that makes OpenAI-style streams carry their usage (`stream_options.include_usage`)."""
+request rewrite that makes OpenAI-style streams carry their usage (`stream_options.include_usage`).
+
+Besides the POSTs that make a model call, three GETs carry usage: a Responses answer retrieved (a background
+response polled to completion) or resumed as a stream (`GET /v1/responses/{id}?stream=true&starting_after=N`),
+and batch results (OpenAI's output file `GET /v1/files/{id}/content`, Anthropic's
+`GET /v1/messages/batches/{id}/results`), whose answers are billed at batch prices."""
 
 from __future__ import annotations
 
@@ -17,6 +22,9 @@ _SUFFIXES = (
     ("/messages", "anthropic", "messages"),
 )
 _MODEL = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
+_RESPONSE_RETRIEVAL = re.compile(r"/responses/[^/]+$")
+_BATCH_RESULTS = re.compile(r"/files/[^/]+/content$|/messages/batches/[^/]+/results$")
+BATCH_RESULTS = "batch.results"
 _GEMINI = re.compile(r"/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$")
 
 
@@ -31,6 +39,8 @@ class Call:
 
 def classify(method: str, path: str, query: dict[str, str], body: bytes) -> Call | None:
     """The inference call a request makes, or None for anything else (listing models, files, batches...)."""
+    if method == "GET":
+        return _retrieval(path, query)
     if method != "POST":
         return None
     gemini = _GEMINI.search(path)
@@ -53,6 +63,14 @@ def classify(method: str, path: str, query: dict[str, str], body: bytes) -> Call
     options = payload.get("stream_options")
     wants_usage = isinstance(options, dict) and options.get("include_usage") is True
     return Call(flavor, endpoint, model, payload.get("stream") is True, wants_usage)
+
+
+def _retrieval(path: str, query: dict[str, str]) -> Call | None:
+    if _RESPONSE_RETRIEVAL.search(path):
+        return Call("responses", "responses", None, query.get("stream") == "true", True)
+    if _BATCH_RESULTS.search(path):
+        return Call("batch", BATCH_RESULTS, None, False, True)
+    return None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

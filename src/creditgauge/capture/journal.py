@@ -7,11 +7,17 @@ before it is committed) and `lock` (one process per directory). A record reaches
 `write` before the request is answered, which survives the process being killed; a background thread fsyncs in
 small groups (every `fsync_interval` seconds, 20 ms by default) against power loss. Replay is idempotent by event
 id, so replaying too much is harmless and a stale checkpoint only costs time.
+
+A journal belongs to one database: `database` (its URL without the password) is written to the `database` file
+when the directory is first used and checked on every open, so events journaled for one database are never
+replayed into another; they wait for a process configured with their own. `quarantine.jsonl` keeps what could not
+be stored anywhere else (an unreadable record, an event the store failed on), one JSON line each, with the reason.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import threading
@@ -20,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from creditgauge.domain import utcnow
 from creditgauge.errors import ConfigError
 
 log = logging.getLogger("creditgauge.capture.journal")
@@ -37,8 +44,12 @@ def _segment_name(number: int) -> str:
     return f"{SEGMENT_PREFIX}{number:06d}{SEGMENT_SUFFIX}"
 
 
+IDENTITY_FILE = "database"
+QUARANTINE_FILE = "quarantine.jsonl"
+
+
 class Journal:
-    def __init__(self, directory: Path, *, segment_bytes: int = 64 * 1024 * 1024,
+    def __init__(self, directory: Path, *, database: str | None = None, segment_bytes: int = 64 * 1024 * 1024,
                  fsync_interval: float = 0.02) -> None:
         self.directory = Path(directory).expanduser()
         self.segment_bytes = segment_bytes
@@ -59,6 +70,8 @@ class Journal:
             os.close(self._lock_fd)
             raise JournalBusy(f"journal directory {self.directory} is in use by another creditgauge process; "
                               f"stop it or give this one another proxy.journal_dir") from None
+        if database is not None:
+            self._claim(database)
         self._checkpoint = self._read_checkpoint()
         self._checkpoint_fd = os.open(self.directory / "checkpoint", os.O_RDWR | os.O_CREAT, 0o600)
         existing = self.segments()
@@ -70,6 +83,47 @@ class Journal:
         self._stop = threading.Event()
         self._syncer = threading.Thread(target=self._sync_loop, name="creditgauge-journal-fsync", daemon=True)
         self._syncer.start()
+
+    def _claim(self, database: str) -> None:
+        """Record which database this journal feeds, or refuse to open one that feeds another."""
+        path = self.directory / IDENTITY_FILE
+        try:
+            recorded = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            path.write_text(database + "\n", encoding="utf-8")
+            _fsync_dir(self.directory)
+            return
+        except OSError as exc:
+            self._release_lock()
+            raise ConfigError(f"journal directory {self.directory}: cannot read its {IDENTITY_FILE} file "
+                              f"({exc.strerror}); fix its permissions") from None
+        if recorded != database:
+            self._release_lock()
+            raise JournalForOtherDatabase(
+                f"journal directory {self.directory} holds events for the database {recorded}, not {database}; "
+                f"they are kept for a process configured with that database: give this one another "
+                f"proxy.journal_dir")
+
+    def _release_lock(self) -> None:
+        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        os.close(self._lock_fd)
+
+    @property
+    def database(self) -> str | None:
+        try:
+            return (self.directory / IDENTITY_FILE).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    def quarantine(self, record: bytes, reason: str) -> None:
+        """Keep a record nothing else could store, with the reason, in the quarantine file (one JSON line)."""
+        line = json.dumps({"at": utcnow().isoformat(), "reason": reason,
+                           "record": record.decode("utf-8", "backslashreplace")}, ensure_ascii=True)
+        try:
+            with (self.directory / QUARANTINE_FILE).open("a", encoding="ascii") as handle:
+                handle.write(line + "\n")
+        except OSError as exc:
+            log.error("quarantine file in %s could not be written (%s): %s", self.directory, exc.strerror, reason)
 
     # -- writing ---------------------------------------------------------------------------------------------------
     def append(self, record: bytes) -> tuple[Position, Position]:
@@ -181,11 +235,14 @@ class Journal:
             self._closed = True
             os.close(self._fd)
             os.close(self._checkpoint_fd)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        os.close(self._lock_fd)
+        self._release_lock()
 
 
 class JournalBusy(ConfigError):
+    pass
+
+
+class JournalForOtherDatabase(ConfigError):
     pass
 
 

@@ -3,8 +3,11 @@ fingerprint and tags, the call and its usage. Shared by the proxy and the SDK ho
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from creditgauge.capture.endpoints import Call
 from creditgauge.capture.usage import Usage
@@ -46,30 +49,47 @@ def key_fingerprint(headers: Mapping[str, str], query: Mapping[str, str] | None 
 def make_event(*, account: str, provider: str, call: Call, usage: Usage | None, source: str, ts: datetime,
                status: int | None, incomplete: bool = False, latency_ms: int | None = None,
                key_fp: str | None = None, tags: dict[str, str] | None = None) -> UsageEvent:
-    extra = {} if usage is None else dict(usage.extra)
+    common = {"account": account, "provider": provider, "endpoint": call.endpoint, "source": source,
+              "key_fingerprint": key_fp, "tags": tags or {}, "status_code": status, "incomplete": incomplete,
+              "latency_ms": latency_ms}
     if usage is None:
-        usage = Usage()
-        extra["usage_missing"] = True
+        return UsageEvent(id=new_ulid(), ts=ts, model=call.model, extra={"usage_missing": True}, **common)
+    return UsageEvent(**common, **_usage_fields(account, usage, ts, call.model, {},
+                                                stable_id=call.flavor == "responses"))
+
+
+def with_usage(event: UsageEvent, usage: Usage, *, stable_id: bool = False) -> UsageEvent:
+    """The event with another answer's usage (one of the answers of a batch results file)."""
+    return replace(event, **_usage_fields(event.account, usage, event.ts, event.model, event.extra,
+                                          stable_id=stable_id))
+
+
+def _usage_fields(account: str, usage: Usage, ts: datetime, model: str | None, extra: dict[str, Any], *,
+                  stable_id: bool) -> dict[str, Any]:
+    """An event's fields that come from one answer's usage. `stable_id`: the id is derived from the provider's
+    response id, so the same answer seen again (a background response polled after it finished, a resumed
+    stream, a batch results file downloaded twice) is stored once."""
+    extra = {**extra, **usage.extra}
     if usage.service_tier:
         extra["service_tier"] = usage.service_tier
-    return UsageEvent(
-        id=new_ulid(),
-        account=account,
-        provider=provider,
-        ts=ts,
-        model=usage.model or call.model,
-        endpoint=call.endpoint,
-        source=source,
-        input_tokens=usage.input_tokens,
-        cached_input_tokens=usage.cached_input_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        output_tokens=usage.output_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
-        key_fingerprint=key_fp,
-        tags=tags or {},
-        status_code=status,
-        incomplete=incomplete,
-        latency_ms=latency_ms,
-        request_id=usage.request_id,
-        extra=extra,
-    )
+    if usage.processing:
+        extra["processing"] = usage.processing
+    if usage.tool_calls:
+        extra["tool_calls"] = dict(usage.tool_calls)
+    return {
+        "id": stable_event_id(account, usage.request_id) if stable_id and usage.request_id else new_ulid(),
+        "ts": usage.at or ts,
+        "model": usage.model or model,
+        "input_tokens": usage.input_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "request_id": usage.request_id,
+        "extra": extra,
+    }
+
+
+def stable_event_id(account: str, response_id: str) -> str:
+    """A ULID-length id that is the same every time this account's response id is seen."""
+    return "r" + hashlib.sha256(f"{account}\0{response_id}".encode()).hexdigest()[:25]

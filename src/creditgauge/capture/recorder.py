@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from creditgauge.capture.endpoints import BATCH_RESULTS
+from creditgauge.capture.observed import with_usage
 from creditgauge.capture.usage import Usage
 from creditgauge.capture.writer import EventWriter
 from creditgauge.domain import UsageEvent
@@ -23,6 +25,18 @@ class Recorder:
         self.observers: list[Callable[[UsageEvent], None]] = []
 
     def record(self, event: UsageEvent, *, usage: Usage | None = None) -> UsageEvent:
+        """Record one observed answer. Three answers are not one event: batch results are one event per answer
+        they hold (none when the file is not batch results), and a background response still running is left
+        for the poll or resumed stream that sees it finish."""
+        if usage is not None and usage.parts:
+            for part in usage.parts:
+                self._store(with_usage(event, part, stable_id=True), part)
+            return event
+        if (usage is not None and usage.pending) or (usage is None and event.endpoint == BATCH_RESULTS):
+            return event
+        return self._store(event, usage)
+
+    def _store(self, event: UsageEvent, usage: Usage | None) -> UsageEvent:
         # An unknown usage is unpriced, never $0: nothing to price from.
         if not event.extra.get("usage_missing"):
             self.pricer.apply(event, provider_cost=usage.provider_cost if usage else None)

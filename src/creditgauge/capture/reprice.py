@@ -1,5 +1,6 @@
 """Recompute the price of stored tracked events after a price fix (a genai-prices upgrade or a config override).
-Idempotent: a second run finds nothing to change. A cost the provider reported itself is kept: it wins."""
+Idempotent: a second run finds nothing to change. A cost the provider reported itself is kept: it wins. The
+split of a cost into line items (tokens, tool fees) follows the new price."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from creditgauge.pricing import SOURCE_PROVIDER, Pricer
+from creditgauge.pricing import SOURCE_PROVIDER, Price, Pricer
 from creditgauge.store.events import PriceUpdate, iter_events, update_prices
+from creditgauge.store.line_items import store_line_items
 
 BATCH = 2000
 
@@ -22,9 +24,14 @@ class RepriceReport:
     provider_priced: int = 0
 
 
+def _lines(price: Price | None) -> dict[str, str] | None:
+    return {name: str(cost) for name, cost in price.lines.items()} if price and price.lines else None
+
+
 def reprice(engine: Engine, pricer: Pricer, *, since: datetime, until: datetime | None = None) -> RepriceReport:
     report = RepriceReport()
     pending: list[PriceUpdate] = []
+    lines: dict[str, dict[str, str] | None] = {}
     for event in iter_events(engine, since=since, until=until):
         report.checked += 1
         if event.price_source == SOURCE_PROVIDER:
@@ -38,8 +45,16 @@ def reprice(engine: Engine, pricer: Pricer, *, since: datetime, until: datetime 
         old = (event.cost, event.currency, event.price_source, event.prices_version)
         if old != (new.cost, new.currency, new.price_source, new.prices_version):
             pending.append(new)
-        if len(pending) >= BATCH:
-            report.changed += update_prices(engine, pending)
-            pending = []
-    report.changed += update_prices(engine, pending)
+        if event.extra.get("line_items") != _lines(price):
+            lines[event.id] = _lines(price)
+        if len(pending) >= BATCH or len(lines) >= BATCH:
+            report.changed += _apply(engine, pending, lines)
+            pending, lines = [], {}
+    report.changed += _apply(engine, pending, lines)
     return report
+
+
+def _apply(engine: Engine, prices: list[PriceUpdate], lines: dict[str, dict[str, str] | None]) -> int:
+    if lines:
+        store_line_items(engine, lines)
+    return update_prices(engine, prices)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import logging
 import signal
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 import platformdirs
 from aiohttp import web
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from creditgauge.capture.journal import Journal
 from creditgauge.capture.proxy import RecordingProxy, routes_for
@@ -24,15 +27,32 @@ from creditgauge.config import Config
 from creditgauge.domain import UsageEvent
 from creditgauge.pricing import Pricer
 from creditgauge.store.engine import make_engine, migrate
-from creditgauge.store.events import store_events
+from creditgauge.store.events import StoreOutcome, store_checked
 
 log = logging.getLogger("creditgauge.capture")
 
 
+def database_identity(url: str) -> str:
+    """The database a URL names, as text that holds no secret: the password hidden, the driver reduced to the
+    backend, a SQLite file as its absolute path (two working directories, two databases)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return hashlib.sha256(url.encode()).hexdigest()  # not a URL at all: make_engine reports it
+    parsed = parsed.set(drivername=parsed.get_backend_name())
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        parsed = parsed.set(database=str(Path(parsed.database).expanduser().resolve()))
+    return parsed.render_as_string(hide_password=True)
+
+
 def journal_root(config: Config) -> Path:
-    if config.proxy.journal_dir:
-        return Path(config.proxy.journal_dir).expanduser()
-    return Path(platformdirs.user_data_dir("creditgauge")) / "journal"
+    """The journal directory of the configured database: one per database (named by a hash of its identity)
+    under proxy.journal_dir, else under the user data directory, so two configurations on one machine never
+    share a journal."""
+    root = (Path(config.proxy.journal_dir).expanduser() if config.proxy.journal_dir
+            else Path(platformdirs.user_data_dir("creditgauge")) / "journal")
+    identity = database_identity(config.resolved_database_url())
+    return root / ("db-" + hashlib.sha256(identity.encode()).hexdigest()[:16])
 
 
 class MigratingStore:
@@ -42,11 +62,11 @@ class MigratingStore:
     def __init__(self) -> None:
         self.ready = False
 
-    def __call__(self, engine: Engine, events: Sequence[UsageEvent]) -> int:
+    def __call__(self, engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
         if not self.ready:
             migrate(engine)
             self.ready = True
-        return store_events(engine, events)
+        return store_checked(engine, events)
 
 
 def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool = False,
@@ -55,7 +75,8 @@ def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool =
     store_process); the SDK hook stores from a thread, not to start processes inside the user's application."""
     url = config.resolved_database_url()
     store = ProcessStore(url) if writes_in_child else MigratingStore()
-    writer = EventWriter(make_engine(url), Journal(journal_dir), batch_size=config.proxy.batch_size,
+    journal = Journal(journal_dir, database=database_identity(url))
+    writer = EventWriter(make_engine(url), journal, batch_size=config.proxy.batch_size,
                          queue_size=config.proxy.queue_size, backoff=backoff, store=store)
     return Recorder(Pricer.from_config(config), writer.start())
 

@@ -9,7 +9,8 @@ goes through Python-level state methods, which cost twice as much in the parent 
 The child is a plain subprocess (`python -m creditgauge.capture.store_process`), not multiprocessing, so nothing
 of the parent's `__main__` runs twice; the database URL goes over the pipe, never on the command line. If the
 child dies, the batch fails like a database error (the writer retries it, the journal still holds it) and a new
-child is started.
+child is started. A batch the child fails on for any other reason than the database (a value it cannot take) comes
+back as a `BatchFailed`, which the writer answers by splitting the batch, never by retrying it forever.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from dataclasses import fields
 from typing import IO, Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from creditgauge.domain import UsageEvent
 from creditgauge.errors import CreditgaugeError, StoreError
 from creditgauge.redact import redact
+from creditgauge.store.events import StoreOutcome
 
 _HEADER = struct.Struct(">I")
 _EVENT_VALUES = operator.attrgetter(*(field.name for field in fields(UsageEvent)))  # in UsageEvent's field order
@@ -52,6 +53,10 @@ def _receive(stream: IO[bytes]) -> Any:
     return pickle.loads(payload)  # a message from our own parent or child, over our own pipe
 
 
+class BatchFailed(RuntimeError):
+    """The child could not store a batch while the database answered: something in the batch, not an outage."""
+
+
 class ProcessStore:
     """A `store` for EventWriter: `store(engine, events)` runs store_events in the child (`engine` is unused:
     the child has its own on the same URL, and migrates the schema on its first successful connection, so the
@@ -62,7 +67,7 @@ class ProcessStore:
         self._child: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, engine: Engine | None, events: Sequence[UsageEvent]) -> int:
+    def __call__(self, engine: Engine | None, events: Sequence[UsageEvent]) -> StoreOutcome:
         with self._lock:
             child = self._child if self._child is not None and self._child.poll() is None else self._spawn()
             assert child.stdin is not None and child.stdout is not None
@@ -74,7 +79,9 @@ class ProcessStore:
                 raise StoreError("the database writer process stopped; a new one takes the batch again") from None
         if kind == "error":
             raise StoreError(value)
-        return int(value)
+        if kind == "failed":
+            raise BatchFailed(value)
+        return StoreOutcome(*value)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         self._stop_child()
@@ -104,7 +111,7 @@ class ProcessStore:
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The child: one batch in, one answer out, until the parent closes the pipe."""
     from creditgauge.store.engine import make_engine, migrate
-    from creditgauge.store.events import store_events
+    from creditgauge.store.events import is_outage, store_checked
 
     engine = make_engine(_receive(stdin))
     migrated = False
@@ -117,10 +124,12 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
             if not migrated:
                 migrate(engine)
                 migrated = True
-            _send(stdout, ("ok", store_events(engine, events)))
-        except (CreditgaugeError, SQLAlchemyError, OSError) as exc:
+            outcome = store_checked(engine, events)
+            _send(stdout, ("ok", (outcome.stored, outcome.quarantined)))
+        except Exception as exc:  # every failure goes back to the parent as an answer; the child lives on
             first_line = (str(getattr(exc, "orig", None) or exc) or type(exc).__name__).splitlines()[0]
-            _send(stdout, ("error", redact(first_line)))
+            outage = is_outage(exc) or isinstance(exc, CreditgaugeError)
+            _send(stdout, ("error" if outage else "failed", redact(first_line)))
     engine.dispose()
 
 

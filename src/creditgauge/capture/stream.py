@@ -18,9 +18,11 @@ from typing import Any
 import orjson
 
 from creditgauge.capture.usage import (
+    CODE_EXECUTION_TOOLS,
     INEXACT_COST,
     Usage,
     anthropic_usage,
+    batch_results_usage,
     gemini_usage,
     openai_usage,
     responses_usage,
@@ -29,7 +31,8 @@ from creditgauge.capture.usage import (
 
 _NON_NULL_USAGE = re.compile(rb'"usage"\s*:\s*\{')
 _RESPONSE_FINAL = (b"response.completed", b"response.incomplete", b"response.failed")
-_ANTHROPIC_EVENTS = (b"message_start", b"message_delta", b"message_stop")
+_RESPONSE_STARTED = b"response.created"
+_ANTHROPIC_EVENTS = (b"message_start", b"message_delta", b"message_stop", b"content_block_start")
 MAX_JSON_BODY = 64 * 1024 * 1024  # a whole-body copy kept for parsing; bigger bodies are relayed but not read
 
 
@@ -67,6 +70,8 @@ def body_usage(flavor: str, body: bytes, content_encoding: str | None = None) ->
     try:
         inflater = decompressor(content_encoding)
         data = body if inflater is None else inflater.decompress(body) + inflater.flush()
+        if flavor == "batch":  # JSON lines, read exactly (rare, and never on the request path of a model call)
+            return batch_results_usage(_json_lines(data))
         try:
             usage = usage_from_body(flavor, orjson.loads(data))
         except orjson.JSONDecodeError:  # not UTF-8, say: the standard library decides
@@ -76,6 +81,17 @@ def body_usage(flavor: str, body: bytes, content_encoding: str | None = None) ->
         return usage
     except (UnsupportedEncoding, zlib.error, ValueError):
         return None
+
+
+def _json_lines(data: bytes) -> list[Any]:
+    """Each line of a JSON-lines body that reads as JSON; an unreadable line is skipped, the others still count."""
+    lines = []
+    for line in data.splitlines():
+        try:
+            lines.append(parse_json(line))
+        except ValueError:
+            continue
+    return lines
 
 
 class StreamTracker:
@@ -90,6 +106,9 @@ class StreamTracker:
         self._buffer = b""
         self._anthropic: dict[str, Any] = {}
         self._message: dict[str, Any] = {}
+        self._code_execution = False
+        self._container = False
+        self._background: dict[str, Any] | None = None  # the response.created of a background Responses stream
         try:
             self._inflater = decompressor(content_encoding)
         except UnsupportedEncoding:
@@ -136,6 +155,9 @@ class StreamTracker:
         elif self._buffer.strip():
             self._event(self._buffer)
         self._buffer = b""
+        if self.usage is None and self._background is not None:
+            # A background response keeps running when its stream breaks off: a poll or a resumed stream records it.
+            self.usage = responses_usage({**self._background, "status": "in_progress", "usage": None})
 
     # -- one server-sent event ------------------------------------------------------------------------------------
     def _event(self, block: bytes) -> None:
@@ -170,6 +192,14 @@ class StreamTracker:
             self.usage = openai_usage(parse_json(data)) or self.usage
 
     def _responses_event(self, name: bytes, data: bytes) -> None:
+        if name == _RESPONSE_STARTED or (not name and _RESPONSE_STARTED in data[:120]):
+            if b'"background":true' not in data and b'"background": true' not in data:
+                return
+            event = parse_json(data)
+            response = event.get("response") if isinstance(event, dict) else None
+            if isinstance(response, dict) and response.get("background") is True:
+                self._background = response
+            return
         if name not in _RESPONSE_FINAL and not any(kind in data[:120] for kind in _RESPONSE_FINAL):
             return
         event = parse_json(data)
@@ -184,6 +214,9 @@ class StreamTracker:
     def _anthropic_event(self, name: bytes, data: bytes) -> None:
         if name and name not in _ANTHROPIC_EVENTS:
             return
+        if (name == b"content_block_start" or b'"content_block_start"' in data[:40]) \
+                and b"server_tool_use" not in data:
+            return  # the common text or thinking block: nothing billed in it
         event = parse_json(data)
         if not isinstance(event, dict):
             return
@@ -194,9 +227,11 @@ class StreamTracker:
                 self._message = message
                 self._anthropic = dict(message.get("usage") or {})
         elif kind == "message_delta":
-            # message_delta usage fields are cumulative totals: the latest value of each field wins (§2.6).
-            delta = event.get("usage") or {}
-            self._anthropic.update({k: v for k, v in delta.items() if v is not None})
+            self._merge_delta(event)
+        elif kind == "content_block_start":
+            block = event.get("content_block")
+            self._code_execution |= isinstance(block, dict) and block.get("name") in CODE_EXECUTION_TOOLS
+            return
         elif kind == "message_stop":
             self.done = True
             return
@@ -205,3 +240,18 @@ class StreamTracker:
         if self._anthropic:
             self.usage = anthropic_usage(self._anthropic, model=self._message.get("model"),
                                          request_id=self._message.get("id"))
+            if self._code_execution and self._container:
+                self.usage.tool_calls["code_execution"] = 1
+
+    def _merge_delta(self, event: dict[str, Any]) -> None:
+        """message_delta usage fields are cumulative totals (§2.6), so a count only grows: a delta never erases
+        what message_start reported (a top-level 0 beside `iterations` is not "no cache reads"). Objects
+        (iterations, server_tool_use) are the latest whole value."""
+        delta = event.get("usage") or {}
+        for key, value in delta.items():
+            known = self._anthropic.get(key)
+            if isinstance(value, int) and isinstance(known, int) and not isinstance(value, bool):
+                self._anthropic[key] = max(known, value)
+            elif value is not None:
+                self._anthropic[key] = value
+        self._container |= isinstance((event.get("delta") or {}).get("container"), dict)

@@ -5,6 +5,11 @@ queue, both under one lock so queue order is journal order. A single thread take
 them idempotently and moves the journal's checkpoint. When the database is down it retries with backoff and the
 queue fills; past `queue_size`, events live only in the journal (nothing is dropped) and are replayed from it once
 the queue has drained. At start, whatever an earlier process left uncommitted in the journal is replayed first.
+
+One bad event never stops it: the store quarantines what cannot be stored as it is (store_checked); a batch that
+still fails while the database answers is split until the failing event is alone, and that one goes to the
+journal directory's quarantine file. Only an unreachable database makes the writer wait (and retry). The thread
+never dies on an error, and `flush()` reports what could not be stored.
 """
 
 from __future__ import annotations
@@ -18,14 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from creditgauge.capture.codec import decode_event, encode_event
 from creditgauge.capture.journal import Journal, Position
 from creditgauge.domain import UsageEvent
 from creditgauge.errors import StoreError
+from creditgauge.limits import QUARANTINE_REASON
 from creditgauge.redact import redact
-from creditgauge.store.events import store_events
+from creditgauge.store.events import StoreOutcome, is_outage, store_checked
 
 log = logging.getLogger("creditgauge.capture.writer")
 
@@ -46,13 +51,33 @@ class WriterStats:
     replayed: int = 0
     spilled: int = 0  # events that overflowed the queue and were written from the journal
     failures: int = 0
+    quarantined: int = 0  # events the store kept in its quarantine table instead (see store_checked)
+    quarantined_to_file: int = 0  # events or journal records not even the quarantine table took
+    dropped: int = 0  # events lost: the queue was full and there was no journal
     last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlushReport:
+    """What `flush()` found: true only when everything submitted is stored as it came."""
+
+    pending: int
+    quarantined: int
+    dropped: int
+    last_error: str | None
+
+    def __bool__(self) -> bool:
+        return not (self.pending or self.quarantined or self.dropped)
+
+
+StoreFunction = Callable[[Engine, Sequence[UsageEvent]], StoreOutcome]
+CONTENT_FAILURES_BEFORE_SPLIT = 2  # a batch failing this often while the database answers is split
 
 
 class EventWriter:
     def __init__(self, engine: Engine, journal: Journal | None = None, *, batch_size: int = 500,
                  queue_size: int = 100_000, flush_interval: float = 0.25, backoff: Backoff | None = None,
-                 store: Callable[[Engine, Sequence[UsageEvent]], int] = store_events) -> None:
+                 store: StoreFunction = store_checked) -> None:
         self.engine = engine
         self.journal = journal
         self.batch_size = batch_size
@@ -79,12 +104,19 @@ class EventWriter:
     # -- the request path ------------------------------------------------------------------------------------------
     def submit(self, event: UsageEvent) -> None:
         """Make the event durable (journal) and queue it for the database. Never blocks on the database."""
-        line = encode_event(event) if self.journal is not None else b""
+        line = b""
+        if self.journal is not None:
+            try:
+                line = encode_event(event)
+            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+                # A value no journal record can hold: the store quarantines the event (queued, not journaled).
+                event.extra = {QUARANTINE_REASON: f"cannot be journaled ({type(exc).__name__})"}
         with self._lock:
             self.stats.submitted += 1
-            if self.journal is None:
+            if self.journal is None or not line:
                 if len(self._queue) >= self.queue_size:
                     self.stats.failures += 1
+                    self.stats.dropped += 1
                     log.error("event queue full and no journal: event %s dropped", event.id)
                     return
                 self._queue.append((event, None))
@@ -104,25 +136,28 @@ class EventWriter:
         with self._lock:
             return len(self._queue) + self._in_flight + (1 if self._first_spilled is not None else 0)
 
-    def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until every event submitted so far is committed (or the timeout passes)."""
+    def flush(self, timeout: float = 30.0) -> FlushReport:
+        """Wait until every event submitted so far is written (or the timeout passes), and report: events still
+        pending, quarantined instead of stored, and dropped since the writer started. True only when none."""
         deadline = time.monotonic() + timeout
         self._wake.set()
         with self._idle:
-            while self.pending():
+            while self.pending() and self._thread.is_alive():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return False
+                    break
                 self._idle.wait(min(remaining, 0.05))
                 self._wake.set()
-        return True
+        stats = self.stats
+        return FlushReport(self.pending(), stats.quarantined + stats.quarantined_to_file, stats.dropped,
+                           stats.last_error)
 
     def close(self, timeout: float = 30.0) -> bool:
         """Drain the queue into the database (as far as `timeout` allows), stop the thread, close the journal.
         What could not be written stays in the journal for the next start."""
         if self._stopping:
-            return not self.pending()
-        drained = self.flush(timeout) if self._thread.is_alive() else not self.pending()
+            return self.pending() == 0
+        drained = (self.flush(timeout).pending if self._thread.is_alive() else self.pending()) == 0
         self._stopping = True
         self._wake.set()
         if self._thread.is_alive():
@@ -142,9 +177,13 @@ class EventWriter:
         while not self._stopping:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
-            while not self._stopping and self._write_next_batch():
-                pass
-            self._replay_spilled()
+            try:
+                while not self._stopping and self._write_next_batch():
+                    pass
+                self._replay_spilled()
+            except Exception:  # a bug must not end tracking silently: logged, and the next round tries again
+                self.stats.failures += 1
+                log.exception("the event writer hit an unexpected error; it keeps running")
             with self._idle:
                 self._idle.notify_all()
 
@@ -171,23 +210,42 @@ class EventWriter:
         return True
 
     def _write(self, events: Sequence[UsageEvent]) -> bool:
-        """Store with retries until it works; False only when asked to stop while the database is still down."""
-        attempt = 0
+        """Store with retries until it works; False only when asked to stop while the database is still down.
+        A batch that keeps failing on its content while the database answers is split to find the poison."""
+        attempt = content_failures = 0
         while True:
             try:
-                self._store(self.engine, events)
+                outcome = self._store(self.engine, events)
                 self.stats.committed_batches += 1
+                self.stats.quarantined += outcome.quarantined
                 return True
-            except (SQLAlchemyError, OSError, StoreError) as exc:
+            except Exception as exc:  # whatever the store raises, the writer must go on: classified below
                 self.stats.failures += 1
-                message = redact(str(getattr(exc, "orig", None) or exc).splitlines()[0])
+                message = redact((str(getattr(exc, "orig", None) or exc) or type(exc).__name__).splitlines()[0])
                 if message != self.stats.last_error:
                     log.warning("database write failed (%s); retrying, events stay in the journal", message)
                 self.stats.last_error = message
+                if not (is_outage(exc) or isinstance(exc, StoreError)):
+                    content_failures += 1
+                    if content_failures >= CONTENT_FAILURES_BEFORE_SPLIT:
+                        return self._split(events, message)
                 if self._stopping:
                     return False
                 time.sleep(self.backoff.delay(attempt))
                 attempt += 1
+
+    def _split(self, events: Sequence[UsageEvent], reason: str) -> bool:
+        if len(events) == 1:
+            self._quarantine_to_file(encode_or_repr(events[0]), f"the store failed on this event: {reason}")
+            return True
+        middle = len(events) // 2
+        return self._write(events[:middle]) and self._write(events[middle:])
+
+    def _quarantine_to_file(self, record: bytes, reason: str) -> None:
+        self.stats.quarantined_to_file += 1
+        if self.journal is not None:
+            self.journal.quarantine(record, reason)
+        log.error("an event could not be stored and was quarantined: %s", reason)
 
     def _replay_spilled(self) -> None:
         # Only this thread moves the checkpoint, and it replays before it writes any later batch, so clearing the
@@ -211,8 +269,9 @@ class EventWriter:
         for position, line in self.journal.pending(end):
             try:
                 batch.append(decode_event(line))
-            except (ValueError, TypeError, KeyError) as exc:
-                log.error("journal record at %s unreadable, skipped: %s", tuple(position), exc)
+            except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+                self._quarantine_to_file(line, f"journal record at {tuple(position)} unreadable "
+                                               f"({type(exc).__name__})")
             if len(batch) >= self.batch_size:
                 if not self._write(batch):
                     return
@@ -224,3 +283,14 @@ class EventWriter:
                 return
             self.stats.replayed += len(batch)
         self.journal.checkpoint(end)
+
+
+def encode_or_repr(event: UsageEvent) -> bytes:
+    """The event as its journal record, or (when no record can hold it) its cut repr, for the quarantine file."""
+    try:
+        return encode_event(event)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        try:
+            return repr(event)[:65536].encode("utf-8", "backslashreplace")
+        except (ValueError, RecursionError):
+            return f"<unprintable event {event.id!r}>".encode("utf-8", "backslashreplace")

@@ -8,13 +8,15 @@ import typer
 
 from creditgauge import clock
 from creditgauge.analysis.alerts.engine import check_alerts, send_test_notice
-from creditgauge.cli.app import app, console, emit_json, err_console, get_config, get_engine, print_table
+from creditgauge.cli.app import app, console, emit_json, err_console, get_config, get_engine
 from creditgauge.cli.status import when
+from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.store.alerts import alert_history, alert_states
 
 alerts_app = typer.Typer(help="Alert rules and channels: check (for cron), test a channel, list states.",
                          no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
+MESSAGE_WIDTH = 48  # a message wraps at word boundaries within this many columns
 
 
 @alerts_app.command("check")
@@ -52,6 +54,7 @@ def test(channel: str = typer.Argument(..., help="A channel name from [alerts.ch
 def list_command(
     history: int = typer.Option(20, "--history", help="How many recent events to show."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Configured rules, the state of each subject, and recent events."""
     config, engine = get_config(), get_engine()
@@ -66,14 +69,27 @@ def list_command(
                          "channels": e.channels} for e in events],
         })
         return
-    print_table("Alert rules", [("rule", "left"), ("kind", "left"), ("scope", "left"), ("channels", "left")],
-                [[r.name, r.kind, r.account or r.tag or r.project or "all accounts", ", ".join(r.channels)]
-                 for r in config.alerts.rules])
+    rules = config.alerts.rules
+    print_fitted(console, FittedTable("Alert rules", [
+        Column("rule", [r.name for r in rules], keep=True),
+        Column("kind", [r.kind for r in rules], keep=True),
+        Column("scope", [r.account or r.tag or r.project or "all accounts" for r in rules], priority=1),
+        Column("channels", [", ".join(r.channels) for r in rules], wrap=MESSAGE_WIDTH),
+    ], shows_all="--wide or --json", wide=wide))
     if states:
-        print_table("States", [("rule", "left"), ("subject", "left"), ("state", "left"), ("since", "left"),
-                               ("message", "left")],
-                    [[s.rule, s.subject, s.state, when(s.since), s.message or ""] for s in states.values()])
+        rows = list(states.values())
+        print_fitted(console, FittedTable("States", [
+            Column("rule", [s.rule for s in rows], keep=True),
+            Column("subject", [s.subject for s in rows], keep=True),
+            Column("state", [s.state for s in rows], keep=True),
+            Column("since", [when(s.since) for s in rows]),
+            Column("message", [s.message or "" for s in rows], wrap=MESSAGE_WIDTH),
+        ], shows_all="--wide or --json", wide=wide))
     if events:
-        print_table("Recent events", [("at", "left"), ("rule", "left"), ("subject", "left"), ("event", "left"),
-                                      ("message", "left")],
-                    [[when(e.at), e.rule, e.subject, e.event, e.message] for e in events])
+        print_fitted(console, FittedTable("Recent events", [
+            Column("at", [when(e.at) for e in events], keep=True),
+            Column("rule", [e.rule for e in events], keep=True),
+            Column("subject", [e.subject for e in events], priority=1),
+            Column("event", [e.event for e in events], keep=True),
+            Column("message", [e.message for e in events], wrap=MESSAGE_WIDTH),
+        ], shows_all="--wide or --json", wide=wide))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import sys
@@ -18,7 +17,8 @@ from rich.table import Table
 from sqlalchemy import Engine
 from typer.core import TyperGroup
 
-from creditgauge.config import Config, load_config
+from creditgauge.config import CONFIG_ENV, Config, load_config
+from creditgauge.csv_safety import SafeDictWriter
 from creditgauge.errors import ConfigError, CreditgaugeError
 from creditgauge.redact import install_log_redaction, redact
 from creditgauge.serialize import jsonable
@@ -41,9 +41,10 @@ class _Group(TyperGroup):
 app = typer.Typer(
     cls=_Group,
     name="creditgauge",
-    help="Spend, usage, balance and runway across every AI API account you pay for.",
-    no_args_is_help=True,
-    add_completion=False,
+    help="Spend, usage, balance and runway across every AI API account you pay for. With no command: the status "
+         "(or what to do first, when nothing is set up).",
+    invoke_without_command=True,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -52,6 +53,7 @@ app = typer.Typer(
 @dataclass
 class Globals:
     config_path: Path | None = None
+    config_named_by: str | None = None  # "-c" or "$CREDITGAUGE_CONFIG" when the user named the file
     verbose: bool = False
     _config: Config | None = None
     _engine: Engine | None = None
@@ -59,24 +61,55 @@ class Globals:
 
 state = Globals()
 
+FIRST_STEPS = """\
+No accounts yet: {path} does not exist. What to do first:
+  creditgauge demo       try it on fake providers (nothing of yours is touched)
+  creditgauge init       write a starter config with the keys found in your env
+  creditgauge --help     every command"""
+
 
 @app.callback()
 def _global_options(
+    ctx: typer.Context,
     config: Path | None = typer.Option(None, "--config", "-c", help="Config file (default $CREDITGAUGE_CONFIG, "
-                                       "else ~/.config/creditgauge/config.toml).", envvar="CREDITGAUGE_CONFIG"),
+                                       "else ~/.config/creditgauge/config.toml).", envvar=CONFIG_ENV),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP retries and progress details."),
 ) -> None:
+    source = ctx.get_parameter_source("config")  # Typer's own copy of click's ParameterSource: compared by name
     state.config_path, state.verbose = config, verbose
+    state.config_named_by = None if config is None else (
+        f"${CONFIG_ENV}" if getattr(source, "name", "") == "ENVIRONMENT" else "-c")
     state._config = state._engine = None
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s", force=True)
     install_log_redaction()
+    if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+        _status_or_first_steps(ctx)
+
+
+def _status_or_first_steps(ctx: typer.Context) -> None:
+    """`creditgauge` alone: the status when accounts are configured, else the first steps."""
+    config = _load_config()
+    if config.accounts:
+        ctx.invoke(ctx.command.get_command(ctx, "status"))  # type: ignore[attr-defined]
+    else:
+        console.print(FIRST_STEPS.format(path=config.path), markup=False, highlight=False, soft_wrap=True)
+
+
+def _load_config() -> Config:
+    if state._config is None:
+        state._config = load_config(state.config_path, named_by=state.config_named_by)
+    return state._config
 
 
 def get_config() -> Config:
-    if state._config is None:
-        state._config = load_config(state.config_path)
-    return state._config
+    """The config; when the default file is absent (an empty config), one line on stderr says how to add accounts."""
+    first = state._config is None
+    config = _load_config()
+    if first and not config.accounts and config.path is not None and not config.path.exists():
+        err_console.print(f"note: no config at {config.path}, so no accounts; run `creditgauge init` to write one",
+                          markup=False, highlight=False, soft_wrap=True)
+    return config
 
 
 def get_engine() -> Engine:
@@ -104,7 +137,7 @@ def emit_json(payload: Any) -> None:
 
 
 def emit_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer = SafeDictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("" if v is None else jsonable(v)) for k, v in row.items()})
@@ -126,4 +159,4 @@ def print_table(title: str | None, columns: Sequence[tuple[str, str]], rows: Ite
 def main() -> None:
     from creditgauge.cli import commands  # noqa: F401  (registers every command on `app`)
 
-    app()
+    app(prog_name="creditgauge")  # the same name under `python -m creditgauge`

@@ -8,24 +8,16 @@ import typer
 
 from creditgauge import clock
 from creditgauge.analysis.balance import balances
-from creditgauge.cli.app import (
-    OutputFormat,
-    app,
-    console,
-    emit_csv,
-    emit_json,
-    get_config,
-    get_engine,
-    output_format,
-    print_table,
-)
-from creditgauge.cli.status import kind_label, shown, when
+from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.cli.status import kind_label, when
+from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
+from creditgauge.display import UNKNOWN, money
 from creditgauge.domain import BalanceKind
 
 
 def age(moment: datetime | None, now: datetime) -> str:
     if moment is None:
-        return "-"
+        return UNKNOWN
     minutes = int((now - moment).total_seconds() // 60)
     if minutes < 60:
         return f"{max(minutes, 0)} min"
@@ -37,6 +29,7 @@ def balance_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: {\"rows\": [...]}."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Latest balance per account: amount, currency, kind (verified/estimated/limit only), age."""
     fmt = output_format(as_json, as_csv)
@@ -52,14 +45,15 @@ def balance_command(
     known = [row for row in report.rows if row.kind != BalanceKind.UNKNOWN]
     unknown = sorted({row.account for row in report.rows if row.kind == BalanceKind.UNKNOWN})
     if known:
-        print_table(
-            f"Balances at {when(now)} UTC",
-            [("account", "left"), ("provider", "left"), ("amount", "right"), ("currency", "left"), ("kind", "left"),
-             ("as of", "left"), ("age", "right")],
-            [[r.account, r.provider, shown(r.amount), r.currency, kind_label(r), when(r.as_of), age(r.as_of, now)]
-             for r in known],
-            caption="limit only = what remains under your own monthly limit, not money on the account",
-        )
+        print_fitted(console, FittedTable(f"Balances at {when(now)} UTC", [
+            Column("account", [r.account for r in known], keep=True),
+            Column("provider", [r.provider for r in known], priority=1),
+            Column("amount", [money(r.amount, r.currency) for r in known], "right", keep=True),
+            Column("currency", [r.currency for r in known], keep=True),
+            Column("kind", [kind_label(r) for r in known], keep=True),
+            Column("as of", [when(r.as_of) for r in known]),
+            Column("age", [age(r.as_of, now) for r in known], "right", priority=2),
+        ], ["limit only = what remains under your own monthly limit, not money on the account"], wide=wide))
     if unknown:
         console.print(f"no balance information for: {', '.join(unknown)} "
                       "(add `creditgauge ledger add ACCOUNT --deposit AMOUNT` or a monthly_limit)")

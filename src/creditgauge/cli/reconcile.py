@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from creditgauge import clock
-from creditgauge.analysis.reconcile import EXPLAIN, reconcile
+from creditgauge.analysis.reconcile import EXPLAIN, DayComparison, reconcile
 from creditgauge.cli.app import app, console, emit_json, get_config, get_engine
-from creditgauge.cli.status import shown
+from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.dates import parse_day
-from creditgauge.display import cents, percent
+from creditgauge.display import UNKNOWN, minor_unit, money, percent
 
 
 @app.command("reconcile")
@@ -20,6 +19,7 @@ def reconcile_command(
     until: str | None = typer.Option(None, "--until", help="Last day, exclusive (default: today)."),
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Reported vs tracked spend per account and day, for days past the provider's data delay; flags differences."""
     now = clock.now()
@@ -29,28 +29,37 @@ def reconcile_command(
     if as_json:
         emit_json(report.to_dict())
         return
-    table = Table(title=f"Reconciliation {report.since} to {report.until} (exclusive)", header_style="bold",
-                  caption_justify="left")
-    for header, justify in (("account", "left"), ("day", "left"), ("reported", "right"), ("tracked", "right"),
-                            ("difference", "right"), ("ratio", "right"), ("flag", "left")):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
     notes = []
     for row in report.rows:
-        direction = row.direction
-        flag = Text(direction.replace("_", " "), style="bold red") if direction else Text("ok", style="green")
-        table.add_row(row.account, str(row.day), f"{shown(row.reported)} {row.currency}", shown(row.tracked),
-                      cents(row.difference), percent(row.ratio) or "-", flag)
-        if direction:
-            parts = ", ".join(f"{p.dimension} {p.value} {cents(p.difference, signed=True)}" for p in row.breakdown
-                              if cents(p.difference) != "0.00")
-            notes.append(f"{row.account} {row.day}: {EXPLAIN[direction]}" + (f"; {parts}" if parts else ""))
+        if row.direction:
+            parts = ", ".join(f"{p.dimension} {p.value} {money(p.difference, row.currency, signed=True)}"
+                              for p in row.breakdown if abs(p.difference) >= minor_unit(row.currency))
+            notes.append(f"{row.account} {row.day}: {EXPLAIN[row.direction]}" + (f"; {parts}" if parts else ""))
         if row.unpriced_requests:
             notes.append(f"{row.account} {row.day}: {row.unpriced_requests} tracked requests unpriced")
     notes += [f"{name}: not compared: {reason}" for name, reason in report.skipped.items()]
-    table.caption = "\n".join(notes) or None
-    if report.rows:
-        console.print(table)
-    else:
+    if not report.rows:
         console.print("nothing to compare in that window")
         for line in notes:
             console.print(line, markup=False)
+        return
+    print_fitted(console, FittedTable(f"Reconciliation {report.since} to {report.until} (exclusive)",
+                                      _columns(report.rows), notes, shows_all="--wide or --json", wide=wide))
+
+
+def _columns(rows: list[DayComparison]) -> list[Column]:
+    return [
+        Column("account", [row.account for row in rows], keep=True),
+        Column("day", [str(row.day) for row in rows], keep=True),
+        Column("reported", [money(row.reported, row.currency, show_currency=True) for row in rows], "right",
+               keep=True),
+        Column("tracked", [money(row.tracked, row.currency) for row in rows], "right", keep=True),
+        Column("difference", [money(row.difference, row.currency) for row in rows], "right", priority=1),
+        Column("ratio", [percent(row.ratio) or UNKNOWN for row in rows], "right"),
+        Column("flag", [_flag(row) for row in rows], keep=True),
+    ]
+
+
+def _flag(row: DayComparison) -> Text:
+    direction = row.direction
+    return Text(direction.replace("_", " "), style="bold red") if direction else Text("ok", style="green")

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import typer
 
 from creditgauge import clock
-from creditgauge.cli.app import (
-    OutputFormat,
-    app,
-    console,
-    emit_csv,
-    emit_json,
-    get_config,
-    get_engine,
-    output_format,
-    print_table,
-)
+from creditgauge.analysis.accounts import select_accounts
+from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.dates import parse_day
-from creditgauge.errors import ConfigError
-from creditgauge.reports import ReportQuery, parse_by, spend_report, usage_report
-from creditgauge.store import queries
+from creditgauge.display import UNKNOWN, money
+from creditgauge.reports import (
+    SPEND_SOURCES,
+    USAGE_SOURCES,
+    ReportQuery,
+    Source,
+    parse_by,
+    parse_source,
+    spend_report,
+    usage_report,
+)
 
 SINCE_HELP = "First day, inclusive (YYYY-MM-DD, today, yesterday, month, 30d). Default: start of this month."
 UNTIL_HELP = "Last day, exclusive (default: through today)."
@@ -29,19 +30,16 @@ BY_HELP = ("Group by, comma-separated: day, month, account, provider, project, m
            "workspace, service_tier; tracked data also key, endpoint, source, tag:<name>.")
 
 
-def _source(value: str) -> queries.Source:
-    if value not in ("reported", "tracked"):
-        raise ConfigError(f"--source {value!r}: use reported (provider reports) or tracked (proxy, SDK hook, ingest)")
-    return value  # type: ignore[return-value]
-
-
-def report_query(since: str | None, until: str | None, by: list[str], source: str, accounts: list[str]) -> ReportQuery:
+def report_query(since: str | None, until: str | None, by: list[str], source: str, accounts: list[str],
+                 sources: Sequence[Source] = SPEND_SOURCES) -> ReportQuery:
     today = clock.now().date()
     return ReportQuery(
         since=parse_day(since, today=today) if since else today.replace(day=1),
         until=parse_day(until, today=today, option="--until") if until else None,
-        by=by, source=_source(source), today=today, late_window_days=get_config().sync.late_window_days,
-        accounts=accounts or None, fx=get_config().fx,
+        by=by, source=parse_source(source, sources), today=today,
+        late_window_days=get_config().sync.late_window_days,
+        accounts=[a.name for a in select_accounts(get_config(), accounts)] if accounts else None,
+        fx=get_config().fx,
     )
 
 
@@ -50,10 +48,12 @@ def spend(
     since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
     until: str | None = typer.Option(None, "--until", help=UNTIL_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
-    source: str = typer.Option("reported", "--source", help="reported (provider reports) or tracked (our capture)."),
+    source: str = typer.Option("best", "--source", help="best (default: the provider's report where posted, "
+                               "tracked spend for the days it has not), reported or tracked."),
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Spend table: money per day, account, provider, project, model, line item..."""
     fmt = output_format(as_json, as_csv)
@@ -62,37 +62,51 @@ def spend(
     if fmt is OutputFormat.json:
         emit_json(report)
         return
-    extra = ["unpriced_requests"] if report["source"] == "tracked" else []
+    extra = ["unpriced_requests"] if report["source"] != "reported" else []
     if fmt is OutputFormat.csv:
         emit_csv(report["rows"], [*dims, *(["project_name"] if "project" in dims else []), "amount", "currency",
                                   *extra, *(["provisional"] if "day" in dims else [])])
         return
-    _print_spend(report, dims, extra)
+    _print_spend(report, dims, extra, wide)
 
 
-def _print_spend(report: dict[str, Any], dims: list[str], extra: list[str]) -> None:
+def _print_spend(report: dict[str, Any], dims: list[str], extra: list[str], wide: bool) -> None:
     rows = report["rows"]
     if not rows:
         console.print(f"no {report['source']} spend between {report['since'].date()} and {report['until'].date()}"
                       + ("; run `creditgauge sync` first" if report["source"] == "reported" else ""))
         return
-    columns = [(d, "left") for d in dims] + [("amount", "right"), ("currency", "left")]
-    columns += [("unpriced req.", "right")] if extra else []
-    body = []
-    for row in rows:
-        cells = [_dim_cell(row, d) for d in dims] + [row["amount"], row["currency"]]
-        cells += [row.get("unpriced_requests", 0) or ""] if extra else []
-        body.append(cells)
-    totals = "  ".join(f"{t['amount']} {t['currency']}" for t in report["totals"])
-    caption = f"total: {totals}"
+    columns = [
+        *_label_columns(rows, dims),
+        Column("amount", [money(row["amount"], row["currency"]) for row in rows], "right", keep=True),
+        Column("currency", [row["currency"] for row in rows], keep=True),
+    ]
+    if extra:
+        columns.append(Column("unpriced req.", [_count(row["unpriced_requests"]) if row.get("unpriced_requests")
+                                                else "" for row in rows], "right"))
+    totals = "  ".join(money(t["amount"], t["currency"], show_currency=True) for t in report["totals"])
+    notes = [f"total: {totals}"]
     if combined := report.get("combined"):
-        caption += f"   combined: {combined['amount']} {combined['currency']} ({combined['label']})"
+        notes.append(f"combined: {money(combined['amount'], combined['currency'], show_currency=True)} "
+                     f"({combined['label']})")
     if report.get("provisional_since") and "day" in dims:
-        caption += f"   * provisional (providers may still revise days from {report['provisional_since']})"
+        notes.append(f"* provisional (providers may still revise days from {report['provisional_since']})")
     if report.get("unpriced_requests"):
-        caption += f"   {report['unpriced_requests']} requests unpriced (not counted as $0)"
+        notes.append(f"{report['unpriced_requests']} requests unpriced (not counted as $0)")
     title = f"Spend ({report['source']}) {report['since'].date()} to {report['until'].date()} (exclusive)"
-    print_table(title, columns, body, caption=caption)
+    print_fitted(console, FittedTable(title, columns, notes, wide=wide))
+
+
+def _label_columns(rows: list[dict[str, Any]], dims: list[str]) -> list[Column]:
+    """The dimensions a report is grouped by: the names, always kept whole (a project's id only with room)."""
+    return [Column(dim, [_dim_cell(row, dim) for row in rows], keep=True,
+                   short=[row.get("project_name") or _dim_cell(row, dim) for row in rows] if dim == "project" else None)
+            for dim in dims]
+
+
+def _count(value: int | None) -> str:
+    """A count for the eye; one nobody reported reads "—", never 0."""
+    return UNKNOWN if value is None else f"{value:,}"
 
 
 def _dim_cell(row: dict[str, Any], dim: str) -> str:
@@ -114,11 +128,12 @@ def usage(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Tokens and requests table (input includes cached and cache-write tokens; output includes reasoning)."""
     fmt = output_format(as_json, as_csv)
     dims = parse_by(by)
-    report = usage_report(get_engine(), report_query(since, until, dims, source, account))
+    report = usage_report(get_engine(), report_query(since, until, dims, source, account, USAGE_SOURCES))
     measures = list(report["totals"])
     if fmt is OutputFormat.json:
         emit_json(report)
@@ -129,10 +144,25 @@ def usage(
     if not report["rows"]:
         console.print(f"no {report['source']} usage between {report['since'].date()} and {report['until'].date()}")
         return
-    short = {"input_tokens": "input", "cached_input_tokens": "cached", "cache_write_tokens": "cache write",
-             "output_tokens": "output", "reasoning_tokens": "reasoning"}
-    columns = [(d, "left") for d in dims] + [(short.get(m, m), "right") for m in measures]
-    body = [[_dim_cell(row, d) for d in dims] + [f"{row[m]:,}" for m in measures] for row in report["rows"]]
-    footer = ["total", *[""] * (len(dims) - 1), *[f"{report['totals'][m]:,}" for m in measures]]
+    _print_usage(report, dims, wide)
+
+
+# Input and output are always shown; the other measures make room in this order when the terminal is narrow (the
+# last listed is left out first, after any measure not listed here).
+USAGE_MEASURES = {"input_tokens": "input", "output_tokens": "output", "requests": "requests",
+                  "cached_input_tokens": "cached", "reasoning_tokens": "reasoning", "cache_write_tokens": "cache write"}
+ALWAYS_SHOWN = ("input_tokens", "output_tokens")
+
+
+def _print_usage(report: dict[str, Any], dims: list[str], wide: bool) -> None:
+    rows, totals = report["rows"], report["totals"]
+    ranks = list(reversed(USAGE_MEASURES))
+    columns = _label_columns(rows, dims)
+    if columns:
+        columns[0].footer = "total"
+    columns += [Column(USAGE_MEASURES.get(m, m), [_count(row.get(m)) for row in rows], "right",
+                       keep=m in ALWAYS_SHOWN, priority=ranks.index(m) + 1 if m in ranks else 0,
+                       footer=_count(totals[m]))
+                for m in totals]
     title = f"Usage ({report['source']}) {report['since'].date()} to {report['until'].date()} (exclusive)"
-    print_table(title, columns, body, footer=footer)
+    print_fitted(console, FittedTable(title, columns, wide=wide))

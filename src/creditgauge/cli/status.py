@@ -1,19 +1,23 @@
 """`creditgauge status`: per account and currency, balance with its kind, spend this month and today, the monthly
-limit and what remains under it, burn, runway with its date and state (colour-coded), forecast and last sync."""
+limit and what remains under it, burn, runway with its date and state (colour-coded), forecast and last sync.
+
+Designed for 80 columns first: the answers (account, balance with its kind, runway and state) are always shown
+whole; the other figures are left out, least useful first, when the terminal is narrower, and `--wide` shows them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from creditgauge import clock
 from creditgauge.analysis.balance import Balance
 from creditgauge.analysis.status import AccountStatus, StatusReport, status
 from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
+from creditgauge.display import UNKNOWN, money
 from creditgauge.domain import BalanceKind
 
 STATE_STYLE = {"healthy": "green", "warning": "yellow", "critical": "bold red", "unknown": "dim"}
@@ -21,9 +25,9 @@ KIND_LABEL = {BalanceKind.VERIFIED: "verified", BalanceKind.ESTIMATED: "estimate
               BalanceKind.LIMIT_ONLY: "limit only", BalanceKind.UNKNOWN: "unknown"}
 
 
-def shown(amount: Decimal | None, places: str = "0.01") -> str:
-    """An amount for the eye: rounded to cents (the JSON keeps every digit)."""
-    return "-" if amount is None else str(amount.quantize(Decimal(places), rounding=ROUND_HALF_EVEN))
+def shown(amount: Decimal | None, currency: str | None = None) -> str:
+    """An amount for the eye, to its currency's minor unit (the JSON keeps every digit)."""
+    return money(amount, currency)
 
 
 def when(moment: datetime | None) -> str:
@@ -38,62 +42,87 @@ def kind_label(balance: Balance) -> str:
 def _runway_cell(row: AccountStatus) -> str:
     runway = row.runway
     if runway.basis is None:
-        return "-"
+        return UNKNOWN
     if runway.days is None:
         return "not this month" if runway.basis == "limit" else "no end in sight"
-    text = f"{runway.days} d, {runway.date}"
-    if runway.shortest_days is not None and runway.shortest_days != runway.longest_days:
-        longest = "∞" if runway.longest_days is None else runway.longest_days
-        text += f" ({runway.shortest_days}–{longest} d)"
-    return text
+    return f"{runway.days} d, {runway.date}"
 
 
-def _cells(row: AccountStatus) -> list[str | Text]:
-    burn = row.burn
-    burn_text = "-" if burn is None else (
-        f"{shown(burn.per_day())} ({shown(burn.per_day('low'))}–{shown(burn.per_day('high'))})")
-    limit = "-" if row.monthly_limit is None else f"{shown(row.monthly_limit)} ({shown(row.under_limit)} left)"
-    sync = when(row.sync.last_success_at if row.sync else None)
+def _runway_range(row: AccountStatus) -> str:
+    runway = row.runway
+    if runway.days is None or runway.shortest_days is None or runway.shortest_days == runway.longest_days:
+        return ""
+    longest = "∞" if runway.longest_days is None else runway.longest_days
+    return f"{runway.shortest_days}–{longest} d"
+
+
+def _burn_cell(row: AccountStatus) -> str:
+    burn, currency = row.burn, row.currency
+    if burn is None:
+        return UNKNOWN
+    return (f"{money(burn.per_day(), currency)} ({money(burn.per_day('low'), currency)}–"
+            f"{money(burn.per_day('high'), currency)})")
+
+
+def _limit_cell(row: AccountStatus) -> str:
+    if row.monthly_limit is None:
+        return UNKNOWN
+    return f"{money(row.monthly_limit, row.currency)} ({money(row.under_limit, row.currency)} left)"
+
+
+def _sync_cell(row: AccountStatus) -> Text:
     failing = row.sync is not None and row.sync.failing_since is not None
-    sync_cell = Text(sync + (" (failing)" if failing else ""), style="red" if failing else "")
-    forecast = row.forecast
+    text = when(row.sync.last_success_at if row.sync else None) + (" (failing)" if failing else "")
+    return Text(text, style="red" if failing else "")
+
+
+def status_columns(report: StatusReport) -> list[Column]:
+    """The status table's columns: the answers kept whole, the rest in the order they make room."""
+    rows = report.rows
     return [
-        Text.assemble(row.account, (f" {row.provider}", "dim")),
-        f"{shown(row.balance.amount)} {row.currency}" if row.balance.amount is not None else "-",
-        kind_label(row.balance),
-        shown(row.month_to_date), shown(row.today), limit, burn_text, _runway_cell(row),
-        Text(row.state, style=STATE_STYLE[row.state]),
-        f"{shown(forecast.month_end)} (last {shown(forecast.last_month_actual)})",
-        sync_cell,
+        Column("account", [Text.assemble(r.account, (f" {r.provider}", "dim")) for r in rows], keep=True,
+               short=[r.account for r in rows]),
+        Column("balance", [money(r.balance.amount, r.currency, show_currency=True) for r in rows], "right",
+               keep=True),
+        Column("kind", [kind_label(r.balance) for r in rows], keep=True,
+               short=[KIND_LABEL[r.balance.kind] for r in rows]),
+        Column("this month", [money(r.month_to_date, r.currency) for r in rows], "right", priority=6),
+        Column("today", [money(r.today, r.currency) for r in rows], "right", priority=4),
+        Column("limit (left)", [_limit_cell(r) for r in rows], "right", priority=2),
+        Column("burn/day (range)", [_burn_cell(r) for r in rows], "right", priority=3),
+        Column("runway", [_runway_cell(r) for r in rows], keep=True),
+        Column("runway range", [_runway_range(r) for r in rows], priority=1),
+        Column("state", [Text(r.state, style=STATE_STYLE.get(r.state, "")) for r in rows], keep=True),
+        Column("month end (last month)", [
+            f"{money(r.forecast.month_end, r.currency)} (last {money(r.forecast.last_month_actual, r.currency)})"
+            for r in rows], "right", priority=5),
+        Column("last good sync", [_sync_cell(r) for r in rows], priority=0),
     ]
 
 
-def status_table(report: StatusReport) -> Table:
-    table = Table(title=f"Status at {when(report.as_of)} UTC", header_style="bold", caption_justify="left")
-    for header, justify in (("account", "left"), ("balance", "right"), ("kind", "left"), ("month to date", "right"),
-                            ("today", "right"), ("limit (under your limit)", "right"), ("burn/day (range)", "right"),
-                            ("runway", "left"), ("state", "left"), ("month end (last month)", "right"),
-                            ("last good sync", "left")):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for row in report.rows:
-        table.add_row(*_cells(row))
+def status_table(report: StatusReport, *, wide: bool = False) -> FittedTable:
+    """The status table with its notes, laid out for the width it is printed at."""
+    return FittedTable(f"Status at {when(report.as_of)} UTC", status_columns(report), status_notes(report),
+                       wide=wide)
+
+
+def status_notes(report: StatusReport) -> list[str]:
     notes = _notes(report)
     combined = report.combined or {}
     for label, figure in (("balance", combined.get("balance")), ("month to date", combined.get("month_to_date"))):
         if isinstance(figure, dict):
-            notes.append(f"combined {label}: {shown(figure['amount'])} {figure['currency']} ({figure['label']})")
-    if notes:
-        table.caption = "\n".join(notes)
-    return table
+            notes.append(f"combined {label}: {money(figure['amount'], figure['currency'], show_currency=True)} "
+                         f"({figure['label']})")
+    return notes
 
 
 def _notes(report: StatusReport) -> list[str]:
     notes = []
     for row in report.rows:
         for grant in row.balance.grants:
-            state = "expired" if grant.expired else f"{shown(grant.remaining)} left"
-            notes.append(f"{row.account}: credit grant {shown(grant.amount)} {grant.currency} expiring "
-                         f"{grant.expires_at:%Y-%m-%d}: {state}")
+            state = "expired" if grant.expired else f"{money(grant.remaining, grant.currency)} left"
+            notes.append(f"{row.account}: credit grant {money(grant.amount, grant.currency, show_currency=True)} "
+                         f"expiring {grant.expires_at:%Y-%m-%d}: {state}")
         if row.balance.kind == BalanceKind.VERIFIED and not row.balance.official:
             notes.append(f"{row.account}: balance from an unofficial endpoint ({row.balance.source})")
         notes += [f"{row.account}: credit grant {_reported_grant(grant, row.currency)}"
@@ -109,7 +138,8 @@ def _notes(report: StatusReport) -> list[str]:
 def _reported_grant(grant: dict[str, object], currency: str) -> str:
     """A grant as the provider reported it (OpenAI's credit_grants: grant_amount, used_amount, expires_at)."""
     expires = str(grant.get("expires_at") or "no expiry")[:10]
-    return f"{grant.get('grant_amount')} {currency}, {grant.get('used_amount')} used, expires {expires}"
+    return (f"{money(grant.get('grant_amount'), currency, show_currency=True)}, "
+            f"{money(grant.get('used_amount'), currency)} used, expires {expires}")
 
 
 CSV_COLUMNS = ("account", "provider", "currency", "balance", "kind", "official", "month_to_date", "today",
@@ -135,6 +165,7 @@ def status_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one line per account and currency."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Per account: balance (verified/estimated/limit only), month-to-date spend, burn per day, runway, state."""
     fmt = output_format(as_json, as_csv)
@@ -148,4 +179,4 @@ def status_command(
     if not report.rows:
         console.print("no accounts configured: run `creditgauge init`, then `creditgauge sync`")
         return
-    console.print(status_table(report))
+    print_fitted(console, status_table(report, wide=wide))

@@ -4,14 +4,25 @@ usage with its estimated cost, and the names of workspaces and API keys. Anthrop
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from creditgauge.config import AccountConfig
-from creditgauge.connectors.base import Connector, EndpointTask, require
-from creditgauge.domain import Capability, CostBucket, EntityName, Fact, UsageBucket, Window, day_start, to_decimal
+from creditgauge.connectors.base import (
+    Connector,
+    EndpointTask,
+    amount_field,
+    count_field,
+    day_field,
+    instant_field,
+    optional_field,
+    read_items,
+    require,
+    require_list,
+)
+from creditgauge.domain import Capability, CostBucket, EntityName, Fact, UsageBucket, Window, day_start
 from creditgauge.errors import AuthError
 from creditgauge.http import Params, paginate
 
@@ -26,6 +37,7 @@ DAYS_IN_FLIGHT = 4  # the Claude Code report takes one day per call; a few at on
 USAGE_GROUPS = ("model", "workspace_id", "api_key_id", "service_tier")
 COST_GROUPS = ("workspace_id", "description")
 ONE_DAY = timedelta(days=1)
+ACTOR_PREFIX = {"user_actor": "user", "api_actor": "api_key"}
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -35,6 +47,7 @@ def _rfc3339(moment: datetime) -> str:
 class AnthropicConnector(Connector):
     provider = "anthropic"
     capabilities = frozenset({Capability.COSTS, Capability.USAGE})
+    usage_not_reported = frozenset({"requests"})  # the usage and Claude Code reports count tokens, not requests
     default_base_url = "https://api.anthropic.com"
     key_kind = "Admin API key"
     # The prefix is spelt in two parts because a bare "sk-ant-admin01-" looks like a key to the redactor.
@@ -54,7 +67,8 @@ class AnthropicConnector(Connector):
         return [
             EndpointTask("messages_usage", self.fetch_usage),
             EndpointTask("cost_report", self.fetch_costs),
-            EndpointTask("claude_code", self.fetch_claude_code),
+            # Organizations without Claude Code get a 404 here: not available, not a failure.
+            EndpointTask("claude_code", self.fetch_claude_code, optional=True),
             EndpointTask("workspaces", self.fetch_workspaces, windowed=False),
             EndpointTask("api_keys", self.fetch_api_keys, windowed=False),
         ]
@@ -96,47 +110,43 @@ class AnthropicConnector(Connector):
         return [bucket async for page in self._pages(path, params, "page", "next_page") for bucket in page]
 
     # -- field readers -------------------------------------------------------------------------------------------
-    def _count(self, obj: Any, key: str, path: str) -> int:
-        value = require(obj, key, self, path)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.contract_error(path, f"{key!r} should be an integer count, got {value!r}")
-        return value
+    def _count(self, obj: Any, key: str, path: str, *, required: bool = True) -> int:
+        return count_field(obj, key, self, path, required=required) or 0
 
     def _cents(self, obj: Any, key: str, path: str) -> Decimal:
-        try:
-            return to_decimal(require(obj, key, self, path), what=key) / 100
-        except (TypeError, ValueError) as error:
-            raise self.contract_error(path, str(error)) from None
+        return amount_field(obj, key, self, path) / 100
 
-    def _instant(self, obj: Any, key: str, path: str) -> datetime:
-        value = require(obj, key, self, path)
-        try:
-            return datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise self.contract_error(path, f"{key!r} is not an RFC 3339 timestamp: {value!r}") from None
+    def _report(self, path: str, buckets: list[Any], read: Callable[[datetime, datetime, Any], Fact]) -> list[Fact]:
+        """Every result of every bucket; a bucket without its times, or a result that cannot be read, is one
+        ItemProblem and the rest is still read."""
 
-    def _span(self, bucket: Any, path: str) -> tuple[datetime, datetime, list[Any]]:
-        results = require(bucket, "results", self, path)
-        if not isinstance(results, list):
-            raise self.contract_error(path, "'results' should be a list")
-        return self._instant(bucket, "starting_at", path), self._instant(bucket, "ending_at", path), results
+        def bucket_facts(bucket: Any) -> list[Fact]:
+            start = instant_field(bucket, "starting_at", self, path)
+            end = instant_field(bucket, "ending_at", self, path)
+            return read_items(self, path, require_list(bucket, "results", self, path),
+                              lambda item: [read(start, end, item)])
+
+        return read_items(self, path, buckets, bucket_facts)
 
     # -- tasks ---------------------------------------------------------------------------------------------------
     async def fetch_usage(self, window: Window) -> list[Fact]:
-        facts: list[Fact] = []
-        for bucket in await self._report_buckets(USAGE_PATH, window, USAGE_GROUPS):
-            start, end, results = self._span(bucket, USAGE_PATH)
-            facts.extend(self._usage_bucket(start, end, item) for item in results)
-        return facts
+        return self._report(USAGE_PATH, await self._report_buckets(USAGE_PATH, window, USAGE_GROUPS),
+                            self._usage_bucket)
 
     def _usage_bucket(self, start: datetime, end: datetime, item: Any) -> UsageBucket:
+        """Cache writes come as `cache_creation` {5m, 1h} (the report) or, in older answers, one flat count;
+        `server_tool_use` is absent from older answers."""
         path = USAGE_PATH
-        cache_creation = require(item, "cache_creation", self, path)
-        write_5m = self._count(cache_creation, "ephemeral_5m_input_tokens", path)
-        write_1h = self._count(cache_creation, "ephemeral_1h_input_tokens", path)
+        cache_creation = optional_field(item, "cache_creation")
+        if isinstance(cache_creation, dict):
+            write_5m = self._count(cache_creation, "ephemeral_5m_input_tokens", path, required=False)
+            write_1h = self._count(cache_creation, "ephemeral_1h_input_tokens", path, required=False)
+        else:
+            write_5m, write_1h = self._count(item, "cache_creation_input_tokens", path, required=False), 0
         uncached = self._count(item, "uncached_input_tokens", path)
-        cache_read = self._count(item, "cache_read_input_tokens", path)
-        web_searches = self._count(require(item, "server_tool_use", self, path), "web_search_requests", path)
+        cache_read = self._count(item, "cache_read_input_tokens", path, required=False)
+        web_searches = self._count(optional_field(item, "server_tool_use"), "web_search_requests", path,
+                                   required=False)
         # DESIGN's token convention: input counts every input token, cache reads and writes included.
         return UsageBucket(
             start=start, end=end, kind="messages",
@@ -150,15 +160,11 @@ class AnthropicConnector(Connector):
         )
 
     async def fetch_costs(self, window: Window) -> list[Fact]:
-        facts: list[Fact] = []
-        for bucket in await self._report_buckets(COST_PATH, window, COST_GROUPS):
-            start, end, results = self._span(bucket, COST_PATH)
-            facts.extend(self._cost_bucket(start, end, item) for item in results)
-        return facts
+        return self._report(COST_PATH, await self._report_buckets(COST_PATH, window, COST_GROUPS), self._cost_bucket)
 
     def _cost_bucket(self, start: datetime, end: datetime, item: Any) -> CostBucket:
         amount = self._cents(item, "amount", COST_PATH)  # a decimal string of US cents
-        currency = str(require(item, "currency", self, COST_PATH))
+        currency = str(optional_field(item, "currency") or "USD")  # documented as always "USD"
         extra: dict[str, Any] = {key: item[key] for key in ("token_type", "cost_type") if item.get(key)}
         if item.get("context_window"):
             # Same description and model in two context windows are two prices: keep them apart.
@@ -174,7 +180,7 @@ class AnthropicConnector(Connector):
         estimate, so it goes into the usage rows' extra and never into costs, where the cost report has it."""
         slots = asyncio.Semaphore(DAYS_IN_FLIGHT)
 
-        async def one_day(day: datetime) -> list[UsageBucket]:
+        async def one_day(day: datetime) -> list[Fact]:
             params = [("starting_at", day.date().isoformat()), ("limit", str(ITEMS_PER_PAGE))]
             async with slots:
                 pages = self._pages(CLAUDE_CODE_PATH, params, "page", "next_page")
@@ -192,28 +198,38 @@ class AnthropicConnector(Connector):
 
     def _actor(self, record: Any) -> str:
         actor = require(record, "actor", self, CLAUDE_CODE_PATH)
-        kind = require(actor, "type", self, CLAUDE_CODE_PATH)
-        if kind == "user_actor":
-            return f"user:{require(actor, 'email_address', self, CLAUDE_CODE_PATH)}"
-        if kind == "api_actor":
-            return f"api_key:{require(actor, 'api_key_name', self, CLAUDE_CODE_PATH)}"
-        raise self.contract_error(CLAUDE_CODE_PATH, f"unknown actor type {kind!r}")
+        kind = optional_field(actor, "type")
+        name = next((optional_field(actor, key) for key in ("email_address", "api_key_name", "id")
+                     if optional_field(actor, key) is not None), None)
+        if name is None:
+            raise self.unreadable(CLAUDE_CODE_PATH, "actor", f"the actor {actor!r} names no user and no key")
+        return f"{ACTOR_PREFIX.get(str(kind), str(kind))}:{name}"
 
-    def _claude_code_buckets(self, records: list[Any]) -> list[UsageBucket]:
-        """Sum per day, actor and model (one actor may appear once per terminal type)."""
+    def _claude_code_buckets(self, records: list[Any]) -> list[Fact]:
+        """Sum per day, actor and model (one actor may appear once per terminal type). A record is counted whole
+        or, when any part of it cannot be read, not at all (an ItemProblem)."""
         path = CLAUDE_CODE_PATH
         totals: dict[tuple[datetime, str, str], dict[str, Any]] = {}
-        for record in records:
-            day, actor = day_start(self._instant(record, "date", path)), self._actor(record)
-            for entry in require(record, "model_breakdown", self, path):
-                tokens, cost = require(entry, "tokens", self, path), require(entry, "estimated_cost", self, path)
-                row = totals.setdefault((day, actor, str(require(entry, "model", self, path))),
-                                        {"input": 0, "output": 0, "cache_read": 0, "cache_creation": 0, "cost": {}})
-                for name in ("input", "output", "cache_read", "cache_creation"):
-                    row[name] += self._count(tokens, name, path)
-                currency = str(require(cost, "currency", self, path))
-                row["cost"][currency] = row["cost"].get(currency, Decimal(0)) + self._cents(cost, "amount", path)
-        return [
+
+        def entry_of(entry: Any) -> tuple[str, dict[str, int], str, Decimal]:
+            tokens, cost = require(entry, "tokens", self, path), require(entry, "estimated_cost", self, path)
+            counts = {name: self._count(tokens, name, path, required=name in ("input", "output"))
+                      for name in ("input", "output", "cache_read", "cache_creation")}
+            currency = str(optional_field(cost, "currency") or "USD")
+            return str(require(entry, "model", self, path)), counts, currency, self._cents(cost, "amount", path)
+
+        def add(record: Any) -> list[Fact]:
+            day, actor = day_field(record, "date", self, path), self._actor(record)
+            for model, counts, currency, cents in [entry_of(e) for e in require_list(record, "model_breakdown",
+                                                                                     self, path)]:
+                row = totals.setdefault((day, actor, model), {**dict.fromkeys(counts, 0), "cost": {}})
+                for name, count in counts.items():
+                    row[name] += count
+                row["cost"][currency] = row["cost"].get(currency, Decimal(0)) + cents
+            return []
+
+        problems = read_items(self, path, records, add)
+        return problems + [
             UsageBucket(
                 start=day, end=day + ONE_DAY, kind="claude_code", model=model,
                 input_tokens=row["input"] + row["cache_read"] + row["cache_creation"],

@@ -5,8 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from creditgauge.connectors.base import Connector, EndpointTask, require
-from creditgauge.domain import BalanceSnapshot, Capability, Fact, Window, to_decimal, utcnow
+from creditgauge.connectors.base import (
+    Connector,
+    EndpointTask,
+    amount_field,
+    decimal_field,
+    optional_field,
+    read_items,
+    require,
+    require_list,
+)
+from creditgauge.domain import BalanceSnapshot, Capability, Fact, Window, utcnow
 from creditgauge.errors import AuthError
 
 BALANCE_PATH = "/user/balance"
@@ -35,31 +44,24 @@ class DeepSeekConnector(Connector):
             raise exc.with_hint(f"put a DeepSeek {self.key_kind} ({self.key_help}) in {self.key_location()}") from None
         return self.parse_balance(body)
 
-    def parse_balance(self, body: Any) -> list[BalanceSnapshot]:
-        is_available = require(body, "is_available", self, ENDPOINT)
-        entries = require(body, "balance_infos", self, ENDPOINT)
-        if not isinstance(entries, list):
-            raise self.contract_error(ENDPOINT, "balance_infos is not a list")
+    def parse_balance(self, body: Any) -> list[Fact]:
+        is_available = optional_field(body, "is_available")  # absent from some answers: then not known
+        entries = require_list(body, "balance_infos", self, ENDPOINT)
         as_of = utcnow()
-        snapshots: dict[str, BalanceSnapshot] = {}
-        for entry in entries:
-            currency = str(require(entry, "currency", self, ENDPOINT)).upper()
-            if currency in snapshots:
+        currencies = [str(optional_field(entry, "currency")).upper() for entry in entries]
+        for currency in set(currencies):
+            if currencies.count(currency) > 1:
                 # Two entries for one currency cannot both be the balance; adding them would be a guess.
                 raise self.contract_error(ENDPOINT, f"balance_infos lists currency {currency} twice")
-            total, granted, topped_up = (
-                self._amount(entry, name) for name in ("total_balance", "granted_balance", "topped_up_balance")
-            )
-            snapshots[currency] = BalanceSnapshot(
-                as_of=as_of,
-                amount=total,
-                currency=currency,
-                details={"granted": str(granted), "topped_up": str(topped_up), "is_available": bool(is_available)},
-            )
-        return list(snapshots.values())
 
-    def _amount(self, entry: dict[str, Any], name: str) -> Any:
-        try:
-            return to_decimal(require(entry, name, self, ENDPOINT), what=name)
-        except (TypeError, ValueError) as exc:
-            raise self.contract_error(ENDPOINT, str(exc)) from None
+        def snapshot(entry: Any) -> list[BalanceSnapshot]:
+            currency = str(require(entry, "currency", self, ENDPOINT)).upper()
+            details: dict[str, Any] = {
+                name: str(value) for key, name in (("granted_balance", "granted"), ("topped_up_balance", "topped_up"))
+                if (value := decimal_field(entry, key, self, ENDPOINT, required=False)) is not None}
+            if is_available is not None:
+                details["is_available"] = bool(is_available)
+            return [BalanceSnapshot(as_of=as_of, amount=amount_field(entry, "total_balance", self, ENDPOINT),
+                                    currency=currency, details=details)]
+
+        return read_items(self, ENDPOINT, entries, snapshot)

@@ -7,13 +7,19 @@ The response has no currency field: the host decides it. api.moonshot.cn answers
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 from creditgauge.config import AccountConfig
-from creditgauge.connectors.base import Connector, EndpointTask, require
-from creditgauge.domain import BalanceSnapshot, Capability, Fact, Window, to_decimal, utcnow
+from creditgauge.connectors.base import (
+    Connector,
+    EndpointTask,
+    amount_field,
+    decimal_field,
+    optional_field,
+    require,
+)
+from creditgauge.domain import BalanceSnapshot, Capability, Fact, Window, utcnow
 from creditgauge.errors import AuthError
 from creditgauge.http import provider_message
 
@@ -53,25 +59,14 @@ class MoonshotConnector(Connector):
         return [self.parse_balance(body)]
 
     def parse_balance(self, body: Any) -> BalanceSnapshot:
-        code = require(body, "code", self, ENDPOINT)
-        if code != 0:
-            detail = provider_message(body) or f"scode {body.get('scode')!r}"
+        code = optional_field(body, "code")  # 0 on success; some answers carry only `status`
+        if (code is not None and code != 0) or optional_field(body, "status") is False:
+            detail = provider_message(body) or f"scode {optional_field(body, 'scode')!r}"
             raise self.contract_error(ENDPOINT, f"the API answered code {code}: {detail}")
         data = require(body, "data", self, ENDPOINT)
-        available, voucher, cash = (
-            self._amount(data, name) for name in ("available_balance", "voucher_balance", "cash_balance")
-        )
-        return BalanceSnapshot(
-            as_of=utcnow(),
-            amount=available,
-            currency=self.currency_for(self.account),
-            details={"voucher": str(voucher), "cash": str(cash)},
-        )
-
-    def _amount(self, data: Any, name: str) -> Decimal:
         # The amounts are JSON floats; the client parsed them as Decimal straight from the text, so 49.58894 stays
         # 49.58894 and never passes through a binary float.
-        try:
-            return to_decimal(require(data, name, self, ENDPOINT), what=name)
-        except (TypeError, ValueError) as exc:
-            raise self.contract_error(ENDPOINT, str(exc)) from None
+        details = {name: str(value) for key, name in (("voucher_balance", "voucher"), ("cash_balance", "cash"))
+                   if (value := decimal_field(data, key, self, ENDPOINT, required=False)) is not None}
+        return BalanceSnapshot(as_of=utcnow(), amount=amount_field(data, "available_balance", self, ENDPOINT),
+                               currency=self.currency_for(self.account), details=details)

@@ -4,6 +4,7 @@ names, and the monthly spend limit. Contract: provider-apis/README.md §1.1–1.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,17 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from creditgauge.config import AccountConfig
-from creditgauge.connectors.base import Connector, EndpointTask, require
+from creditgauge.connectors.base import (
+    Connector,
+    EndpointTask,
+    amount_field,
+    count_field,
+    decimal_field,
+    optional_field,
+    read_items,
+    require,
+    require_list,
+)
 from creditgauge.domain import (
     Capability,
     CostBucket,
@@ -21,7 +32,6 @@ from creditgauge.domain import (
     LimitSnapshot,
     UsageBucket,
     Window,
-    to_decimal,
     utcnow,
 )
 from creditgauge.errors import AuthError, ProviderError
@@ -74,7 +84,6 @@ _MEASURE_COLUMNS = {
 _DIMENSION_COLUMNS = {"project_id": "project", "model": "model", "api_key_id": "api_key",
                       "service_tier": "service_tier"}
 _RENAMED = {"sessions": "num_sessions"}  # code_interpreter_sessions, spec before 2025-02
-Bucket = tuple[datetime, datetime, list[Any]]  # start, end, results of one time bucket
 
 
 def base_without_v1(url: str) -> str:
@@ -151,31 +160,38 @@ class OpenAIConnector(Connector):
         async for page in paginate(fetch, next_cursor, what=f"{self.provider} {path}"):
             yield page
 
-    async def _buckets(self, path: str, params: list[tuple[str, Any]]) -> AsyncIterator[Bucket]:
-        """(start, end, results) of every time bucket of a report, each bucket once even if a page repeats."""
+    async def _report(self, path: str, params: list[tuple[str, Any]],
+                      read: Callable[[datetime, datetime, Any], Fact]) -> list[Fact]:
+        """The facts of every result of every time bucket of a report, each bucket once even if a page repeats.
+        A bucket without its times, or a result that cannot be read, is one ItemProblem; the rest is read."""
         endpoint = f"GET {path}"
-        seen: set[int] = set()
-        async for page in self._report_pages(path, params):
-            data = require(page, "data", self, endpoint)
-            if not isinstance(data, list):
-                raise self.contract_error(endpoint, "'data' is not a list")
-            for bucket in data:
-                start = self._timestamp(require(bucket, "start_time", self, endpoint), endpoint)
-                end = self._timestamp(require(bucket, "end_time", self, endpoint), endpoint)
-                # `results` is the API's name; spec versions before 2025-02 called it `result`.
-                results = bucket.get("results", bucket.get("result")) if isinstance(bucket, dict) else None
-                if not isinstance(results, list):
-                    raise self.contract_error(endpoint, "a bucket is missing the required list 'results'")
-                if start in seen:
-                    log.warning("%s %s: bucket %s came twice; keeping the first", self.provider, path, start)
-                    continue
-                seen.add(start)
-                yield datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), results
+        seen: set[tuple[int, str]] = set()
 
-    def _timestamp(self, value: Any, endpoint: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
-            raise self.contract_error(endpoint, f"expected Unix seconds, got {value!r}")
-        return int(value)
+        def bucket_facts(bucket: Any) -> list[Fact]:
+            start = count_field(bucket, "start_time", self, endpoint)
+            end = count_field(bucket, "end_time", self, endpoint)
+            assert start is not None and end is not None  # required
+            # `results` is the API's name; spec versions before 2025-02 called it `result`.
+            results = require_list(bucket, "result" if "results" not in bucket and "result" in bucket else "results",
+                                   self, endpoint)
+            # A bucket may go on over the next page with more results; a result already read (a page the
+            # provider sent twice) is kept once.
+            fresh = []
+            for result in results:
+                key = (start, json.dumps(result, sort_keys=True, default=str))
+                if key in seen:
+                    log.warning("%s %s: a result of bucket %s came twice; keeping the first", self.provider, path,
+                                start)
+                    continue
+                seen.add(key)
+                fresh.append(result)
+            first, last = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+            return read_items(self, endpoint, fresh, lambda result: [read(first, last, result)])
+
+        facts: list[Fact] = []
+        async for page in self._report_pages(path, params):
+            facts.extend(read_items(self, endpoint, require_list(page, "data", self, endpoint), bucket_facts))
+        return facts
 
     @staticmethod
     def _window_params(window: Window, limit: int) -> list[tuple[str, Any]]:
@@ -190,30 +206,23 @@ class OpenAIConnector(Connector):
         path = "/v1/organization/costs"
         params = [*self._window_params(window, COSTS_PAGE_LIMIT),
                   ("group_by[]", "project_id"), ("group_by[]", "line_item")]
-        facts: list[Fact] = []
-        async for start, end, results in self._buckets(path, params):
-            facts.extend(self._cost(start, end, result, f"GET {path}") for result in results)
-        return facts
+        return await self._report(path, params, self._cost)
 
-    def _cost(self, start: datetime, end: datetime, result: Any, endpoint: str) -> CostBucket:
+    def _cost(self, start: datetime, end: datetime, result: Any) -> CostBucket:
+        endpoint = "GET /v1/organization/costs"
         amount = require(result, "amount", self, endpoint)
-        value = require(amount, "value", self, endpoint)
-        currency = amount.get("currency") or "usd"  # the spec: lowercase ISO 4217, always USD so far
-        quantity = result.get("quantity")
-        try:
-            return CostBucket(
-                start=start, end=end,
-                amount=to_decimal(value, what="amount.value"),  # a JSON number or, as seen live, a decimal string
-                currency=str(currency).upper(),
-                project=result.get("project_id"),
-                line_item=result.get("line_item"),  # free text that changes over time: stored as sent
-                model=model_of_line_item(result.get("line_item")),
-                api_key=result.get("api_key_id"),
-                quantity=None if quantity is None else to_decimal(quantity, what="quantity"),
-                quantity_unit=result.get("quantity_unit"),
-            )
-        except (TypeError, ValueError) as exc:
-            raise self.contract_error(endpoint, str(exc)) from None
+        currency = optional_field(amount, "currency") or "usd"  # the spec: lowercase ISO 4217, always USD so far
+        return CostBucket(
+            start=start, end=end,
+            amount=amount_field(amount, "value", self, endpoint),  # a JSON number or, as seen live, a string
+            currency=str(currency).upper(),
+            project=result.get("project_id"),
+            line_item=result.get("line_item"),  # free text that changes over time: stored as sent
+            model=model_of_line_item(result.get("line_item")),
+            api_key=result.get("api_key_id"),
+            quantity=decimal_field(result, "quantity", self, endpoint, required=False),
+            quantity_unit=result.get("quantity_unit"),
+        )
 
     # ---- usage ---------------------------------------------------------------------------------------------------
 
@@ -228,19 +237,17 @@ class OpenAIConnector(Connector):
             return []
         path = f"/v1/organization/usage/{kind.name}"
         params = [*self._window_params(window, USAGE_PAGE_LIMIT), *(("group_by[]", g) for g in kind.group_by)]
-        facts: list[Fact] = []
-        async for start, end, results in self._buckets(path, params):
-            facts.extend(self._usage(kind, start, end, result, f"GET {path}") for result in results)
-        return facts
+        return await self._report(path, params, lambda start, end, result: self._usage(kind, start, end, result,
+                                                                                       f"GET {path}"))
 
     def _usage(self, kind: UsageType, start: datetime, end: datetime, result: Any, endpoint: str) -> UsageBucket:
         if not isinstance(result, dict):
-            raise self.contract_error(endpoint, f"expected a result object, got {type(result).__name__}")
+            raise self.unreadable(endpoint, "result", f"expected a result object, got {type(result).__name__}")
         counts = {_RENAMED.get(name, name): value for name, value in result.items()
                   if isinstance(value, int) and not isinstance(value, bool) and name not in kind.group_by}
         for name in kind.required:
             if name not in counts:
-                raise self.contract_error(endpoint, f"a {kind.name} result is missing the required count {name!r}")
+                raise self.unreadable(endpoint, name, f"a {kind.name} result is missing the required count {name!r}")
         requests_field = "num_model_requests" if "num_model_requests" in counts else "num_requests"
         columns = {column: counts.pop(name) for name, column in _MEASURE_COLUMNS.items() if name in counts}
         dims: dict[str, Any] = {}

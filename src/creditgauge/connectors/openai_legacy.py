@@ -6,28 +6,44 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from creditgauge.config import AccountConfig
-from creditgauge.connectors.base import Connector, EndpointTask, require
+from creditgauge.connectors.base import (
+    Connector,
+    EndpointTask,
+    NotOffered,
+    amount_field,
+    day_field,
+    decimal_field,
+    instant_field,
+    optional_field,
+    read_items,
+    require,
+    require_list,
+)
 from creditgauge.connectors.openai import base_without_v1
 from creditgauge.domain import (
+    BalanceKind,
     BalanceSnapshot,
     Capability,
     CostBucket,
+    EndpointUnavailable,
     Fact,
     LimitSnapshot,
     Window,
-    day_start,
-    to_decimal,
     utcnow,
 )
-from creditgauge.errors import AuthError
-from creditgauge.http import ApiClient
+from creditgauge.errors import AuthError, ProviderError
+from creditgauge.http import ApiClient, parse_json, provider_message
 from creditgauge.redact import register_secret
 
+USAGE_PATH = "/dashboard/billing/usage"
+USAGE_ENDPOINT = f"GET {USAGE_PATH}"
+UNLIMITED_USD = Decimal(100_000_000)  # what one-api and new-api send as the limit of an unlimited token
 MAX_DAYS_PER_REQUEST = 100  # billing/usage refuses longer ranges (one-api asks for at most 100 days)
 SUBSCRIPTION_LIMITS = (("hard_limit_usd", "hard_limit"), ("soft_limit_usd", "soft_limit"),
                        ("system_hard_limit_usd", "system_hard_limit"))  # dollars; `hard_limit` etc. are not
@@ -47,7 +63,9 @@ class OpenAILegacyConnector(Connector):
     notes: ClassVar[str] = (
         "Unofficial: OpenAI's old dashboard billing endpoints, undocumented and emulated by gateways; every figure "
         "is labelled unofficial. Daily costs per line item, hard/soft limits, and the prepaid credit balance "
-        "(credit_grants answers only a browser session key). Prefer the 'openai' provider with an admin key."
+        "(credit_grants answers only a browser session key). Relays (one-api, new-api) serve the same routes: "
+        "their hard limit minus their usage is shown as a limit-only balance, and the routes they lack are shown "
+        "as not available. Prefer the 'openai' provider with an admin key."
     )
 
     def __init__(self, account: AccountConfig, key: str | None, client: ApiClient) -> None:
@@ -65,63 +83,109 @@ class OpenAILegacyConnector(Connector):
         return [
             EndpointTask("billing_usage", self.fetch_costs, official=False),
             EndpointTask("subscription", self.fetch_limits, windowed=False, official=False),
-            EndpointTask("credit_grants", self.fetch_balance, windowed=False, official=False),
+            # Relays (one-api, new-api) have no credit_grants route; with a session key configured the user
+            # wants OpenAI's own balance, so there a missing route stays an error.
+            EndpointTask("credit_grants", self.fetch_balance, windowed=False, official=False,
+                         optional=self.session_key is None and not self.account.session_key_env),
         ]
 
     async def _get(self, path: str, params: Sequence[tuple[str, Any]] = (), *, advice: str,
                    headers: dict[str, str] | None = None) -> Any:
+        endpoint = f"GET {path}"
         try:
-            return await self.client.get_json(path, list(params), headers=headers)
+            response = await self.client.request("GET", path, params=list(params), headers=headers)
         except AuthError as exc:
             raise exc.with_hint(advice, separator=". ") from None
+        if "text/html" in response.headers.get("content-type", ""):
+            # new-api serves its web app for every path it does not route.
+            raise NotOffered(f"{self.provider} {endpoint}: the server answered a web page, not this API: it does "
+                             "not offer this endpoint (check base_url)", provider=self.provider, endpoint=endpoint,
+                             status=response.status_code)
+        try:
+            body = parse_json(response.text)
+        except ValueError:
+            raise self.contract_error(endpoint, "the response is not valid JSON") from None
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            # one-api and new-api report their own failures as HTTP 200 with an OpenAI-style error object.
+            raise ProviderError(f"{self.provider} {endpoint}: the server answered an error: {provider_message(body)}",
+                                provider=self.provider, endpoint=endpoint, status=response.status_code)
+        return body
+
+    @property
+    def server(self) -> str:
+        return urlsplit(self.base_url_for(self.account)).hostname or "the server"
 
     # ---- daily costs ---------------------------------------------------------------------------------------------
 
     async def fetch_costs(self, window: Window) -> list[Fact]:
-        path = "/dashboard/billing/usage"
         facts: list[Fact] = []
         for chunk in window.chunks(timedelta(days=MAX_DAYS_PER_REQUEST)):
-            params = [("start_date", chunk.start.date().isoformat()), ("end_date", chunk.end.date().isoformat())]
-            body = await self._get(path, params, advice=(
-                "OpenAI may refuse this unofficial endpoint to ordinary keys; for official costs use the 'openai' "
-                "provider with an admin key (sk-admin-...)"))
-            facts.extend(self._daily_costs(body, f"GET {path}"))
+            body = await self._usage(chunk.start.date(), chunk.end.date())
+            if not isinstance(body.get("daily_costs"), list):
+                # A relay's answer: one total over its whole history, whatever the dates asked. It becomes the
+                # "used" side of the relay's balance (subscription task), never invented days.
+                return [EndpointUnavailable(USAGE_ENDPOINT, (
+                    f"daily costs are not available for this account: {self.server} reports only a total "
+                    "(total_usage), which the balance uses"))]
+            facts.extend(self.parse_daily_costs(body))
         return facts
 
-    def _daily_costs(self, body: Any, endpoint: str) -> list[CostBucket]:
-        days = require(body, "daily_costs", self, endpoint)
-        if not isinstance(days, list):
-            raise self.contract_error(endpoint, "'daily_costs' is not a list")
-        facts = []
-        for entry in days:
-            start = day_start(self._moment(require(entry, "timestamp", self, endpoint), endpoint))
-            items = require(entry, "line_items", self, endpoint)
-            for item in items if isinstance(items, list) else []:
-                cents = self._number(require(item, "cost", self, endpoint), "cost", endpoint)
-                if cents:
-                    facts.append(CostBucket(start=start, end=start + timedelta(days=1), amount=cents / 100,
-                                            currency="USD", line_item=str(require(item, "name", self, endpoint))))
-        return facts
+    async def _usage(self, first: date, last_exclusive: date) -> dict[str, Any]:
+        params = [("start_date", first.isoformat()), ("end_date", last_exclusive.isoformat())]
+        body = await self._get(USAGE_PATH, params, advice=(
+            "OpenAI may refuse this unofficial endpoint to ordinary keys; for official costs use the 'openai' "
+            "provider with an admin key (sk-admin-...)"))
+        if not isinstance(body, dict) or ("daily_costs" not in body and "total_usage" not in body):
+            raise self.contract_error(USAGE_ENDPOINT, "expected an object with daily_costs or total_usage")
+        return body
+
+    def parse_daily_costs(self, body: Any) -> list[Fact]:
+        days = require_list(body, "daily_costs", self, USAGE_ENDPOINT)
+        return read_items(self, USAGE_ENDPOINT, days, self._day_costs)
+
+    def _day_costs(self, entry: Any) -> list[Fact]:
+        start = day_field(entry, "timestamp", self, USAGE_ENDPOINT)
+
+        def line(item: Any) -> list[CostBucket]:
+            cents = amount_field(item, "cost", self, USAGE_ENDPOINT)
+            if not cents:
+                return []  # the dashboard lists every category, zeros included
+            return [CostBucket(start=start, end=start + timedelta(days=1), amount=cents / 100, currency="USD",
+                               line_item=str(require(item, "name", self, USAGE_ENDPOINT)))]
+
+        return read_items(self, USAGE_ENDPOINT, require_list(entry, "line_items", self, USAGE_ENDPOINT), line)
 
     # ---- limits and balance --------------------------------------------------------------------------------------
 
     async def fetch_limits(self, window: Window) -> list[Fact]:
+        """The *_usd limits, and what remains under the hard limit: the hard limit minus the usage the same server
+        reports for this month (a relay reports its whole history: then it is what is left of the relay's quota).
+        That remainder is a limit, not money held, so it is stored as a limit_only balance labelled with the
+        server it came from."""
         path = "/dashboard/billing/subscription"
         endpoint = f"GET {path}"
         body = await self._get(path, advice=(
             "OpenAI may refuse this unofficial endpoint to ordinary keys; the 'openai' provider with an admin key "
             "reads the official spend limit instead"))
-        require(body, "hard_limit_usd", self, endpoint)
-        plan = body.get("plan")
+        hard_limit = amount_field(body, "hard_limit_usd", self, endpoint)
+        plan = optional_field(body, "plan")
         details = {"plan": plan.get("title") if isinstance(plan, dict) else None,
-                   "has_payment_method": body.get("has_payment_method")}
+                   "has_payment_method": optional_field(body, "has_payment_method")}
         as_of = utcnow().replace(microsecond=0)
-        return [
-            LimitSnapshot(as_of=as_of, name=name, amount=self._number(body[field], field, endpoint), currency="USD",
-                          official=False, details=details)
+        facts: list[Fact] = [
+            LimitSnapshot(as_of=as_of, name=name, amount=amount, currency="USD", official=False, details=details)
             for field, name in SUBSCRIPTION_LIMITS
-            if body.get(field) is not None
+            if (amount := decimal_field(body, field, self, endpoint, required=False)) is not None
         ]
+        if hard_limit >= UNLIMITED_USD:
+            return facts  # one-api / new-api send 100000000 for an unlimited token: nothing remains to count
+        today = window.end.date() - timedelta(days=1)  # the sync's today, also when it is not the clock's
+        usage = await self._usage(today.replace(day=1), window.end.date())
+        used = amount_field(usage, "total_usage", self, USAGE_ENDPOINT) / 100  # cents
+        facts.append(BalanceSnapshot(as_of=as_of, amount=hard_limit - used, currency="USD", official=False, details={
+            "kind": BalanceKind.LIMIT_ONLY.value, "label": f"hard limit minus usage, as reported by {self.server}",
+            "hard_limit_usd": hard_limit, "total_usage": used}))
+        return facts
 
     async def fetch_balance(self, window: Window) -> list[Fact]:
         path = "/dashboard/billing/credit_grants"
@@ -142,46 +206,31 @@ class OpenAILegacyConnector(Connector):
                       "from a logged-in platform.openai.com tab (developer tools, the Authorization header of a "
                       f"billing request), export it, and set session_key_env for account {self.account.name!r}")
             headers = None
-        body = await self._get(path, advice=advice, headers=headers)
-        available = self._number(require(body, "total_available", self, endpoint), "total_available", endpoint)
-        grants = body.get("grants")
-        listed = grants.get("data") if isinstance(grants, dict) else None
+        return [self.parse_credit_grants(await self._get(path, advice=advice, headers=headers))]
+
+    def parse_credit_grants(self, body: Any) -> BalanceSnapshot:
+        endpoint = "GET /dashboard/billing/credit_grants"
+        grants = optional_field(body, "grants")
+        listed = optional_field(grants, "data")
         details = {
-            "total_granted": self._number(require(body, "total_granted", self, endpoint), "total_granted", endpoint),
-            "total_used": self._number(require(body, "total_used", self, endpoint), "total_used", endpoint),
+            "total_granted": decimal_field(body, "total_granted", self, endpoint, required=False),
+            "total_used": decimal_field(body, "total_used", self, endpoint, required=False),
             "grants": [self._grant(grant, endpoint) for grant in listed or [] if isinstance(grant, dict)],
         }
-        return [BalanceSnapshot(as_of=utcnow().replace(microsecond=0), amount=available, currency="USD",
-                                official=False, details=details)]
+        return BalanceSnapshot(as_of=utcnow().replace(microsecond=0), official=False, details=details,
+                               amount=amount_field(body, "total_available", self, endpoint), currency="USD")
 
     def _grant(self, grant: dict[str, Any], endpoint: str) -> dict[str, Any]:
         def when(name: str) -> str | None:
-            value = grant.get(name)
-            return None if value is None else self._moment(value, endpoint).isoformat()
+            return None if grant.get(name) is None else instant_field(grant, name, self, endpoint).isoformat()
 
         return {
             "id": grant.get("id"),
-            "grant_amount": self._number(require(grant, "grant_amount", self, endpoint), "grant_amount", endpoint),
-            "used_amount": self._number(require(grant, "used_amount", self, endpoint), "used_amount", endpoint),
+            "grant_amount": amount_field(grant, "grant_amount", self, endpoint),
+            "used_amount": amount_field(grant, "used_amount", self, endpoint),
             "effective_at": when("effective_at"),
             "expires_at": when("expires_at"),
         }
-
-    # ---- parsing -------------------------------------------------------------------------------------------------
-
-    def _number(self, value: Any, what: str, endpoint: str) -> Decimal:
-        try:
-            return to_decimal(value, what=what)
-        except (TypeError, ValueError) as exc:
-            raise self.contract_error(endpoint, str(exc)) from None
-
-    def _moment(self, value: Any, endpoint: str) -> datetime:
-        """Unix seconds, which these endpoints send as floats (`1785542400.0`)."""
-        seconds = self._number(value, "timestamp", endpoint)
-        try:
-            return datetime.fromtimestamp(int(seconds), UTC)
-        except (OverflowError, OSError, ValueError):
-            raise self.contract_error(endpoint, f"timestamp {value!r} is out of range") from None
 
 
 __all__ = ["OpenAILegacyConnector"]

@@ -4,11 +4,21 @@ with any key, so an ordinary key still yields its limit while the other two task
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
-from creditgauge.connectors.base import Connector, EndpointTask, require
+from creditgauge.connectors.base import (
+    Connector,
+    EndpointTask,
+    amount_field,
+    count_field,
+    day_field,
+    decimal_field,
+    optional_field,
+    read_items,
+    require,
+    require_list,
+)
 from creditgauge.domain import (
     BalanceSnapshot,
     Capability,
@@ -17,17 +27,17 @@ from creditgauge.domain import (
     LimitSnapshot,
     UsageBucket,
     Window,
-    day_start,
-    to_decimal,
     utcnow,
 )
 from creditgauge.errors import AuthError
 from creditgauge.http import Params
 
+ACTIVITY_PATH = "/activity"
 ACTIVITY_DAYS = 30  # /activity serves the last 30 completed UTC days
 KEY_FIGURES = ("usage", "usage_daily", "usage_weekly", "usage_monthly",
                "byok_usage", "byok_usage_daily", "byok_usage_weekly", "byok_usage_monthly")
 ONE_DAY = timedelta(days=1)
+DIMENSIONS = (("provider_name", "dim_provider"), ("endpoint_id", "dim_endpoint"))  # wire name, stored name
 
 
 class OpenRouterConnector(Connector):
@@ -61,37 +71,24 @@ class OpenRouterConnector(Connector):
             raise AuthError(f"{error}. {hint}", provider=error.provider, endpoint=error.endpoint,
                             status=error.status) from None
 
-    def _dollars(self, obj: Any, key: str, path: str) -> Decimal:
-        try:
-            return to_decimal(require(obj, key, self, path), what=key)
-        except (TypeError, ValueError) as error:
-            raise self.contract_error(path, str(error)) from None
-
-    def _optional_dollars(self, obj: Any, key: str, path: str) -> Decimal | None:
-        return None if require(obj, key, self, path) is None else self._dollars(obj, key, path)
-
-    def _count(self, obj: Any, key: str, path: str) -> int:
-        value = require(obj, key, self, path)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.contract_error(path, f"{key!r} should be an integer, got {value!r}")
-        return value
-
     async def fetch_credits(self, window: Window) -> list[Fact]:
         path = "/credits"
         data = require(await self._get(path), "data", self, path)
-        credits, used = self._dollars(data, "total_credits", path), self._dollars(data, "total_usage", path)
+        credits, used = amount_field(data, "total_credits", self, path), amount_field(data, "total_usage", self, path)
         return [BalanceSnapshot(as_of=utcnow(), amount=credits - used, currency="USD",
                                 details={"total_credits": credits, "total_usage": used})]
 
     async def fetch_key(self, window: Window) -> list[Fact]:
+        """Older answers lack the daily/weekly/monthly figures, the byok ones and `limit_reset`: each is optional,
+        and one that is absent is left out of the details (unknown), never stored as 0."""
         path = "/key"
         data = require(await self._get(path), "data", self, path)
-        details: dict[str, Any] = {key: self._dollars(data, key, path) for key in KEY_FIGURES}
-        details["limit_remaining"] = self._optional_dollars(data, "limit_remaining", path)
-        details["limit_reset"] = require(data, "limit_reset", self, path)
-        details["is_free_tier"] = require(data, "is_free_tier", self, path)
-        details["include_byok_in_limit"] = data.get("include_byok_in_limit")
-        limit = self._optional_dollars(data, "limit", path)
+        details: dict[str, Any] = {key: value for key in KEY_FIGURES
+                                   if (value := decimal_field(data, key, self, path, required=False)) is not None}
+        details["limit_remaining"] = decimal_field(data, "limit_remaining", self, path, required=False)
+        for key in ("limit_reset", "is_free_tier", "include_byok_in_limit"):
+            details[key] = optional_field(data, key)
+        limit = decimal_field(data, "limit", self, path, required=False)
         if limit is None:
             return []  # an unlimited key: there is no limit to record
         return [LimitSnapshot(as_of=utcnow(), name="key_limit", amount=limit, currency="USD", details=details)]
@@ -103,30 +100,36 @@ class OpenRouterConnector(Connector):
         last = min(window.end.date(), today)
         facts: list[Fact] = []
         while day < last:
-            body = await self._get("/activity", {"date": day.isoformat()})
-            for item in require(body, "data", self, "/activity"):
-                facts.extend(self._activity_facts(item))
+            body = await self._get(ACTIVITY_PATH, {"date": day.isoformat()})
+            facts.extend(self.parse_activity(body))
             day += ONE_DAY
         return facts
 
+    def parse_activity(self, body: Any) -> list[Fact]:
+        return read_items(self, ACTIVITY_PATH, require_list(body, "data", self, ACTIVITY_PATH), self._activity_facts)
+
     def _activity_facts(self, item: Any) -> tuple[CostBucket, UsageBucket]:
-        path = "/activity"
-        raw_day = require(item, "date", self, path)
-        try:
-            start = day_start(date.fromisoformat(raw_day))
-        except (TypeError, ValueError):
-            raise self.contract_error(path, f"date {raw_day!r} is not YYYY-MM-DD") from None
-        model = str(require(item, "model", self, path))
+        """The day comes as "2026-08-23" (the spec) or "2026-08-23 00:00:00" (the live API)."""
+        path = ACTIVITY_PATH
+        start = day_field(item, "date", self, path)
+        # Some answers name the model only by its permaslug.
+        model = str(require(item, "model" if optional_field(item, "model") is not None else "model_permaslug", self,
+                            path))
         # One model may be served by several providers and endpoints: each is its own row.
-        dims = {"dim_provider": str(require(item, "provider_name", self, path)),
-                "dim_endpoint": str(require(item, "endpoint_id", self, path))}
+        dims = {name: str(value) for key, name in DIMENSIONS if (value := optional_field(item, key)) is not None}
         end: datetime = start + ONE_DAY
-        cost = CostBucket(start=start, end=end, amount=self._dollars(item, "usage", path), currency="USD",
-                          model=model, extra={**dims, "byok_usage_inference": self._dollars(
-                              item, "byok_usage_inference", path)})
+        extra: dict[str, Any] = dict(dims)
+        byok = decimal_field(item, "byok_usage_inference", self, path, required=False)
+        if byok is not None:
+            extra["byok_usage_inference"] = byok
+        cost = CostBucket(start=start, end=end, amount=amount_field(item, "usage", self, path), currency="USD",
+                          model=model, extra=extra)
         usage = UsageBucket(start=start, end=end, kind="activity", model=model,
-                            input_tokens=self._count(item, "prompt_tokens", path),
-                            output_tokens=self._count(item, "completion_tokens", path),
-                            reasoning_tokens=self._count(item, "reasoning_tokens", path),
-                            requests=self._count(item, "requests", path), extra=dims)
+                            input_tokens=self._count(item, "prompt_tokens"),
+                            output_tokens=self._count(item, "completion_tokens"),
+                            reasoning_tokens=self._count(item, "reasoning_tokens", required=False),
+                            requests=self._count(item, "requests"), extra=dims)
         return cost, usage
+
+    def _count(self, item: Any, key: str, *, required: bool = True) -> int:
+        return count_field(item, key, self, ACTIVITY_PATH, required=required) or 0

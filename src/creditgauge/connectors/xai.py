@@ -14,7 +14,19 @@ from typing import Any
 from urllib.parse import quote
 
 from creditgauge.config import AccountConfig
-from creditgauge.connectors.base import Connector, EndpointTask, require
+from creditgauge.connectors.base import (
+    Connector,
+    EndpointTask,
+    amount_field,
+    count_field,
+    day_field,
+    decimal_value,
+    instant_field,
+    optional_field,
+    read_items,
+    require,
+    require_list,
+)
 from creditgauge.domain import (
     BalanceSnapshot,
     Capability,
@@ -23,8 +35,6 @@ from creditgauge.domain import (
     Invoice,
     LimitSnapshot,
     Window,
-    day_start,
-    to_decimal,
     utcnow,
 )
 from creditgauge.errors import AuthError, ProviderError
@@ -102,30 +112,18 @@ class XAIConnector(Connector):
             ) from None
 
     # -- field readers -------------------------------------------------------------------------------------------
-    def _dollars(self, value: Any, what: str, path: str) -> Decimal:
-        try:
-            return to_decimal(value, what=what)
-        except (TypeError, ValueError) as error:
-            raise self.contract_error(path, str(error)) from None
-
     def _cents(self, obj: Any, key: str, path: str) -> Decimal:
         """A cent amount, sent bare ("744") or wrapped ({"val": "744"}), in US dollars."""
         value = require(obj, key, self, path)
-        if isinstance(value, dict):
-            value = require(value, "val", self, path)
-        return self._dollars(value, key, path) / 100
-
-    def _int(self, obj: Any, key: str, path: str) -> int:
-        value = require(obj, key, self, path)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.contract_error(path, f"{key!r} should be an integer, got {value!r}")
-        return value
+        return amount_field(value if isinstance(value, dict) else obj, "val" if isinstance(value, dict) else key,
+                            self, path) / 100
 
     def _cycle_start(self, cycle: Any, path: str) -> datetime:
+        year, month = count_field(cycle, "year", self, path), count_field(cycle, "month", self, path)
         try:
-            return _month_start(self._int(cycle, "year", path), self._int(cycle, "month", path))
+            return _month_start(year or 0, month or 0)
         except ValueError:
-            raise self.contract_error(path, f"billingCycle {cycle!r} is not a month") from None
+            raise self.unreadable(path, "billingCycle", f"billingCycle {cycle!r} is not a month") from None
 
     # -- tasks ---------------------------------------------------------------------------------------------------
     async def fetch_balance(self, window: Window) -> list[Fact]:
@@ -134,7 +132,7 @@ class XAIConnector(Connector):
         ledger = self._cents(body, "total", path)
         # SPEND rows are posted per billing cycle, so say which cycle's spend the ledger includes last.
         posted = [(change["spendBpKeyYear"], change["spendBpKeyMonth"])
-                  for change in require(body, "changes", self, path)
+                  for change in optional_field(body, "changes") or []
                   if isinstance(change, dict) and change.get("changeOrigin") == "SPEND"
                   and isinstance(change.get("spendBpKeyYear"), int) and isinstance(change.get("spendBpKeyMonth"), int)]
         details: dict[str, Any] = {"source": "prepaid ledger"}
@@ -159,26 +157,23 @@ class XAIConnector(Connector):
         if partial:
             log.warning("xai %s: the analytics hit their cardinality cap (limitReached); the daily spend of "
                         "account %s is partial and marked so", path, self.account.name)
-        facts: list[Fact] = []
-        for series in require(body, "timeSeries", self, path):
-            group = require(series, "group", self, path)
-            description = str(group[0]) if group else None
-            for point in require(series, "dataPoints", self, path):
-                facts.extend(self._usage_point(point, description, partial, path))
-        return facts
+
+        def series_facts(series: Any) -> list[Fact]:
+            group = optional_field(series, "group")
+            description = str(group[0]) if isinstance(group, list) and group else None
+            return read_items(self, path, require_list(series, "dataPoints", self, path),
+                              lambda point: self._usage_point(point, description, partial, path))
+
+        return read_items(self, path, require_list(body, "timeSeries", self, path), series_facts)
 
     def _usage_point(self, point: Any, description: str | None, partial: bool, path: str) -> list[CostBucket]:
-        values = require(point, "values", self, path)
-        if not isinstance(values, list) or not values:
-            raise self.contract_error(path, f"data point 'values' should hold the usd sum, got {values!r}")
-        amount = self._dollars(values[0], "values[0]", path)  # US dollars here, unlike the rest of xAI billing
+        values = require_list(point, "values", self, path)
+        if not values:
+            raise self.unreadable(path, "values", "a data point's 'values' should hold the usd sum, got []")
+        amount = decimal_value(values[0], "values[0]", self, path)  # US dollars here, unlike the rest
         if not amount:
             return []  # the series are dense: days without spend come as zeros
-        stamp = require(point, "timestamp", self, path)
-        try:
-            start = day_start(datetime.fromisoformat(stamp))
-        except (TypeError, ValueError):
-            raise self.contract_error(path, f"timestamp {stamp!r} is not RFC 3339") from None
+        start = day_field(point, "timestamp", self, path)
         return [CostBucket(start=start, end=start + ONE_DAY, amount=amount, currency="USD", line_item=description,
                            model=model_of(description) if description else None,
                            extra={"limit_reached": True} if partial else {})]
@@ -204,7 +199,8 @@ class XAIConnector(Connector):
         path = "/invoices"
         params = {"since.year": window.start.year, "since.month": window.start.month}
         body = await self._call("GET", path, params=params)
-        return [self._invoice(item, path) for item in require(body, "invoices", self, path)]
+        return read_items(self, path, require_list(body, "invoices", self, path), lambda item: [self._invoice(item,
+                                                                                                              path)])
 
     def _invoice(self, item: Any, path: str) -> Invoice:
         invoice_id = str(require(item, "invoiceId", self, path))
@@ -214,13 +210,11 @@ class XAIConnector(Connector):
             details.update(kind="monthly", billing_cycle=start.strftime("%Y-%m"))
         elif item.get("createTime"):
             # Top-up invoices buy prepaid credit (a deposit, not spend); they carry `prepaid`, not `monthly`.
-            try:
-                start = datetime.fromisoformat(item["createTime"])
-            except (TypeError, ValueError):
-                raise self.contract_error(path, f"createTime {item['createTime']!r} is not RFC 3339") from None
+            start = instant_field(item, "createTime", self, path)
             details["kind"] = "prepaid" if "prepaid" in item else "other"
         else:
-            raise self.contract_error(path, f"invoice {invoice_id} has neither monthly.billingCycle nor createTime")
+            raise self.unreadable(path, "createTime",
+                                  f"invoice {invoice_id} has neither monthly.billingCycle nor createTime")
         for key in ("subtotal", "tax"):
             if key in item:
                 details[key] = self._cents(item, key, path)

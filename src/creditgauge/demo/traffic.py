@@ -1,13 +1,15 @@
-"""Live traffic through the real recording proxy: the official openai SDK calls OpenAI-style chat, streams and
-embeddings on the demo's OpenAI account (forwarded to the fake inference upstream) and Groq's chat (forwarded to
-the Groq fake), and the proxy records each answer's usage as it would for any application."""
+"""Live traffic through the real recording proxy: OpenAI-style chat, streams and embeddings on the demo's OpenAI
+account (forwarded to the fake inference upstream) and Groq's chat (forwarded to the Groq fake), and the proxy
+records each answer's usage as it would for any application. The calls are made with the official openai SDK when
+it is installed and with plain HTTP (httpx) when not: a plain install has no SDK."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import closing
+from typing import Any, Protocol
 
-import openai
-from openai.types.chat import ChatCompletionMessageParam
+import httpx
 
 from creditgauge.capture.observed import TAGS_HEADER
 from creditgauge.capture.proxy import RecordingProxy, Route
@@ -39,36 +41,88 @@ class DemoProxy:
         self._server.stop()
 
 
+class ChatClient(Protocol):
+    def chat(self, model: str, question: str, *, stream: bool) -> None: ...
+    def embed(self, model: str, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class SdkClient:
+    """The official openai SDK, as most applications call OpenAI-style APIs."""
+
+    def __init__(self, base_url: str, api_key: str, headers: Mapping[str, str]) -> None:
+        import openai
+
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=10,
+                                     default_headers=dict(headers))
+
+    def chat(self, model: str, question: str, *, stream: bool) -> None:
+        messages: Any = [{"role": "user", "content": question}]
+        if stream:
+            for _chunk in self._client.chat.completions.create(model=model, messages=messages, max_tokens=120,
+                                                               stream=True):
+                pass  # read to the end, as an application showing the answer would
+        else:
+            self._client.chat.completions.create(model=model, messages=messages, max_tokens=120)
+
+    def embed(self, model: str, text: str) -> None:
+        self._client.embeddings.create(model=model, input=text)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class HttpClient:
+    """The same calls as plain HTTP requests: what the demo uses when the openai SDK is not installed."""
+
+    def __init__(self, base_url: str, api_key: str, headers: Mapping[str, str]) -> None:
+        self._client = httpx.Client(base_url=base_url.rstrip("/") + "/", timeout=10,
+                                    headers={"Authorization": f"Bearer {api_key}", **headers})
+
+    def chat(self, model: str, question: str, *, stream: bool) -> None:
+        body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": 120,
+                "stream": stream}
+        with self._client.stream("POST", "chat/completions", json=body) as response:
+            response.raise_for_status()
+            for _line in response.iter_lines():
+                pass  # read to the end, as an application showing the answer would
+
+    def embed(self, model: str, text: str) -> None:
+        self._client.post("embeddings", json={"model": model, "input": text}).raise_for_status()
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def open_client(base_url: str, api_key: str, headers: Mapping[str, str]) -> ChatClient:
+    """The openai SDK when it is installed, else plain HTTP."""
+    try:
+        import openai  # noqa: F401
+    except ImportError:
+        return HttpClient(base_url, api_key, headers)
+    return SdkClient(base_url, api_key, headers)
+
+
 def send_traffic(proxy_url: str, *, project: str) -> int:
     """A few dozen calls through the proxy, as an application would make them; returns how many were made."""
     groq_key = next(account.key for account in ACCOUNTS if account.name == "groq")
-    tags = {TAGS_HEADER: f"project={project},feature=live-demo"}
     made = 0
-    with openai.OpenAI(base_url=f"{proxy_url}/openai/v1", api_key=INFERENCE_KEY, max_retries=0, timeout=10,
-                       default_headers=tags) as client:
+    tags = {TAGS_HEADER: f"project={project},feature=live-demo"}
+    with closing(open_client(f"{proxy_url}/openai/v1", INFERENCE_KEY, tags)) as client:
         for index in range(24):
             question = QUESTIONS[index % len(QUESTIONS)]
             if index % 6 == 5:
-                client.embeddings.create(model="text-embedding-3-small", input=question)
+                client.embed("text-embedding-3-small", question)
             else:
-                _chat(client, OPENAI_MODELS[index % len(OPENAI_MODELS)], question, stream=index % 3 == 0)
+                client.chat(OPENAI_MODELS[index % len(OPENAI_MODELS)], question, stream=index % 3 == 0)
             made += 1
-    with openai.OpenAI(base_url=f"{proxy_url}/groq/openai/v1", api_key=groq_key, max_retries=0, timeout=10,
-                       default_headers={TAGS_HEADER: "project=evals,feature=live-demo"}) as client:
+    tags = {TAGS_HEADER: "project=evals,feature=live-demo"}
+    with closing(open_client(f"{proxy_url}/groq/openai/v1", groq_key, tags)) as client:
         for index in range(12):
-            _chat(client, GROQ_MODELS[index % len(GROQ_MODELS)], QUESTIONS[index % len(QUESTIONS)],
-                  stream=index % 2 == 0)
+            client.chat(GROQ_MODELS[index % len(GROQ_MODELS)], QUESTIONS[index % len(QUESTIONS)],
+                        stream=index % 2 == 0)
             made += 1
     return made
 
 
-def _chat(client: openai.OpenAI, model: str, question: str, *, stream: bool) -> None:
-    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": question}]
-    if stream:
-        for _chunk in client.chat.completions.create(model=model, messages=messages, max_tokens=120, stream=True):
-            pass  # read to the end, as an application showing the answer would
-    else:
-        client.chat.completions.create(model=model, messages=messages, max_tokens=120)
-
-
-__all__ = ["DemoProxy", "send_traffic"]
+__all__ = ["ChatClient", "DemoProxy", "HttpClient", "SdkClient", "open_client", "send_traffic"]

@@ -61,6 +61,10 @@ class FakeOpenRouter(FakeProvider):
         self.total_credits = (self.total_usage() + 50).to_integral_value()  # whole dollars bought, some left
         self.key_limit: Decimal | None = Decimal(500)  # ordinary keys; None = unlimited
         self.limit_reset: str | None = "monthly"
+        # Live variants: /activity dates as date-times ("2026-08-23 00:00:00", what the live API sends while the
+        # spec shows a bare date) and /key in its older shape (no daily/weekly/monthly or byok figures, no reset).
+        self.datetime_dates = False
+        self.older_key_shape = False
 
     # -- generated history ---------------------------------------------------------------------------------------
     @staticmethod
@@ -151,7 +155,10 @@ class FakeOpenRouter(FakeProvider):
             if asked not in served:
                 raise BadRequest("date must be within the last 30 completed UTC days")
             served = [asked]
-        return {"data": [row for day in served for row in self.activity.get(day, [])]}
+        rows = [row for day in served for row in self.activity.get(day, [])]
+        if self.datetime_dates:
+            rows = [row | {"date": f"{row['date']} 00:00:00"} for row in rows]
+        return {"data": rows}
 
     async def _key(self, request: web.Request) -> dict[str, Any]:
         key = self._key_of(request)
@@ -164,6 +171,10 @@ class FakeOpenRouter(FakeProvider):
         remaining = None
         if limit is not None:
             remaining = max(limit - (usage["usage_monthly"] if self.limit_reset else usage["usage"]), Decimal(0))
+        if self.older_key_shape:
+            return {"data": {"label": f"{key[:12]}...{key[-3:]}", "usage": usage["usage"], "limit": limit,
+                             "limit_remaining": remaining, "is_free_tier": False,
+                             "rate_limit": {"requests": 10, "interval": "10s"}}}
         return {"data": {
             "label": f"{key[:12]}...{key[-3:]}", "limit": limit, "limit_remaining": remaining,
             "limit_reset": self.limit_reset if limit is not None else None, "include_byok_in_limit": False,

@@ -6,6 +6,8 @@ anthropic_message.json, anthropic_messages_stream.sse, gemini_generate_content.j
 Token counts are a pure function of the request (see `usage_for`), so a test can compute what the upstream sent
 and compare it with what was recorded. `chunk_delay` spaces stream chunks out (client-disconnect tests);
 `report_cost` adds OpenRouter's `usage.cost`. Used by the capture tests and the proxy benchmark.
+
+`ReplayUpstream` answers instead with recorded responses, byte for byte (the corpus in tests/real/inference).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -315,3 +318,30 @@ class FakeUpstream(FakeProvider):
         return json_response({"object": "list", "data": [
             {"id": "gpt-4.1-mini", "object": "model", "created": 1744318173, "owned_by": "system"}]},
             headers=OPENAI_HEADERS)
+
+
+REPLAY_CHUNK = 61  # recorded streams are sent in small pieces, so events straddle reads
+
+
+class ReplayUpstream(FakeProvider):
+    """Answers every request, whatever its path, with the next queued response as recorded (status, content
+    type, bytes)."""
+
+    name = "replay"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: deque[tuple[int, str, bytes]] = deque()
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/{tail:.*}", self.replay)
+
+    async def replay(self, request: web.Request) -> web.StreamResponse:
+        status, content_type, body = self.queue.popleft()
+        response = web.StreamResponse(status=status, headers={"content-type": content_type})
+        await response.prepare(request)
+        for offset in range(0, len(body), REPLAY_CHUNK):
+            await response.write(body[offset:offset + REPLAY_CHUNK])
+            await asyncio.sleep(0)
+        await response.write_eof()
+        return response

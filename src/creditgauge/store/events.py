@@ -1,5 +1,6 @@
 """Writes and reads of tracked usage events (proxy, SDK hook, ingest): idempotent by event id, tags mirrored into
-event_tags, and the price columns updated in place by `reprice`."""
+event_tags, and the price columns updated in place by `reprice`. `store_checked` is the capture paths' write: an
+event that cannot be stored as it is goes to the quarantine, and the rest of its batch is stored."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from creditgauge.domain import UsageEvent, utcnow
+from creditgauge.errors import StoreError
+from creditgauge.limits import QUARANTINE_REASON, event_problem
 from creditgauge.store import rollup, schema
+from creditgauge.store.quarantine import QuarantineItem, event_item, quarantine_items
 
 SQLITE_MAX_PARAMS = 32_766  # bound parameters per statement
 
@@ -106,6 +110,83 @@ def _insert_postgresql(connection: Connection, rows: Sequence[dict[str, Any]]) -
 def store_events(engine: Engine, events: Sequence[UsageEvent], *, count_new: bool = False) -> int:
     with engine.begin() as connection:
         return insert_events(connection, events, count_new=count_new)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOutcome:
+    """What one batch became: events newly stored, and events quarantined (newly or again) instead."""
+
+    stored: int
+    quarantined: int
+
+
+# Errors that say the database is unreachable or busy, not that an item is bad: the batch is retried whole.
+_OUTAGES = frozenset({"OperationalError", "InterfaceError", "DisconnectionError"})
+
+
+def is_outage(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) or any(cls.__name__ in _OUTAGES for cls in type(exc).__mro__)
+
+
+def store_checked(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
+    """Store a batch of captured events; quarantine, with the reason, each one that cannot be stored as it is: one
+    outside the limits (creditgauge.limits), one marked unreadable by the capture path, or one the database
+    refuses (found by splitting the batch). Raises only when the database is unreachable, so the caller retries."""
+    good: list[UsageEvent] = []
+    poison: list[QuarantineItem] = []
+    for event in events:
+        problem = event.extra.get(QUARANTINE_REASON) if event.extra else None
+        problem = problem or event_problem(event)
+        if problem:
+            poison.append(event_item(event, str(problem)))
+        else:
+            good.append(event)
+    stored = _store_splitting(engine, good, poison)
+    if poison:
+        with engine.begin() as connection:
+            quarantine_items(connection, poison)
+    return StoreOutcome(stored, len(poison))
+
+
+def _store_splitting(engine: Engine, events: Sequence[UsageEvent], poison: list[QuarantineItem]) -> int:
+    """Store `events`; when the database refuses the batch while it answers, split it in halves until the refused
+    events are alone, and add those to `poison`."""
+    if not events:
+        return 0
+    try:
+        return store_events(engine, events)
+    except Exception as exc:  # whatever the driver raises for a value it cannot take; outages are re-raised
+        _raise_if_outage(engine, exc)
+        if len(events) == 1:
+            try:  # once more, alone: a passing conflict is not poison
+                return store_events(engine, events)
+            except Exception as again:
+                _raise_if_outage(engine, again)
+                poison.append(event_item(events[0], f"refused by the database: {_first_line(again)}"))
+                return 0
+        middle = len(events) // 2
+        return (_store_splitting(engine, events[:middle], poison)
+                + _store_splitting(engine, events[middle:], poison))
+
+
+def _raise_if_outage(engine: Engine, exc: Exception) -> None:
+    if is_outage(exc):
+        raise exc
+    if not _reachable(engine):
+        raise StoreError(f"the database stopped answering ({_first_line(exc)})") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(getattr(exc, "orig", None) or exc) or type(exc).__name__).splitlines()[0]
+
+
+def _reachable(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # any failure to answer a trivial query means the database, not the batch, is the problem
+        return False
+    return True
 
 
 def iter_events(engine: Engine, *, since: datetime, until: datetime | None = None,

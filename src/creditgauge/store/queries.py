@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select, text
@@ -96,6 +96,10 @@ def _unpriced(events: Any) -> ColumnElement[int]:
     return case((events.c.cost.is_(None), events.c.requests), else_=0)
 
 
+def _priced(events: Any) -> ColumnElement[int]:
+    return case((events.c.cost.is_(None), 0), else_=events.c.requests)
+
+
 def _tracked_from(events: Any, joins: list[Any]) -> Any:
     joined = events
     for alias, condition in joins:
@@ -110,6 +114,7 @@ class _Tracked:
     source: Any  # the FROM clause
     cost: ColumnElement[Any]
     unpriced: ColumnElement[Any]
+    priced: ColumnElement[Any]  # requests that have a price
     moment: Any  # the time column the window applies to
 
 
@@ -121,10 +126,12 @@ def _tracked_source(engine: Engine, by: Sequence[str], since: datetime, until: d
         daily = schema.usage_daily
         dims = [day_of(engine, daily.c.day, 10 if name == "day" else 7).label(name) if name in ("day", "month")
                 else daily.c[rollup.REPORT_COLUMNS[name]].label(name) for name in by]
-        return _Tracked(daily, dims, daily, daily.c.cost, daily.c.unpriced_requests, daily.c.day)
+        return _Tracked(daily, dims, daily, daily.c.cost, daily.c.unpriced_requests,
+                        daily.c.requests - daily.c.unpriced_requests, daily.c.day)
     events = schema.usage_events
     dims, joins = _tracked_columns(engine, by)
-    return _Tracked(events, dims, _tracked_from(events, joins), events.c.cost, _unpriced(events), events.c.ts)
+    return _Tracked(events, dims, _tracked_from(events, joins), events.c.cost, _unpriced(events), _priced(events),
+                    events.c.ts)
 
 
 def _reported_select(table: Any, columns: Sequence[Any], since: datetime, until: datetime) -> Select[Any]:
@@ -145,7 +152,12 @@ def spend(
     source: Source = "reported",
     accounts: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of the `by` dimensions plus `amount` (Decimal) and `currency`; tracked rows add `unpriced_requests`."""
+    """Rows of the `by` dimensions plus `amount` (Decimal) and `currency`; tracked rows add `unpriced_requests`,
+    and their amount is None (unknown, never 0) when none of their requests has a price."""
+    if source == "tracked" and "line_item" in by:  # fees are split out of the events' costs there
+        from creditgauge.store import line_items
+
+        return line_items.tracked_spend(engine, since=since, until=until, by=by, accounts=accounts)
     if source == "reported":
         _check_dimensions(by, REPORTED_DIMENSIONS, source)
         table = schema.cost_buckets
@@ -159,7 +171,8 @@ def spend(
         dims, currency = tracked.dims, tracked.table.c.currency
         statement = (
             select(*dims, currency, func.sum(tracked.cost).label("nanos"),
-                   func.sum(tracked.unpriced).label("unpriced_requests"))
+                   func.sum(tracked.unpriced).label("unpriced_requests"),
+                   func.sum(tracked.priced).label("priced_requests"))
             .select_from(tracked.source)
             .where(_window(tracked.moment, since, until))
         )
@@ -173,6 +186,8 @@ def spend(
         row["amount"] = money(row.pop("nanos"))
         if "unpriced_requests" in row:
             row["unpriced_requests"] = int(row["unpriced_requests"] or 0)
+            if int(row.pop("priced_requests") or 0) == 0 and row["unpriced_requests"]:
+                row["amount"] = None
     return rows
 
 
@@ -184,15 +199,19 @@ def usage(
     by: Sequence[str],
     source: Source = "reported",
     accounts: Sequence[str] | None = None,
+    not_reported: Mapping[str, Sequence[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of the `by` dimensions plus the token sums and requests (reported rows add images/characters/seconds)."""
+    """Rows of the `by` dimensions plus the token sums and requests (reported rows add images/characters/seconds).
+    `not_reported` names, per measure, the providers whose reports do not carry it: a reported row that includes
+    one of them has that measure None (unknown), never a sum that passes the gap off as 0."""
     if source == "reported":
         _check_dimensions(by, REPORTED_USAGE_DIMENSIONS, source)
         table = schema.usage_buckets
         dims = _reported_columns(engine, table, by)
         measures = (*USAGE_MEASURES, *EXTRA_USAGE_MEASURES)
-        statement = _reported_select(table, [*dims, *(func.sum(table.c[m]).label(m) for m in measures)], since,
-                                     until)
+        gaps = not_reported or {}
+        sums = [_sum_unless(table.c[m], gaps.get(m)).label(m) for m in measures]
+        statement = _reported_select(table, [*dims, *sums], since, until)
         if "kind" not in by:
             statement = statement.where(table.c.kind.not_in(OVERLAPPING_KINDS))
         if accounts:
@@ -212,8 +231,30 @@ def usage(
     rows = _run(engine, statement)
     for row in rows:
         for measure in measures:
-            row[measure] = int(row[measure] or 0)
+            if row[measure] is not None or measure not in (not_reported or {}):
+                row[measure] = int(row[measure] or 0)
     return rows
+
+
+def _sum_unless(column: Any, providers: Sequence[str] | None) -> ColumnElement[Any]:
+    """SUM(column), or NULL for a group holding a bucket of one of `providers` (they do not report it)."""
+    if not providers:
+        return func.sum(column)
+    gaps = func.sum(case((schema.accounts.c.provider.in_(providers), 1), else_=0))
+    return case((gaps > 0, None), else_=func.sum(column))
+
+
+def last_reported_days(engine: Engine, *, until: datetime,
+                       accounts: Sequence[str] | None = None) -> dict[tuple[str, str], date]:
+    """Per (account, currency), the last UTC day with reported spend before `until`: how far the
+    provider has posted, even when that is before the window a report asks for."""
+    costs = schema.cost_buckets
+    statement = (select(costs.c.account, costs.c.currency, func.max(costs.c.start_time).label("last"))
+                 .where(costs.c.start_time < until).group_by(costs.c.account, costs.c.currency))
+    if accounts:
+        statement = statement.where(costs.c.account.in_(accounts))
+    return {(row["account"], row["currency"]): day_start(row["last"]).date()
+            for row in _run(engine, statement)}
 
 
 def accounts_seen(engine: Engine) -> dict[str, dict[str, Any]]:
@@ -277,7 +318,7 @@ def _export_statement(engine: Engine, since: datetime, until: datetime, source: 
     return (
         select(day.label("day"), *keys, func.sum(events.c.cost).label("amount"),
                func.sum(_unpriced(events)).label("unpriced_requests"),
-               func.sum(case((events.c.cost.is_(None), 0), else_=events.c.requests)).label("priced_requests"),
+               func.sum(_priced(events)).label("priced_requests"),
                *(func.sum(events.c[m]).label(m) for m in USAGE_MEASURES))
         .where(_window(events.c.ts, since, until))
         .group_by(day, *keys)

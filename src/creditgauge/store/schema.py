@@ -269,6 +269,24 @@ event_tags = Table(
     Index("ix_event_tags_key_value", "key", "value"),
 )
 
+# Items that could not be stored as they are (a value outside the limits, usage that could not be read, a row the
+# database refused): kept here with the reason instead of blocking everything after them. `item_key` (a hash of
+# the item) makes quarantining idempotent, so a journal replayed after a restart quarantines the same item once.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("item_key", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),  # event | fact
+    Column("origin", String(40), nullable=False),  # proxy | sdk | ingest | otlp | a connector's endpoint
+    Column("account", String(100)),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the item as JSON (ASCII), cut to quarantine.MAX_PAYLOAD
+    Column("quarantined_at", UTCDateTime, nullable=False),
+    UniqueConstraint("item_key"),
+    Index("ix_quarantine_quarantined_at", "quarantined_at"),
+)
+
 # ---- the user's own records ------------------------------------------------------------------------------------
 
 ledger_entries = Table(

@@ -47,18 +47,23 @@ def status_rows(ctx: WebContext) -> list[dict[str, Any]]:
 
 
 def totals_per_currency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Overview totals: balances of known kinds, month-to-date spend and burn, summed per currency only."""
-    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    """Overview totals: balances of known kinds, spend this month, today and over the last 30 days, and burn, summed
+    per currency only. A figure no account of the currency knows stays None (unknown), never 0."""
+    fields = ("balance", "month_to_date", "today", "last_30_days", "burn_per_day")
+    totals: dict[str, dict[str, Decimal | None]] = defaultdict(lambda: dict.fromkeys(fields))
+
+    def add(sums: dict[str, Decimal | None], name: str, value: Decimal | None) -> None:
+        if value is not None:
+            sums[name] = (sums[name] or Decimal(0)) + value
+
     for row in rows:
         sums = totals[row["currency"]]
-        if row["balance"]["amount"] is not None and row["balance"]["kind"] in ("verified", "estimated"):
-            sums["balance"] += row["balance"]["amount"]
-        sums["month_to_date"] += row["month_to_date"]
-        if row["burn"]:
-            sums["burn_per_day"] += row["burn"]["per_day"]
-    return [{"currency": currency, **{k: sums.get(k, Decimal(0)) for k in ("balance", "month_to_date",
-                                                                            "burn_per_day")}}
-            for currency, sums in sorted(totals.items())]
+        if row["balance"]["kind"] in ("verified", "estimated"):
+            add(sums, "balance", row["balance"]["amount"])
+        for name in ("month_to_date", "today", "last_30_days"):
+            add(sums, name, row[name])
+        add(sums, "burn_per_day", row["burn"]["per_day"] if row["burn"] else None)
+    return [{"currency": currency, **sums} for currency, sums in sorted(totals.items())]
 
 
 def reconcile_report(ctx: WebContext, since: str | None, until: str | None) -> dict[str, Any]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import Response
 
+from creditgauge.errors import ConfigError
 from creditgauge.web import answers
 from creditgauge.web.api_reports import Since, Until
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.responses import ApiJSON
-from creditgauge.web.schemas import LedgerEntryIn, Rows
+from creditgauge.web.schemas import ApiError, LedgerEntry, LedgerEntryIn, Rows
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 Ctx = Annotated[WebContext, Depends(web_context)]
@@ -43,13 +44,16 @@ def ledger(ctx: Ctx) -> Response:
 
 
 @router.post("/ledger", summary="Add a ledger entry", status_code=201, response_model=None,
-             responses={201: {"model": Rows}})
+             responses={201: {"model": LedgerEntry}})
 def ledger_add(ctx: Ctx, entry: LedgerEntryIn) -> Response:
     """Record a deposit, a grant (with its expiry) or an adjustment."""
     return ApiJSON(answers.ledger_add(ctx, **entry.model_dump()), status_code=201)
 
 
 @router.post("/ledger/{entry_id}/remove", summary="Remove a ledger entry", response_model=None,
-             responses={200: {"model": Rows}})
-def ledger_remove(ctx: Ctx, entry_id: int) -> Response:
-    return ApiJSON(answers.ledger_remove(ctx, entry_id))
+             responses={200: {"model": LedgerEntry}, 404: {"model": ApiError, "description": "no such entry"}})
+def ledger_remove(ctx: Ctx, entry_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
+    try:
+        return ApiJSON(answers.ledger_remove(ctx, entry_id))
+    except ConfigError as missing:  # the only refusal of a remove: the id is not in the ledger
+        raise HTTPException(404, str(missing)) from None

@@ -15,7 +15,7 @@ from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.metrics import CONTENT_TYPE
 from creditgauge.web.responses import ApiJSON, error_json
 from creditgauge.web.scheduler import Scheduler
-from creditgauge.web.schemas import ApiError, Rows, SyncRequest
+from creditgauge.web.schemas import AlertsOverview, ApiError, Rows, SyncOverview, SyncRequest
 
 router = APIRouter(tags=["operations"])
 Ctx = Annotated[WebContext, Depends(web_context)]
@@ -29,19 +29,20 @@ def scheduler_of(request: Request) -> Scheduler:
 
 
 @router.get("/api/v1/alerts", summary="Alert rules, states and history", response_model=None,
-            responses={200: {"model": Rows}})
+            responses={200: {"model": AlertsOverview}})
 def alerts(ctx: Ctx) -> Response:
     return ApiJSON(answers.alerts_overview(ctx))
 
 
 @router.get("/api/v1/sync/runs", summary="Recent sync runs and per-source state", response_model=None,
-            responses={200: {"model": Rows}})
+            responses={200: {"model": SyncOverview}})
 def sync_runs(ctx: Ctx) -> Response:
     return ApiJSON(answers.sync_overview(ctx))
 
 
-@router.post("/api/v1/sync", summary="Sync now", response_model=None,
-             responses={200: {"model": Rows}, 500: {"model": ApiError}, 503: {"model": ApiError}})
+@router.post("/api/v1/sync", summary="Sync now", response_model=None, responses={
+    200: {"model": Rows}, 409: {"model": ApiError, "description": "a read-only server (serve --no-sync)"},
+    500: {"model": ApiError}, 503: {"model": ApiError}})
 async def sync_now(request: Request, body: SyncRequest) -> Response:
     """Run a sync of the given accounts (default all) and return its report; alerts are evaluated after it. A task
     that fails is in the report (status `partial` or `failed`); a run that breaks off (the database went away) is

@@ -8,35 +8,41 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from creditgauge.analysis.windows import this_month
 from creditgauge.dates import parse_day
-from creditgauge.reports import ReportQuery, parse_by, spend_report, usage_report
+from creditgauge.reports import ReportQuery, Source, parse_by, spend_report, usage_report
 from creditgauge.store import queries
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.responses import ApiJSON, csv_response
-from creditgauge.web.schemas import SpendReport, UsageReport
+from creditgauge.web.schemas import CSV_CONTENT, DAY_PATTERN, SpendReport, UsageReport
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 Since = Annotated[str | None, Query(description="First day, inclusive: YYYY-MM-DD, today, yesterday, month or Nd "
-                                                "(e.g. 30d). Default: start of this month.")]
-Until = Annotated[str | None, Query(description="Last day, exclusive (same forms). Default: through today.")]
+                                                "(e.g. 30d). Default: start of this month.",
+                                    json_schema_extra={"pattern": DAY_PATTERN})]
+Until = Annotated[str | None, Query(description="Last day, exclusive (same forms). Default: through today.",
+                                    json_schema_extra={"pattern": DAY_PATTERN})]
 By = Annotated[str | None, Query(description="Comma-separated dimensions: day, month, account, provider, project, "
                                              "model, line_item, api_key, workspace, service_tier; tracked data also "
                                              "key, endpoint, source, tag:<name>. Default: account.")]
-SourceParam = Annotated[Literal["reported", "tracked"], Query(description="reported (provider reports) or tracked "
-                                                                           "(proxy, SDK hook, ingest).")]
+SpendSource = Annotated[Literal["best", "reported", "tracked"], Query(
+    description="best (default: the provider's report where it has posted, tracked spend for the days it has not, "
+                "each day once), reported (provider reports) or tracked (proxy, SDK hook, ingest).")]
+UsageSource = Annotated[Literal["reported", "tracked"], Query(description="reported (provider reports) or tracked "
+                                                                          "(proxy, SDK hook, ingest).")]
 Accounts = Annotated[list[str] | None, Query(alias="account", description="Only these accounts (repeatable).")]
 Format = Annotated[Literal["json", "csv"], Query(description="json (the report envelope) or csv (its rows).")]
 
 
 def report_window(ctx: WebContext, since: str | None, until: str | None) -> tuple[date, date | None]:
     today = ctx.today()
-    first = parse_day(since, today=today, option="since") if since else today.replace(day=1)
+    first = parse_day(since, today=today, option="since") if since else this_month(today).since
     last = parse_day(until, today=today, option="until") if until else None
     return first, last
 
 
-def report_query(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: queries.Source,
+def report_query(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: Source,
                  accounts: list[str] | None) -> ReportQuery:
     first, last = report_window(ctx, since, until)
     return ReportQuery(since=first, until=last, by=parse_by(by), source=source, today=ctx.today(),
@@ -44,12 +50,12 @@ def report_query(ctx: WebContext, since: str | None, until: str | None, by: str 
                        fx=ctx.config.fx)
 
 
-def spend_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: queries.Source,
+def spend_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: Source,
               accounts: list[str] | None) -> dict[str, Any]:
     return spend_report(ctx.engine, report_query(ctx, since, until, by, source, accounts))
 
 
-def usage_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: queries.Source,
+def usage_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: Source,
               accounts: list[str] | None) -> dict[str, Any]:
     return usage_report(ctx.engine, report_query(ctx, since, until, by, source, accounts))
 
@@ -57,7 +63,7 @@ def usage_for(ctx: WebContext, since: str | None, until: str | None, by: str | N
 def spend_columns(report: dict[str, Any]) -> list[str]:
     by = report["by"]
     return [*by, *(["project_name"] if "project" in by else []), "amount", "currency",
-            *(["unpriced_requests"] if report["source"] == "tracked" else []),
+            *(["unpriced_requests"] if report["source"] != "reported" else []),
             *(["provisional"] if "day" in by else [])]
 
 
@@ -69,9 +75,10 @@ def usage_columns(report: dict[str, Any]) -> list[str]:
             *(["provisional"] if "day" in by else [])]
 
 
-@router.get("/spend", summary="Spend report", response_model=None, responses={200: {"model": SpendReport}})
+@router.get("/spend", summary="Spend report", response_model=None,
+            responses={200: {"model": SpendReport, "content": CSV_CONTENT}})
 def spend(ctx: Annotated[WebContext, Depends(web_context)], since: Since = None, until: Until = None,
-          by: By = None, source: SourceParam = "reported", account: Accounts = None,
+          by: By = None, source: SpendSource = "best", account: Accounts = None,
           format: Format = "json") -> Response:
     """Money per the `by` dimensions, one row per combination and currency, with totals per currency."""
     report = spend_for(ctx, since, until, by, source, account)
@@ -80,9 +87,10 @@ def spend(ctx: Annotated[WebContext, Depends(web_context)], since: Since = None,
     return ApiJSON(report)
 
 
-@router.get("/usage", summary="Usage report", response_model=None, responses={200: {"model": UsageReport}})
+@router.get("/usage", summary="Usage report", response_model=None,
+            responses={200: {"model": UsageReport, "content": CSV_CONTENT}})
 def usage(ctx: Annotated[WebContext, Depends(web_context)], since: Since = None, until: Until = None,
-          by: By = None, source: SourceParam = "reported", account: Accounts = None,
+          by: By = None, source: UsageSource = "reported", account: Accounts = None,
           format: Format = "json") -> Response:
     """Tokens (input includes cached and cache-write; output includes reasoning) and requests per the dimensions."""
     report = usage_for(ctx, since, until, by, source, account)

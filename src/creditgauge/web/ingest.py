@@ -1,10 +1,13 @@
 """POST /api/v1/events: usage events from any application, stored as tracked data (source "ingest").
 
-Body: `{"events": [...]}` (or a bare list), each item as `IngestEvent` below. Idempotent by event id: sending the
-same batch twice stores it once. Every item is validated on its own: the good ones are stored, each bad one is
-reported (`errors[]`: index, field, message) and the answer is 422 if any item was refused, 200 otherwise. A 2xx
-or 422 answer means the accepted items are committed. Items are priced like proxy events; a `cost` the caller
-sends is taken as the provider's own figure and wins.
+Body: `{"events": [...]}` (or a bare list) of at most `MAX_BATCH` items in at most `MAX_BODY_BYTES` of UTF-8 JSON,
+each item as `IngestEvent` below. Idempotent by event id: sending the same batch twice stores it once, and an id
+repeated inside one batch is stored (and counted in the daily rollup) once. Every item is validated on its own,
+including the ranges a database can hold (`INGEST_LIMITS`): the good ones are stored, each bad one is reported
+(`errors[]`: index, id, field, message) and the answer is 422 if any item was refused, 200 otherwise, like OTLP's
+partial success. A 200 or 422 answer means the accepted items are committed; a body that is not a batch at all
+(not UTF-8, not JSON, too deep, too many items) is one 422 and stores nothing; a body over the limit is 413.
+Items are priced like proxy events; a `cost` the caller sends is taken as the provider's own figure and wins.
 
 `router` is mounted by `creditgauge serve`; `create_ingest_app()` serves it alone (tests, a dedicated ingest host).
 """
@@ -12,24 +15,58 @@ sends is taken as the provider's own figure and wins.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+import psycopg
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from creditgauge import clock
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent, as_utc
+from creditgauge.errors import StoreError
 from creditgauge.pricing import Pricer
 from creditgauge.store.events import store_events
+from creditgauge.web.body_limit import BodyLimit
 from creditgauge.web.context import WebContext, web_context
-from creditgauge.web.responses import ApiJSON
+from creditgauge.web.responses import ApiJSON, error_json
+from creditgauge.web.schemas import ApiError, IngestAnswer
 
 MAX_BATCH = 10_000
+MAX_BODY_BYTES = 8 * 1024 * 1024  # 10,000 events of ~400 bytes fit twice over
+MAX_TOKENS = 10**12  # per event: a day of them still sums far inside a 64-bit integer
+MAX_REQUESTS = 10**6
+MAX_COST = Decimal(100_000)  # per event, in its currency: a day of them still sums inside the nano-unit column
+MAX_LATENCY_MS = 86_400_000
+MAX_TAGS = 50
+EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)  # callers' clocks run ahead; a later time would sit in tomorrow's reports
+INGEST_LIMITS = (f"token counts 0..{MAX_TOKENS:,}, requests 1..{MAX_REQUESTS:,}, cost 0..{MAX_COST:,}, "
+                 f"ts from {EARLIEST_TS:%Y-%m-%d} to a day ahead, at most {MAX_TAGS} tags, no NUL in any text")
 router = APIRouter()
+
+
+def storable_text(value: str) -> str:
+    """Refuse text a database cannot hold as it is: NUL (PostgreSQL refuses it) and unpaired UTF-16 surrogates
+    (JSON's "\\ud800" escapes: not Unicode, so not encodable as UTF-8)."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (\\u0000): remove it")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("contains an unpaired surrogate (\\ud800-\\udfff), which is not Unicode") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(storable_text)]
+TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
 
 
 class IngestEvent(BaseModel):
@@ -38,24 +75,24 @@ class IngestEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(min_length=1, max_length=64, description="the caller's event id: the idempotency key")
-    account: str = Field(min_length=1, max_length=100)
-    ts: datetime = Field(description="when the request was made, ISO 8601 (naive = UTC)")
-    model: str | None = Field(None, max_length=200)
-    endpoint: str = Field("chat.completions", min_length=1, max_length=120)
-    input_tokens: int = Field(0, ge=0)
-    cached_input_tokens: int = Field(0, ge=0)
-    cache_write_tokens: int = Field(0, ge=0)
-    output_tokens: int = Field(0, ge=0)
-    reasoning_tokens: int = Field(0, ge=0)
-    requests: int = Field(1, ge=1)
-    tags: dict[str, str] = Field(default_factory=dict)
-    cost: Decimal | None = Field(None, ge=0, description="the provider-reported cost, kept as is")
-    currency: str = Field("USD", min_length=3, max_length=8)
+    id: Text = Field(min_length=1, max_length=64, description="the caller's event id: the idempotency key")
+    account: Text = Field(min_length=1, max_length=100)
+    ts: datetime = Field(description="when the request was made, ISO 8601 (naive = UTC), from 2000 to a day ahead")
+    model: Text | None = Field(None, max_length=200)
+    endpoint: Text = Field("chat.completions", min_length=1, max_length=120)
+    input_tokens: TokenCount = 0
+    cached_input_tokens: TokenCount = 0
+    cache_write_tokens: TokenCount = 0
+    output_tokens: TokenCount = 0
+    reasoning_tokens: TokenCount = 0
+    requests: int = Field(1, ge=1, le=MAX_REQUESTS)
+    tags: dict[Text, Text] = Field(default_factory=dict, max_length=MAX_TAGS)
+    cost: Decimal | None = Field(None, ge=0, le=MAX_COST, description="the provider-reported cost, kept as is")
+    currency: Text = Field("USD", min_length=3, max_length=8)
     status_code: int | None = Field(None, ge=100, le=599)
     incomplete: bool = False
-    latency_ms: int | None = Field(None, ge=0)
-    request_id: str | None = Field(None, max_length=200)
+    latency_ms: int | None = Field(None, ge=0, le=MAX_LATENCY_MS)
+    request_id: Text | None = Field(None, max_length=200)
 
     @field_validator("cost", mode="before")
     @classmethod
@@ -63,6 +100,17 @@ class IngestEvent(BaseModel):
         if isinstance(value, float):
             raise ValueError("send the cost as a decimal string or an exact JSON number")
         return value
+
+    @field_validator("ts")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        try:
+            moment = as_utc(value)
+        except OverflowError:
+            raise ValueError("is outside the range of UTC times") from None
+        if not EARLIEST_TS <= moment <= clock.now() + FUTURE_SLACK:
+            raise ValueError(f"must be between {EARLIEST_TS:%Y-%m-%d} and a day from now (UTC)")
+        return moment
 
     @field_validator("tags")
     @classmethod
@@ -81,41 +129,80 @@ class IngestEvent(BaseModel):
         return self
 
 
-def _problem(index: int, error: dict[str, Any]) -> dict[str, Any]:
+def _batch_schema() -> dict[str, Any]:
+    """The body as the OpenAPI document shows it (the route reads the raw body itself to keep numbers exact)."""
+    items = {"type": "array", "maxItems": MAX_BATCH, "items": IngestEvent.model_json_schema()}
+    batch = {"type": "object", "required": ["events"], "properties": {"events": items}}
+    return {"oneOf": [batch, items], "description": f"limits: {INGEST_LIMITS}"}
+
+
+def _item_id(item: Any) -> str | None:
+    value = item.get("id") if isinstance(item, dict) else None
+    return value[:64] if isinstance(value, str) else None
+
+
+def _problem(index: int | None, item_id: str | None, field: str | None, message: str) -> dict[str, Any]:
+    return {"index": index, "id": item_id, "field": field, "message": message}
+
+
+def _validation_problem(index: int, item: Any, error: Any) -> dict[str, Any]:
     field = ".".join(str(part) for part in error.get("loc", ()))
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     if error.get("type") == "extra_forbidden":
         message = "unknown field: remove it or check its spelling"
-    return {"index": index, "field": field or None, "message": message}
+    return _problem(index, _item_id(item), field or None, message)
 
 
-def parse_batch(body: bytes, config: Config) -> tuple[list[tuple[IngestEvent, str]], list[dict[str, Any]]]:
-    """(valid items with their provider, per-item problems). A body that is not a batch at all is one problem."""
+def _batch_items(body: bytes) -> tuple[list[Any] | None, dict[str, Any] | None]:
+    """The batch's items, or the one problem that makes the body no batch at all."""
     try:
-        payload = json.loads(body, parse_float=Decimal)
-    except ValueError as exc:
-        return [], [{"index": None, "field": None, "message": f"body is not JSON ({exc.msg} at char {exc.pos})"}]
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, _problem(None, None, None, f"body is not UTF-8 (byte {exc.start} cannot be decoded): "
+                                               "send JSON encoded as UTF-8")
+    try:
+        payload = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        return None, _problem(None, None, None, f"body is not JSON ({exc.msg} at char {exc.pos})")
+    except RecursionError:
+        return None, _problem(None, None, None, "body is nested too deeply to be an event batch")
+    except ValueError as exc:  # an integer of thousands of digits
+        return None, _problem(None, None, None, f"body holds a number that cannot be read ({exc})"[:200])
     items = payload.get("events") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
-        return [], [{"index": None, "field": "events", "message": 'send {"events": [...]} or a JSON list'}]
+        return None, _problem(None, None, "events", 'send {"events": [...]} or a JSON list')
     if len(items) > MAX_BATCH:
-        return [], [{"index": None, "field": "events",
-                     "message": f"{len(items)} events in one batch; send at most {MAX_BATCH} per request"}]
-    valid: list[tuple[IngestEvent, str]] = []
+        return None, _problem(None, None, "events",
+                              f"{len(items)} events in one batch; send at most {MAX_BATCH} per request")
+    return items, None
+
+
+Valid = list[tuple[int, IngestEvent, str]]
+
+
+def parse_batch(body: bytes, config: Config) -> tuple[Valid, list[dict[str, Any]]]:
+    """(valid items as (index, item, provider), per-item problems). A body that is not a batch is one problem."""
+    items, refusal = _batch_items(body)
+    if items is None:
+        return [], [refusal] if refusal else []
+    valid: Valid = []
     problems: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
             event = IngestEvent.model_validate(item)
         except ValidationError as exc:
-            problems += [_problem(index, error) for error in exc.errors(include_url=False)]
+            problems += [_validation_problem(index, item, error) for error in exc.errors(include_url=False)]
+            continue
+        except RecursionError:
+            problems.append(_problem(index, _item_id(item), None, "nested too deeply"))
             continue
         account = config.accounts.get(event.account)
         if account is None:
             known = ", ".join(sorted(config.accounts)) or "none configured"
-            problems.append({"index": index, "field": "account",
-                             "message": f"no account named {event.account!r} in the config (accounts: {known})"})
+            problems.append(_problem(index, event.id, "account",
+                                     f"no account named {event.account!r} in the config (accounts: {known})"))
             continue
-        valid.append((event, account.provider))
+        valid.append((index, event, account.provider))
     return valid, problems
 
 
@@ -145,27 +232,72 @@ def _pricer(config: Config) -> Pricer:
     return cached[1]
 
 
+def _database_unreachable(exc: Exception) -> bool:
+    """Down, unreachable or locked (PEP 249's OperationalError and InterfaceError, wrapped by SQLAlchemy or raised
+    by psycopg's COPY directly), as opposed to refusing the data it was given."""
+    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def store_isolating(engine: Engine, events: Sequence[UsageEvent]) -> tuple[int, list[UsageEvent]]:
+    """Store the events: (how many were new, the ones the database refused). A batch the database refuses for its
+    data is halved until the refused events stand alone, so a value validation did not foresee costs only its own
+    event. A database that is down or unreachable is raised as StoreError: nothing of the batch was taken."""
+    try:
+        return store_events(engine, events), []
+    except Exception as exc:  # the database's refusal comes as SQLAlchemy's, psycopg's or the driver's own error
+        if _database_unreachable(exc):
+            raise StoreError(f"the database did not take the batch ({type(exc).__name__}); nothing was stored: "
+                             "send it again") from None
+        if len(events) == 1:
+            return 0, list(events)
+    middle = len(events) // 2
+    first_stored, first_refused = store_isolating(engine, events[:middle])
+    second_stored, second_refused = store_isolating(engine, events[middle:])
+    return first_stored + second_stored, first_refused + second_refused
+
+
 def ingest(config: Config, engine: Engine, body: bytes) -> tuple[int, dict[str, Any]]:
     """Validate, price and store one batch: (HTTP status, answer)."""
     valid, problems = parse_batch(body, config)
     pricer = _pricer(config)
-    events = [to_usage_event(item, provider, pricer) for item, provider in valid]
-    stored = store_events(engine, events, count_new=True) if events else 0
-    answer = {"accepted": len(events), "stored": stored, "duplicates": len(events) - stored,
-              "rejected": len({p["index"] for p in problems}), "errors": problems}
+    unique: dict[str, tuple[int, UsageEvent]] = {}
+    for index, item, provider in valid:
+        if item.id not in unique:  # a repeated id is the same event sent twice: stored and counted once
+            unique[item.id] = index, to_usage_event(item, provider, pricer)
+    stored, refused = store_isolating(engine, [event for _, event in unique.values()]) if unique else (0, [])
+    refused_ids = {event.id for event in refused}
+    problems += [_problem(unique[event_id][0], event_id, None, "the database refused this event; check its values")
+                 for event_id in sorted(refused_ids, key=lambda event_id: unique[event_id][0])]
+    accepted = sum(1 for _, item, _ in valid if item.id not in refused_ids)
+    answer = {"accepted": accepted, "stored": stored, "duplicates": accepted - stored,
+              "rejected": len({problem["index"] for problem in problems}), "errors": problems}
     return (422 if problems else 200), answer
 
 
-@router.post("/api/v1/events", tags=["ingest"], summary="Store usage events (idempotent by id)")
+@router.post("/api/v1/events", tags=["ingest"], summary="Store usage events (idempotent by id)",
+             response_model=IngestAnswer, responses={
+                 422: {"model": IngestAnswer, "description": "some items (or the whole body) were refused; "
+                                                             "the accepted ones are stored"},
+                 413: {"model": ApiError, "description": f"body over {MAX_BODY_BYTES:,} bytes"},
+                 503: {"model": ApiError, "description": "the database is unreachable: nothing was stored"}},
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": _batch_schema()}}}})
 async def post_events(request: Request, ctx: WebContext = Depends(web_context)) -> ApiJSON:
-    body = await request.body()  # parsed here, not by FastAPI, so numbers stay exact Decimals
-    status, answer = await run_in_threadpool(ingest, ctx.config, ctx.engine, body)
+    body = await request.body()  # at most MAX_BODY_BYTES (BodyLimit); parsed below, not by FastAPI, so exact
+    status, answer = await run_in_threadpool(ingest, ctx.config, ctx.engine, body)  # never parsed on the loop
     return ApiJSON(answer, status_code=status)
+
+
+async def _error_line(_request: Request, error: Exception) -> ApiJSON:
+    assert isinstance(error, HTTPException)
+    return error_json(error.status_code, str(error.detail))
 
 
 def create_ingest_app(config: Config, engine: Engine) -> FastAPI:
     """The ingest endpoint alone, without the dashboard (bind it to loopback or put it behind your gateway)."""
     app = FastAPI(title="creditgauge ingest", docs_url=None, redoc_url=None)
     app.state.ctx = WebContext(config, engine)
+    app.add_middleware(BodyLimit, default=MAX_BODY_BYTES)
+    app.add_exception_handler(HTTPException, _error_line)
     app.include_router(router)
     return app

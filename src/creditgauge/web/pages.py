@@ -5,26 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from creditgauge.errors import ConfigError
+from creditgauge.analysis.daily import BLEND_DIMENSIONS
+from creditgauge.reports import SPEND_SOURCES, USAGE_SOURCES, Source, parse_source
 from creditgauge.store.queries import tag_keys
 from creditgauge.web import answers
 from creditgauge.web.api_reports import report_window, spend_for, usage_for
 from creditgauge.web.context import WebContext, web_context
-from creditgauge.web.security import SESSION_COOKIE, session_value, verify_csrf
+from creditgauge.web.security import SESSION_COOKIE, SESSION_MAX_AGE, session_value, verify_csrf
 from creditgauge.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[WebContext, Depends(web_context)]
 Csrf = Depends(verify_csrf)
 
-REPORTED_GROUPS = ("account", "provider", "model", "project", "line_item")
-TRACKED_GROUPS = ("account", "provider", "model", "project", "key", "endpoint")
+GROUPS: dict[Source, tuple[str, ...]] = {
+    "best": tuple(name for name in BLEND_DIMENSIONS if name not in ("day", "month")),
+    "reported": ("account", "provider", "model", "project", "line_item"),
+    "tracked": ("account", "provider", "model", "project", "key", "endpoint"),
+}
 _background: set[asyncio.Task[Any]] = set()  # running "sync now" tasks, kept referenced until they finish
 
 
@@ -32,13 +37,11 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", status_code=status, status=status, message=message)
 
 
-def _controls(request: Request, ctx: WebContext) -> dict[str, Any]:
-    """The report controls from the query string, with the defaults the API uses."""
+def _controls(request: Request, ctx: WebContext, sources: Sequence[Source]) -> dict[str, Any]:
+    """The report controls from the query string, with the defaults the API uses (the first of `sources`)."""
     params = request.query_params
-    source = params.get("source", "reported")
-    if source not in ("reported", "tracked"):
-        raise ConfigError(f"source {source!r}: use reported or tracked")
-    groups = list(REPORTED_GROUPS if source == "reported" else TRACKED_GROUPS)
+    source = parse_source(params.get("source", sources[0]), sources, option="source")
+    groups = list(GROUPS[source])
     if source == "tracked":
         groups += [f"tag:{key}" for key in tag_keys(ctx.engine)]
     group = params.get("group", "account")
@@ -46,7 +49,7 @@ def _controls(request: Request, ctx: WebContext) -> dict[str, Any]:
         group = "account"
     since, until = report_window(ctx, params.get("since") or None, params.get("until") or None)
     return {"since": since.isoformat(), "until": until.isoformat() if until else "",  # "30d" -> a date the picker shows
-            "group": group, "groups": groups, "source": source}
+            "group": group, "groups": groups, "source": source, "sources": sources}
 
 
 def _query(controls: dict[str, Any], by: str, **extra: str) -> str:
@@ -63,7 +66,7 @@ def overview(request: Request, ctx: Ctx) -> Response:
 
 @router.get("/spend")
 def spend(request: Request, ctx: Ctx) -> Response:
-    controls = _controls(request, ctx)
+    controls = _controls(request, ctx, SPEND_SOURCES)
     report = spend_for(ctx, controls["since"], controls["until"] or None, controls["group"], controls["source"], None)
     return render(request, "spend.html", title="Spend", report=report, controls=controls,
                   chart_query=_query(controls, f"day,{controls['group']}"),
@@ -72,7 +75,7 @@ def spend(request: Request, ctx: Ctx) -> Response:
 
 @router.get("/usage")
 def usage(request: Request, ctx: Ctx) -> Response:
-    controls = _controls(request, ctx)
+    controls = _controls(request, ctx, USAGE_SOURCES)
     report = usage_for(ctx, controls["since"], controls["until"] or None, controls["group"], controls["source"], None)
     return render(request, "usage.html", title="Usage", report=report, controls=controls,
                   chart_query=_query(controls, "day"),
@@ -146,7 +149,7 @@ def login(request: Request, token: str = Form(...)) -> Response:
         return render(request, "login.html", status_code=401, title="Sign in", message="that token is not right")
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(SESSION_COOKIE, session_value(expected), httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+                        secure=request.url.scheme == "https", max_age=int(SESSION_MAX_AGE.total_seconds()))
     return response
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
+from creditgauge.csv_safety import SafeDictWriter
 from creditgauge.serialize import jsonable
 
 
@@ -37,7 +37,7 @@ def error_json(status: int, message: str) -> ApiJSON:
 
 def csv_response(rows: Sequence[dict[str, Any]], columns: Sequence[str], filename: str) -> Response:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer = SafeDictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({key: "" if value is None else jsonable(value) for key, value in row.items()})

@@ -9,14 +9,15 @@ from pydantic import BaseModel, Field
 
 
 class Amount(BaseModel):
-    amount: str = Field(description="exact decimal string, e.g. \"12.34\"")
+    amount: str | None = Field(description="exact decimal string, e.g. \"12.34\"; null when nobody knows it "
+                                           "(not posted yet and not tracked, or every request unpriced)")
     currency: str
 
 
 class SpendReport(BaseModel):
     since: str = Field(description="ISO 8601 UTC, inclusive")
     until: str = Field(description="ISO 8601 UTC, exclusive")
-    source: str = Field(description="reported | tracked")
+    source: str = Field(description="best | reported | tracked")
     by: list[str]
     provisional_since: str | None = Field(None, description="days from this one on may still be revised")
     rows: list[dict[str, Any]] = Field(description="the `by` dimensions plus amount and currency")
@@ -32,15 +33,52 @@ class UsageReport(BaseModel):
     provisional_since: str | None = None
     rows: list[dict[str, Any]] = Field(description="the `by` dimensions plus input_tokens, cached_input_tokens, "
                                                    "cache_write_tokens, output_tokens, reasoning_tokens, requests")
-    totals: dict[str, int]
+    totals: dict[str, int | None] = Field(description="null for a measure a provider does not report")
 
 
 class Rows(BaseModel):
     rows: list[dict[str, Any]]
 
 
+class AlertsOverview(BaseModel):
+    rules: list[dict[str, Any]]
+    states: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+
+
+class SyncOverview(BaseModel):
+    runs: list[dict[str, Any]] = Field(description="recent sync runs, newest first")
+    sources: list[dict[str, Any]] = Field(description="per account and endpoint: last success, last error")
+
+
 class ApiError(BaseModel):
     error: str = Field(description="one readable line: what, where, how to fix")
+
+
+# What dates.parse_day reads (empty = the default); a calendar check (no 02-30) is left to the server's 400.
+DAY_PATTERN = r"^(|today|yesterday|month|\d{1,5}d|\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))$"
+CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}  # format=csv: the report's rows
+ERROR_STATUSES: dict[int | str, dict[str, Any]] = {  # what any API route may answer besides its own statuses
+    status: {"model": ApiError, "description": description} for status, description in {
+        400: "bad input: a parameter or body the service cannot use (the message says which)",
+        401: "this server has a token and the request did not carry it",
+        403: "a foreign host (no token: loopback only) or a cross-site request",
+        413: "the request body is over the limit",
+        415: "API changes take a JSON body",
+        429: "too many wrong tokens from this client: see Retry-After",
+        503: "the database did not answer",
+    }.items()}
+
+
+class LedgerEntry(BaseModel):
+    id: int
+    account: str
+    kind: str = Field(description="deposit | grant | adjust")
+    amount: str = Field(description="exact decimal string")
+    currency: str
+    at: str = Field(description="ISO 8601 UTC")
+    expires_at: str | None
+    note: str | None
 
 
 class LedgerEntryIn(BaseModel):
@@ -56,3 +94,18 @@ class LedgerEntryIn(BaseModel):
 class SyncRequest(BaseModel):
     accounts: list[str] | None = Field(None, description="default: every configured account")
     full: bool = False
+
+
+class IngestProblem(BaseModel):
+    index: int | None = Field(description="the item's position in the batch; null when the whole body is refused")
+    id: str | None = Field(description="the item's id, when it sent one")
+    field: str | None = Field(description="the field at fault, dotted (tags.team); null for the item as a whole")
+    message: str
+
+
+class IngestAnswer(BaseModel):
+    accepted: int = Field(description="items that passed validation (and are stored, or were already)")
+    stored: int = Field(description="events new to the store")
+    duplicates: int = Field(description="accepted items already stored, or repeated in this batch")
+    rejected: int = Field(description="items refused, each listed in errors")
+    errors: list[IngestProblem]

@@ -121,7 +121,7 @@ def _budget(rule: AlertRule, facts: Facts, period: str) -> list[Finding]:
     threshold = _need(rule, "threshold")
     today = facts.now.date()
     since = today if period == "today" else today.replace(day=1)
-    spent: dict[str, tuple[Decimal, str, str]] = {}  # subject -> (amount, currency, what it is)
+    spent: dict[str, tuple[Decimal | None, str, str]] = {}  # subject -> (amount, currency, what it is)
     if rule.tag:
         key, _, wanted = rule.tag.partition("=")
         for row in facts.tracked_spend(day_start(since), facts.now, [f"tag:{key}"]):
@@ -142,6 +142,8 @@ def _budget(rule: AlertRule, facts: Facts, period: str) -> list[Finding]:
     when = "today" if period == "today" else "this month"
     found = []
     for subject, (amount, currency, label) in spent.items():
+        if amount is None:  # unknown spend (not reported, not tracked, unpriced) is neither above nor within
+            continue
         firing = amount > threshold
         relation = "is above" if firing else "is within"
         found.append(Finding(rule.name, subject, firing,

@@ -62,6 +62,7 @@
     var group = box.dataset.group, labels = days(box.dataset.since, box.dataset.until);
     var perCurrency = {};
     report.rows.forEach(function (row) {
+      if (row.amount === null) return;  // not reported yet: a gap in the chart, never a bar of 0
       var key = row[group] === null || row[group] === undefined ? "(none)" : String(row[group]);
       var c = perCurrency[row.currency] = perCurrency[row.currency] || { totals: {}, cells: {} };
       var amount = Number(row.amount);
