@@ -179,16 +179,17 @@ class _Runner:
         """Fetch and store one task within its bounds; every way it can go wrong becomes a failed result."""
         shown_window = window if task.windowed else None
         seconds = self.config.sync.task_seconds
+        deadline = asyncio.timeout(seconds)
         with task_budget(self.config.sync.limits()) as budget:
             try:
-                async with asyncio.timeout(seconds):
+                async with deadline:
                     facts = await task.fetch(window)
                 stored = await asyncio.to_thread(
                     store_facts, self.engine, account=account, source=task.source, window=shown_window,
                     facts=facts, official=task.official)
-            except TimeoutError:
+            except TimeoutError as failure:
                 error = (f"{task.source}: stopped after {seconds:g}s (sync.task_seconds); nothing of this endpoint "
-                         "was stored")
+                         "was stored") if deadline.expired() else unexpected(failure)
             except CreditgaugeError as failure:
                 error = redact(str(failure))
             except Exception as failure:  # an answer the connector could not read, a value the database refused
