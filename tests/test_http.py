@@ -250,3 +250,17 @@ def test_budgets_of_concurrent_tasks_are_their_own(fake: Echo) -> None:
             return await asyncio.gather(one(c), one(c), one(c))
 
     assert [b.requests for b in run(go())] == [1, 1, 1]
+
+
+def test_the_byte_bound_of_a_task_counts_every_answer(fake: Echo) -> None:
+    async def go():
+        with task_budget(Limits(max_bytes=1000)) as budget:
+            async with client(fake) as c:
+                try:
+                    for _ in range(100):
+                        await c.get_json("/money")
+                finally:
+                    assert 1000 < budget.bytes < 1200 and budget.requests < 100
+
+    with pytest.raises(LimitExceeded, match=r"read more than 1,000 bytes \(sync.max_bytes_per_task\)"):
+        run(go())

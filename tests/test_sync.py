@@ -163,7 +163,7 @@ def test_the_cli_says_what_was_stored_and_what_was_not(
     path.write_text(f'database_url = "{sqlite_url}"\n[accounts.s]\nprovider = "scripted"\n')
     result = CliRunner().invoke(app, ["--config", str(path), "sync"], env={"COLUMNS": "80"})
     assert result.exit_code == 1
-    assert "not stored: s: costs amount: 1E+400 is outside the accepted range" in result.output
+    assert "not stored: s: costs amount: 1E+400 is beyond the limit" in result.output
     assert "2 item(s) could not be stored; everything else was stored." in result.output
     assert result.output.count("not available for this account") == 1
     assert all(len(line) <= 80 for line in result.output.splitlines())

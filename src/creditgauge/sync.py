@@ -23,7 +23,7 @@ from creditgauge.connectors.base import Connector, EndpointTask
 from creditgauge.connectors.registry import connector_class
 from creditgauge.domain import EndpointUnavailable, ItemProblem, Window, day_start, utcnow
 from creditgauge.errors import CreditgaugeError
-from creditgauge.http import RetryPolicy, task_budget
+from creditgauge.http import Budget, RetryPolicy, task_budget
 from creditgauge.ids import new_ulid
 from creditgauge.redact import redact
 from creditgauge.store import sync_log
@@ -45,7 +45,7 @@ class TaskResult:
     seconds: float = 0.0
     problems: list[ItemProblem] = field(default_factory=list)  # items not stored; the task itself succeeded
     note: str | None = None  # "not available for this account": an optional endpoint this server does not offer
-    spent: dict[str, Any] = field(default_factory=dict)  # requests, pages, bytes, retry wait of this task
+    spent: dict[str, Any] = field(default_factory=lambda: Budget().as_dict())  # requests, pages, bytes, retry wait
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -179,16 +179,17 @@ class _Runner:
         """Fetch and store one task within its bounds; every way it can go wrong becomes a failed result."""
         shown_window = window if task.windowed else None
         seconds = self.config.sync.task_seconds
+        deadline = asyncio.timeout(seconds)
         with task_budget(self.config.sync.limits()) as budget:
             try:
-                async with asyncio.timeout(seconds):
+                async with deadline:
                     facts = await task.fetch(window)
                 stored = await asyncio.to_thread(
                     store_facts, self.engine, account=account, source=task.source, window=shown_window,
                     facts=facts, official=task.official)
-            except TimeoutError:
+            except TimeoutError as failure:
                 error = (f"{task.source}: stopped after {seconds:g}s (sync.task_seconds); nothing of this endpoint "
-                         "was stored")
+                         "was stored") if deadline.expired() else unexpected(failure)
             except CreditgaugeError as failure:
                 error = redact(str(failure))
             except Exception as failure:  # an answer the connector could not read, a value the database refused

@@ -6,9 +6,10 @@ other facts are stored."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,23 +29,28 @@ from creditgauge.domain import (
     as_utc,
     utcnow,
 )
+from creditgauge.limits import (
+    MAX_AMOUNT,
+    MAX_COUNT,
+    InvalidValue,
+    check_amount,
+    check_count,
+    check_json,
+    check_text,
+    check_time,
+)
 from creditgauge.redact import redact
 from creditgauge.store import schema
 from creditgauge.store.upsert import upsert
 
 DIMENSIONS = ("project", "model", "line_item", "api_key", "workspace", "service_tier")
 
-# Value ranges of reported facts (the same as the edge limits of tracked events). Amounts are stored as BIGINT
-# nano-units (at most 9.2e9 units), counts as BIGINT; these bounds sit far above any real bucket (a billion in the
-# account currency, a trillion tokens) and below what the store can hold, so a hostile or broken value is refused
-# by name instead of overflowing a column.
-MAX_AMOUNT = Decimal(10**9)
-MAX_COUNT = 10**12
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# Reported facts are held to the same edge limits as tracked events (creditgauge.limits: amounts, counts, text,
+# times, JSON), so a hostile or broken value is refused by name instead of overflowing a column or aborting a task.
 SIGNED_AMOUNTS = frozenset({(BalanceSnapshot, "amount"), (Invoice, "amount")})  # a balance in debt, a credit note
 MAX_DIMS_KEY_BYTES = 2000  # a bucket's natural key (every dimension in one string) must fit a database index
 DETAIL_CHARS = 300  # a problem's detail quotes the bad value, cut to this length
+Check = Callable[[Any, str], Any]
 
 _TABLES: dict[type, Table] = {
     CostBucket: schema.cost_buckets, UsageBucket: schema.usage_buckets, BalanceSnapshot: schema.balance_snapshots,
@@ -72,53 +78,53 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")
 
 
-def _number_problem(fact: Fact, name: str, value: Decimal | int) -> str | None:
-    if isinstance(value, Decimal) and not value.is_finite():
-        return f"{value} is not a finite number"
-    if value < 0 and (type(fact), name) not in SIGNED_AMOUNTS:
-        return f"{value} is negative"
-    limit = MAX_AMOUNT if name == "amount" else MAX_COUNT
-    if abs(value) > limit:
-        return f"{value} is outside the accepted range (at most {limit:,})"
-    return None
+def _check_time(value: datetime, name: str) -> datetime:
+    return check_time(as_utc(value), name)  # the store reads a naive time as UTC, so may a fact
 
 
-def _field_problem(fact: Fact, name: str, value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (Decimal, int)):
-        return _number_problem(fact, name, value)
-    if isinstance(value, datetime):
-        if not EARLIEST <= as_utc(value) < LATEST:
-            return f"{value.isoformat()} is outside {EARLIEST.year}-{LATEST.year - 1}"
-        return None
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "contains a NUL character"
-        if not value.isascii() and _storable(value) != value:
-            return "contains a lone surrogate (not valid Unicode text)"
-        column = _TABLES[type(fact)].c.get(name)
+def _check_for(cls: type, spec: dataclasses.Field[Any]) -> Check | None:
+    """The edge check of one field of a fact type, chosen by its declared type (None: nothing to check)."""
+    declared = str(spec.type).removesuffix(" | None")
+    if declared == "datetime":
+        return _check_time
+    if declared == "int":
+        return check_count
+    if declared == "Decimal":  # an amount of money, or a quantity of units (tokens, seconds) as large as a count
+        if spec.name == "amount":
+            return functools.partial(check_amount, allow_negative=(cls, spec.name) in SIGNED_AMOUNTS)
+        return functools.partial(check_amount, maximum=Decimal(MAX_COUNT))
+    if declared == "str":
+        column = _TABLES[cls].c.get(spec.name)
         length = getattr(column.type, "length", None) if column is not None else None
-        if length is not None and len(value) > length:
-            return f"is {len(value)} characters long (at most {length})"
-    return None
+        return functools.partial(check_text, max_length=length) if length else check_text
+    if declared.startswith("dict"):
+        return check_json
+    return None  # a flag
+
+
+@functools.cache
+def _checks(cls: type) -> tuple[tuple[str, Check], ...]:
+    return tuple((spec.name, check) for spec in dataclasses.fields(cls)
+                 if (check := _check_for(cls, spec)) is not None)
 
 
 def fact_problem(fact: Fact, endpoint: str) -> ItemProblem | None:
-    """Why this fact cannot be stored as it is (the first field at fault), or None when it can."""
+    """Why this fact cannot be stored as it is (the first field at fault), or None when it can. (A bucket's
+    dimensions taken together are checked where its row is built: see `_merge`.)"""
     if isinstance(fact, ItemProblem):
         return problem(fact.endpoint, fact.field, fact.detail)
     if isinstance(fact, EndpointUnavailable):
         return None
-    for spec in dataclasses.fields(fact):
-        if (detail := _field_problem(fact, spec.name, getattr(fact, spec.name))) is not None:
-            return problem(endpoint, spec.name, detail)
-    if isinstance(fact, CostBucket | UsageBucket):
-        if fact.end < fact.start:
-            return problem(endpoint, "end",
-                           f"the bucket ends ({fact.end.isoformat()}) before it starts ({fact.start.isoformat()})")
-        if (size := len(dims_key(fact).encode("utf-8"))) > MAX_DIMS_KEY_BYTES:
-            return problem(endpoint, "extra", f"its dimensions take {size:,} bytes (at most {MAX_DIMS_KEY_BYTES:,})")
+    try:
+        for name, check in _checks(type(fact)):
+            value = getattr(fact, name)
+            if value is not None:
+                check(value, name)
+    except InvalidValue as error:
+        return problem(endpoint, error.field, error.detail)
+    if isinstance(fact, CostBucket | UsageBucket) and fact.end < fact.start:
+        return problem(endpoint, "end",
+                       f"the bucket ends ({fact.end.isoformat()}) before it starts ({fact.start.isoformat()})")
     return None
 
 
@@ -185,13 +191,17 @@ def _merge(
             merged[key] = dict(row)
     kept = []
     for row in merged.values():
+        key_bytes = len(row["dims_key"]) if row["dims_key"].isascii() else len(row["dims_key"].encode("utf-8"))
         too_big = next((name for name in sum_fields if abs(row[name]) > limit), None)
-        if too_big is None:
-            kept.append(row)
+        if key_bytes > MAX_DIMS_KEY_BYTES:
+            problems.append(problem(endpoint, "extra", f"its dimensions take {key_bytes:,} bytes (at most "
+                                                       f"{MAX_DIMS_KEY_BYTES:,})"))
+        elif too_big is not None:
+            day = row["start_time"].isoformat()
+            problems.append(problem(endpoint, too_big, f"the rows for {day} sum to {row[too_big]}, outside the "
+                                                       f"accepted range (at most {limit:,})"))
         else:
-            detail = (f"the rows for {row['start_time'].isoformat()} sum to {row[too_big]}, outside the accepted "
-                      f"range (at most {limit:,})")
-            problems.append(problem(endpoint, too_big, detail))
+            kept.append(row)
     return kept
 
 

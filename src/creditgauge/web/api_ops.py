@@ -15,7 +15,7 @@ from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.metrics import CONTENT_TYPE
 from creditgauge.web.responses import ApiJSON, error_json
 from creditgauge.web.scheduler import Scheduler
-from creditgauge.web.schemas import AlertsOverview, ApiError, Rows, SyncOverview, SyncRequest
+from creditgauge.web.schemas import AlertsOverview, ApiError, SyncOverview, SyncReportOut, SyncRequest
 
 router = APIRouter(tags=["operations"])
 Ctx = Annotated[WebContext, Depends(web_context)]
@@ -41,7 +41,7 @@ def sync_runs(ctx: Ctx) -> Response:
 
 
 @router.post("/api/v1/sync", summary="Sync now", response_model=None, responses={
-    200: {"model": Rows}, 409: {"model": ApiError, "description": "a read-only server (serve --no-sync)"},
+    200: {"model": SyncReportOut}, 409: {"model": ApiError, "description": "a read-only server (serve --no-sync)"},
     500: {"model": ApiError}, 503: {"model": ApiError}})
 async def sync_now(request: Request, body: SyncRequest) -> Response:
     """Run a sync of the given accounts (default all) and return its report; alerts are evaluated after it. A task

@@ -49,6 +49,19 @@ class AlertsOverview(BaseModel):
 class SyncOverview(BaseModel):
     runs: list[dict[str, Any]] = Field(description="recent sync runs, newest first")
     sources: list[dict[str, Any]] = Field(description="per account and endpoint: last success, last error")
+    problems: list[dict[str, Any]] = Field(description="items each source's last sync could not store, and why")
+
+
+class SyncReportOut(BaseModel):
+    run_id: str
+    status: str = Field(description="ok, partial (some endpoints failed or some items were not stored) or failed")
+    started_at: str
+    finished_at: str | None
+    requests: int
+    error: str | None
+    failed_tasks: int
+    item_problems: int
+    results: list[dict[str, Any]] = Field(description="per account and endpoint: ok, counts, error, problems")
 
 
 class ApiError(BaseModel):
