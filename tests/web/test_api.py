@@ -111,7 +111,7 @@ def test_ledger_add_list_remove(client: TestClient) -> None:
     assert kinds["groq-dev"] == "estimated"  # a ledger entry turns a limit-only account into an estimate
     removed = client.post(f"/api/v1/ledger/{entry['id']}/remove", json={})
     assert removed.status_code == 200 and removed.json()["id"] == entry["id"]
-    assert client.post(f"/api/v1/ledger/{entry['id']}/remove", json={}).status_code == 400
+    assert client.post(f"/api/v1/ledger/{entry['id']}/remove", json={}).status_code == 404  # gone: not found
 
 
 def test_ledger_refuses_bad_entries(client: TestClient) -> None:
