@@ -207,7 +207,8 @@ def _wrong(client: TestClient, times: int) -> list[int]:
 
 
 def test_wrong_tokens_are_rate_limited_per_client_and_right_ones_are_not(
-        token_client: TestClient, frozen_clock: FrozenClock) -> None:
+        token_client: TestClient, frozen_clock: FrozenClock, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     right = {"authorization": f"Bearer {TOKEN}"}
     assert all(token_client.get("/api/v1/status", headers=right).status_code == 200 for _ in range(50))
     assert _wrong(token_client, 10) == [401] * 10  # right tokens spent none of the budget
@@ -223,6 +224,7 @@ def test_wrong_tokens_are_rate_limited_per_client_and_right_ones_are_not(
     frozen_clock.advance(timedelta(seconds=6))
     assert token_client.get("/api/v1/status", headers=right).status_code == 200
     assert _wrong(token_client, 2) == [401, 429]
+    assert TOKEN not in caplog.text and "wrong-token" not in caplog.text  # no token, right or wrong, is logged
 
 
 def test_wrong_sign_ins_are_rate_limited_and_a_signed_in_browser_keeps_working(
