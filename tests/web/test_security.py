@@ -245,7 +245,7 @@ def test_the_failure_table_is_bounded() -> None:
     for n in range(1000):
         budget.failed(f"198.51.100.{n}", now)
     budget.failed("203.0.113.9", now)
-    assert len(budget._clients) == 100 and budget.retry_after("203.0.113.9", now) is None
+    assert len(budget) == 100 and budget.retry_after("203.0.113.9", now) is None
 
 
 @pytest.mark.parametrize("path, accept, kind", [
