@@ -35,6 +35,7 @@ def test_every_page_and_api_call_needs_the_token(token_client: TestClient) -> No
         assert response.status_code == 401, path
     assert "Sign in" in token_client.get("/").text
     assert token_client.get("/api/v1/status").json()["error"].startswith("this dashboard needs its token")
+    assert token_client.get("/", headers={"accept": "application/json"}).json()["error"].startswith("this dashboard")
     assert token_client.post("/api/v1/ledger", json={}).status_code == 401
     assert token_client.get("/api/v1/status", headers={"authorization": "Bearer wrong-token-000000000"}).status_code \
         == 401
