@@ -155,6 +155,21 @@ def test_one_poison_item_is_refused_by_name_and_the_rest_of_the_batch_is_stored(
     assert later.status_code == 200 and "after" in stored(engine)
 
 
+@pytest.mark.parametrize("field, literal", [
+    *[(field, literal) for field in ("input_tokens", "cost") for literal in ("Infinity", "-Infinity", "NaN", "1e400")],
+    ("cost", "-0.5"), ("input_tokens", "1.5"), ("input_tokens", "-1"),
+])
+def test_non_finite_and_inexact_json_numbers_are_refused_by_name(client: TestClient, engine: Engine, literal: str,
+                                                                 field: str) -> None:
+    poison = json.dumps(item("poison", account="or-main", **{field: 7}))
+    poison = poison.replace(f'"{field}": 7', f'"{field}": {literal}')
+    answer = client.post("/api/v1/events", content=f'[{json.dumps(item("good"))}, {poison}]'.encode(),
+                         headers={"content-type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert {(e["index"], e["field"]) for e in answer.json()["errors"]} == {(1, field)}
+    assert set(stored(engine)) == {"good"}
+
+
 def test_an_id_repeated_in_one_batch_is_stored_and_counted_once(client: TestClient, engine: Engine) -> None:
     answer = client.post("/api/v1/events", json=[item("twice"), item("twice"), item("once", input_tokens=10,
                                                                                       cached_input_tokens=0)])

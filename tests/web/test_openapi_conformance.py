@@ -4,13 +4,10 @@ no conformance failure: responses on their schema, documented statuses, valid re
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -19,6 +16,7 @@ from sqlalchemy import Engine
 from creditgauge.web import create_app
 
 from . import dataset
+from .live_server import serving
 
 EXAMPLES_PER_OPERATION = 30
 # Operations with rules no JSON Schema can say, so "valid data should have been accepted" cannot apply to them
@@ -34,17 +32,8 @@ RULES_BEYOND_THE_SCHEMA = {
 
 @pytest.fixture
 def server(store: Engine) -> Iterator[str]:
-    app = create_app(dataset.config(), store, scheduler=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join()
+    with serving(create_app(dataset.config(), store, scheduler=False)) as base_url:
+        yield base_url
 
 
 def _failures(operation: schemathesis.APIOperation, mode: GenerationMode, base_url: str) -> list[str]:

@@ -35,6 +35,7 @@ def test_every_page_and_api_call_needs_the_token(token_client: TestClient) -> No
         assert response.status_code == 401, path
     assert "Sign in" in token_client.get("/").text
     assert token_client.get("/api/v1/status").json()["error"].startswith("this dashboard needs its token")
+    assert token_client.get("/", headers={"accept": "application/json"}).json()["error"].startswith("this dashboard")
     assert token_client.post("/api/v1/ledger", json={}).status_code == 401
     assert token_client.get("/api/v1/status", headers={"authorization": "Bearer wrong-token-000000000"}).status_code \
         == 401
@@ -207,7 +208,8 @@ def _wrong(client: TestClient, times: int) -> list[int]:
 
 
 def test_wrong_tokens_are_rate_limited_per_client_and_right_ones_are_not(
-        token_client: TestClient, frozen_clock: FrozenClock) -> None:
+        token_client: TestClient, frozen_clock: FrozenClock, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     right = {"authorization": f"Bearer {TOKEN}"}
     assert all(token_client.get("/api/v1/status", headers=right).status_code == 200 for _ in range(50))
     assert _wrong(token_client, 10) == [401] * 10  # right tokens spent none of the budget
@@ -223,6 +225,7 @@ def test_wrong_tokens_are_rate_limited_per_client_and_right_ones_are_not(
     frozen_clock.advance(timedelta(seconds=6))
     assert token_client.get("/api/v1/status", headers=right).status_code == 200
     assert _wrong(token_client, 2) == [401, 429]
+    assert TOKEN not in caplog.text and "wrong-token" not in caplog.text  # no token, right or wrong, is logged
 
 
 def test_wrong_sign_ins_are_rate_limited_and_a_signed_in_browser_keeps_working(
@@ -243,7 +246,7 @@ def test_the_failure_table_is_bounded() -> None:
     for n in range(1000):
         budget.failed(f"198.51.100.{n}", now)
     budget.failed("203.0.113.9", now)
-    assert len(budget._clients) == 100 and budget.retry_after("203.0.113.9", now) is None
+    assert len(budget) == 100 and budget.retry_after("203.0.113.9", now) is None
 
 
 @pytest.mark.parametrize("path, accept, kind", [

@@ -28,14 +28,13 @@ from creditgauge.web import answers, api_accounts, api_ops, api_reports, ingest,
 from creditgauge.web.body_limit import BodyLimit
 from creditgauge.web.context import WebContext
 from creditgauge.web.metrics import AnswersCollector
-from creditgauge.web.responses import ApiJSON, error_json
+from creditgauge.web.responses import ApiJSON, error_json, wants_json
 from creditgauge.web.scheduler import Scheduler
 from creditgauge.web.schemas import ERROR_STATUSES
 from creditgauge.web.security import AccessGuard
 from creditgauge.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
-JSON_PATHS = ("/api/", "/metrics")
 logger = logging.getLogger(__name__)
 API_DESCRIPTION = """Every figure the dashboard shows, as JSON. Amounts are exact decimal strings with a `currency`
 field; times are ISO 8601 UTC. The report endpoints return the same document as the CLI's `--json`.
@@ -96,15 +95,6 @@ def create_app(config: Config, engine: Engine, *, token: str | None = None, demo
         app.include_router(module.router, responses=ERROR_STATUSES)
     app.include_router(pages.router)
     return app
-
-
-def wants_json(request: Request) -> bool:
-    """The API and machines get JSON; a browser (Accept: text/html first) gets a page."""
-    if request.url.path.startswith(JSON_PATHS):
-        return True
-    accept = request.headers.get("accept", "").lower()
-    json_at, html_at = accept.find("application/json"), accept.find("text/html")
-    return json_at >= 0 and (html_at < 0 or json_at < html_at)
 
 
 def _error_response(request: Request, status: int, message: str) -> Response:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from creditgauge.csv_safety import SafeDictWriter
@@ -29,6 +30,18 @@ class ApiJSON(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, default=_encode, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+JSON_PATHS = ("/api/", "/metrics")
+
+
+def wants_json(request: Request) -> bool:
+    """The API and machines get JSON; a browser (Accept: text/html first) gets a page."""
+    if request.url.path.startswith(JSON_PATHS):
+        return True
+    accept = request.headers.get("accept", "").lower()
+    json_at, html_at = accept.find("application/json"), accept.find("text/html")
+    return json_at >= 0 and (html_at < 0 or json_at < html_at)
 
 
 def error_json(status: int, message: str) -> ApiJSON:

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditgauge import clock
 from creditgauge.errors import ConfigError
-from creditgauge.web.responses import error_json
+from creditgauge.web.responses import error_json, wants_json
 from creditgauge.web.throttle import FailureBudget
 
 SESSION_COOKIE = "creditgauge_session"
@@ -122,7 +122,7 @@ class AccessGuard:
         refusal = self._refusal(request, client)
         if refusal is not None:
             status, message = refusal
-            if status in (401, 429) and not path.startswith(("/api/", "/metrics")):
+            if status in (401, 429) and not wants_json(request):
                 response = await self.login_page(scope, message, status)
             else:
                 response = error_json(status, message)

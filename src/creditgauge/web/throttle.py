@@ -27,6 +27,9 @@ class FailureBudget:
         self.max_clients = max_clients
         self._clients: dict[str, _Spent] = {}
 
+    def __len__(self) -> int:
+        return len(self._clients)
+
     def _level(self, client: str, now: datetime) -> float:
         spent = self._clients.get(client)
         if spent is None:
