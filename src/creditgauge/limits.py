@@ -99,13 +99,19 @@ def check_text(value: Any, field: str, *, max_length: int = MAX_TEXT) -> str:
         raise InvalidValue(field, f"expected text, got {type(value).__name__}")
     if len(value) > max_length:
         raise InvalidValue(field, f"{len(value)} characters, more than the {max_length} allowed")
+    return check_chars(value, field)
+
+
+def check_chars(value: str, field: str) -> str:
+    """Text a database can hold as it is: no NUL (PostgreSQL refuses it) and no lone surrogate (JSON's "\\ud800"
+    escapes are not Unicode, so not encodable as UTF-8)."""
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidValue(field, "contains a lone surrogate (not valid Unicode text)") from None
+            raise InvalidValue(field, "contains a lone surrogate (\\ud800-\\udfff, not valid Unicode text)") from None
     if "\x00" in value:
-        raise InvalidValue(field, "contains a NUL character")
+        raise InvalidValue(field, "contains a NUL character (\\u0000): remove it")
     return value
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -27,7 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from creditgauge import clock
+from creditgauge import clock, limits
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent, as_utc
 from creditgauge.errors import StoreError
@@ -40,33 +40,23 @@ from creditgauge.web.schemas import ApiError, IngestAnswer
 
 MAX_BATCH = 10_000
 MAX_BODY_BYTES = 8 * 1024 * 1024  # 10,000 events of ~400 bytes fit twice over
-MAX_TOKENS = 10**12  # per event: a day of them still sums far inside a 64-bit integer
 MAX_REQUESTS = 10**6
-MAX_COST = Decimal(100_000)  # per event, in its currency: a day of them still sums inside the nano-unit column
 MAX_LATENCY_MS = 86_400_000
 MAX_TAGS = 50
-EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)  # callers' clocks run ahead; a later time would sit in tomorrow's reports
-INGEST_LIMITS = (f"token counts 0..{MAX_TOKENS:,}, requests 1..{MAX_REQUESTS:,}, cost 0..{MAX_COST:,}, "
-                 f"ts from {EARLIEST_TS:%Y-%m-%d} to a day ahead, at most {MAX_TAGS} tags, no NUL in any text")
+# The ranges every capture path shares (creditgauge.limits), plus what only a caller's batch needs.
+INGEST_LIMITS = (f"token counts 0..{limits.MAX_COUNT:,}, requests 1..{MAX_REQUESTS:,}, "
+                 f"cost 0..{limits.MAX_EVENT_COST:,}, ts from {limits.MIN_TIME:%Y-%m-%d} to a day ahead, "
+                 f"at most {MAX_TAGS} tags, no NUL in any text")
 router = APIRouter()
 
 
 def storable_text(value: str) -> str:
-    """Refuse text a database cannot hold as it is: NUL (PostgreSQL refuses it) and unpaired UTF-16 surrogates
-    (JSON's "\\ud800" escapes: not Unicode, so not encodable as UTF-8)."""
-    if "\x00" in value:
-        raise ValueError("contains a NUL character (\\u0000): remove it")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("contains an unpaired surrogate (\\ud800-\\udfff), which is not Unicode") from None
-    return value
+    return limits.check_chars(value, "text")
 
 
 Text = Annotated[str, AfterValidator(storable_text)]
-TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
+TokenCount = Annotated[int, Field(ge=0, le=limits.MAX_COUNT)]
 
 
 class IngestEvent(BaseModel):
@@ -87,7 +77,8 @@ class IngestEvent(BaseModel):
     reasoning_tokens: TokenCount = 0
     requests: int = Field(1, ge=1, le=MAX_REQUESTS)
     tags: dict[Text, Text] = Field(default_factory=dict, max_length=MAX_TAGS)
-    cost: Decimal | None = Field(None, ge=0, le=MAX_COST, description="the provider-reported cost, kept as is")
+    cost: Decimal | None = Field(None, ge=0, le=limits.MAX_EVENT_COST,
+                                 description="the provider-reported cost, kept as is")
     currency: Text = Field("USD", min_length=3, max_length=8)
     status_code: int | None = Field(None, ge=100, le=599)
     incomplete: bool = False
@@ -108,16 +99,17 @@ class IngestEvent(BaseModel):
             moment = as_utc(value)
         except OverflowError:
             raise ValueError("is outside the range of UTC times") from None
-        if not EARLIEST_TS <= moment <= clock.now() + FUTURE_SLACK:
-            raise ValueError(f"must be between {EARLIEST_TS:%Y-%m-%d} and a day from now (UTC)")
+        if not limits.MIN_TIME <= moment <= clock.now() + FUTURE_SLACK:
+            raise ValueError(f"must be between {limits.MIN_TIME:%Y-%m-%d} and a day from now (UTC)")
         return moment
 
     @field_validator("tags")
     @classmethod
     def _tag_sizes(cls, tags: dict[str, str]) -> dict[str, str]:
         for key, value in tags.items():
-            if not key or len(key) > 100 or len(value) > 300:
-                raise ValueError("tag names must be 1-100 characters and values at most 300")
+            if not key or len(key) > limits.MAX_TAG_NAME or len(value) > limits.MAX_TAG_VALUE:
+                raise ValueError(f"tag names must be 1-{limits.MAX_TAG_NAME} characters and values at most "
+                                 f"{limits.MAX_TAG_VALUE}")
         return tags
 
     @model_validator(mode="after")
@@ -262,8 +254,13 @@ def ingest(config: Config, engine: Engine, body: bytes) -> tuple[int, dict[str, 
     pricer = _pricer(config)
     unique: dict[str, tuple[int, UsageEvent]] = {}
     for index, item, provider in valid:
-        if item.id not in unique:  # a repeated id is the same event sent twice: stored and counted once
-            unique[item.id] = index, to_usage_event(item, provider, pricer)
+        if item.id in unique:  # a repeated id is the same event sent twice: stored and counted once
+            continue
+        event = to_usage_event(item, provider, pricer)
+        if problem := limits.event_problem(event):  # the check every capture path shares, on the priced event
+            problems.append(_problem(index, item.id, None, problem))
+            continue
+        unique[item.id] = index, event
     stored, refused = store_isolating(engine, [event for _, event in unique.values()]) if unique else (0, [])
     refused_ids = {event.id for event in refused}
     problems += [_problem(unique[event_id][0], event_id, None, "the database refused this event; check its values")
