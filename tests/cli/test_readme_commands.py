@@ -24,6 +24,7 @@ SKIPPED = {
     "init": "writes the user's config (tests/cli/test_setup_commands.py)",
     "alerts test": "sends to a real notification channel (tests/analysis/test_alert_delivery.py)",
     "keys": "reads each provider's live key listing (tests of the connectors)",
+    "--install-completion": "edits the user's shell startup file",
 }
 # The README's example account names, as the demo calls them.
 ACCOUNTS = {"openai-main": "openai"}
@@ -39,7 +40,7 @@ def readme_commands() -> list[str]:
         for line in block.splitlines():
             code = re.sub(r"\s#.*$", "", line).strip()
             for part in code.split("&&"):
-                words = part.strip()
+                words = part.strip().removeprefix(".venv/bin/")
                 if words.startswith("creditgauge "):
                     commands.append(words)
     return commands
