@@ -47,7 +47,7 @@ def demo(
                                      "directory removed at the end."),
 ) -> None:
     """Fake providers with generated history, synced into a throwaway database, and the dashboard: demo data."""
-    chosen_port = 0 if no_serve else _dashboard_port(port)
+    chosen_port = 0 if no_serve else dashboard_port(port)
     if keep is not None:
         writable_directory(keep, "keep the demo in")
     workdir = keep or Path(tempfile.mkdtemp(prefix="creditgauge-demo-"))
@@ -64,7 +64,7 @@ def demo(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _dashboard_port(asked: int | None) -> int:
+def dashboard_port(asked: int | None) -> int:
     """The port asked for (which must be free), else DEFAULT_PORT, else any free port (said on stderr)."""
     if asked is not None:
         require_free_port(HOST, asked)
