@@ -106,7 +106,9 @@ def _status_or_first_steps(ctx: typer.Context) -> None:
     """`creditgauge` alone: the status when accounts are configured, else the first steps."""
     config = _load_config()
     if config.accounts:
-        ctx.invoke(ctx.command.get_command(ctx, "status"))  # type: ignore[attr-defined]
+        command = ctx.command.get_command(ctx, "status")  # type: ignore[attr-defined]
+        with command.make_context("status", [], parent=ctx) as status_ctx:  # its defaults, as `creditgauge status`
+            command.invoke(status_ctx)
     else:
         console.print(FIRST_STEPS.format(path=config.path), markup=False, highlight=False, soft_wrap=True)
 
