@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ class _Group(TyperGroup):
         try:
             try:
                 result = super().invoke(ctx)
+            except BrokenPipeError:  # `creditgauge spend | head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+                ctx.exit(1)
             except OSError as exc:
                 raise file_error(exc, "use") from None
             except SQLAlchemyError as exc:
