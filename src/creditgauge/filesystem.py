@@ -7,7 +7,7 @@ from pathlib import Path
 
 from creditgauge.errors import FileAccessError
 
-_NOT_YOURS = "permission denied: make it writable by your user (chmod/chown), or choose another path"
+_NOT_YOURS = "permission denied: give your user access to it (chmod/chown), or choose another path"
 REASONS = {
     errno.EACCES: _NOT_YOURS,
     errno.EPERM: _NOT_YOURS,

@@ -16,7 +16,7 @@ from cli_support import Kept, open_directory, run_cli, run_here, stored, user_en
 
 ISO = "is not an ISO 4217 currency code; use a three-letter code such as USD, EUR or CNY"
 DATE = "is not a date; use YYYY-MM-DD, today, yesterday, month or Nd (e.g. 30d)"
-PERMISSION = "permission denied: make it writable by your user (chmod/chown), or choose another path"
+PERMISSION = "permission denied: give your user access to it (chmod/chown), or choose another path"
 CHOOSE_DATABASE = "or set database_url in the config (or $CREDITGAUGE_DATABASE_URL) to a writable place"
 
 
@@ -26,11 +26,12 @@ class World:
 
     kept: Kept
     locked: Path  # owned by root, mode 755
+    secret: Path  # a config file only root may read
     busy_port: int
 
     def fill(self, text: str) -> str:
         return text.format(config=self.kept.config, database=self.kept.database, locked=self.locked,
-                           port=self.busy_port)
+                           secret=self.secret, port=self.busy_port)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ CASES = [
     Case("data directory not yours", ["ledger", "list"],
          f"cannot create the database directory {{locked}}/.local/share/creditgauge: {PERMISSION}, {CHOOSE_DATABASE}",
          1, unprivileged=True, demo_config=False),
+    Case("config not readable", ["-c", "{secret}", "guard"], f"cannot read the config {{secret}}: {PERMISSION}", 1,
+         unprivileged=True, demo_config=False),
     Case("write to a read-only database", ["ledger", "add", "openai", "--deposit", "10"],
          "cannot write the database {database}: it is read-only for this user (SQLite also needs to write in its "
          f"directory); make both writable by you (chmod/chown), {CHOOSE_DATABASE}", 1, unprivileged=True),
@@ -94,12 +97,16 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def world(demo_kept: Kept) -> Iterator[World]:
-    locked = open_directory("creditgauge-locked-")
+    locked, private = open_directory("creditgauge-locked-"), open_directory("creditgauge-private-")
+    secret = private / "config.toml"
+    secret.write_text(demo_kept.config.read_text())
+    secret.chmod(0o600)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        yield World(demo_kept, locked, busy.getsockname()[1])
+        yield World(demo_kept, locked, secret, busy.getsockname()[1])
     shutil.rmtree(locked, ignore_errors=True)
+    shutil.rmtree(private, ignore_errors=True)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

@@ -91,7 +91,8 @@ No accounts yet: {path} does not exist. What to do first:
 def _global_options(
     ctx: typer.Context,
     config: Path | None = typer.Option(None, "--config", "-c", help="Config file (default $CREDITGAUGE_CONFIG, "
-                                       "else ~/.config/creditgauge/config.toml).", envvar=CONFIG_ENV),
+                                       "else ~/.config/creditgauge/config.toml).", envvar=CONFIG_ENV,
+                                       readable=False),  # an unreadable file gets creditgauge's own one line
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP retries and progress details."),
 ) -> None:
     source = ctx.get_parameter_source("config")  # Typer's own copy of click's ParameterSource: compared by name
