@@ -12,7 +12,6 @@ import platformdirs
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from creditgauge.errors import ConfigError
-from creditgauge.filesystem import file_error
 
 PROVIDERS = ("openai", "openai-legacy", "anthropic", "xai", "openrouter", "deepseek", "moonshot", "groq", "gemini")
 CONFIG_ENV = "CREDITGAUGE_CONFIG"
@@ -288,6 +287,8 @@ def load_config(path: Path | None = None, *, required: bool = False, named_by: s
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
     except OSError as exc:
+        from creditgauge.filesystem import file_error
+
         raise file_error(exc, "read the config", path) from None
     return parse_config(data, path)
 
