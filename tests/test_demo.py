@@ -78,8 +78,23 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = CliRunner().invoke(app, ["demo", "--port", str(port), "--keep", str(tmp_path / "kept")])
-    assert result.exit_code == 2 and f"port {port}" in result.output and "--port" in result.output
+    assert result.exit_code == 1 and f"port {port}" in result.output and "--port" in result.output
     assert not (tmp_path / "kept").exists()
+
+
+def test_the_default_port_taken_means_another_free_port() -> None:
+    from creditgauge.cli.demo import DEFAULT_PORT, HOST, dashboard_port
+    from creditgauge.ports import port_is_free
+
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            holder.bind((HOST, DEFAULT_PORT))
+            holder.listen()
+        except OSError:
+            pass  # something else holds it already: the same situation
+        chosen = dashboard_port(None)
+        assert chosen != DEFAULT_PORT and port_is_free(HOST, chosen)
 
 
 # ---- build_demo ----------------------------------------------------------------------------------------------

@@ -104,3 +104,11 @@ def test_a_sync_against_a_fake_from_the_wheel(installed: Path, tmp_path: Path) -
         ("CNY", "110.00", "verified"), ("USD", "4.37", "verified")}
     database = tmp_path / ".local" / "share" / "creditgauge" / "creditgauge.db"
     assert database.exists() and KEY.encode() not in database.read_bytes()
+
+
+def test_a_mistyped_config_path_is_one_line_from_the_wheel(installed: Path, tmp_path: Path) -> None:
+    result = subprocess.run([str(installed / "creditgauge"), "-c", "typo.toml", "guard"], capture_output=True,
+                            text=True, env=_user_env(tmp_path), cwd=tmp_path, timeout=120)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["error: config file typo.toml (named by -c) does not exist; check the path, "
+                                          "or run `creditgauge -c typo.toml init` to write one there"]

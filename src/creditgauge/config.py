@@ -303,7 +303,9 @@ def load_config(path: Path | None = None, *, required: bool = False, named_by: s
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config ({exc.strerror})") from None
+        from creditgauge.filesystem import file_error
+
+        raise file_error(exc, "read the config", path) from None
     return parse_config(data, path)
 
 

@@ -6,7 +6,9 @@
      │    ├── AuthError       the key is missing, wrong or of the wrong kind
      │    ├── RateLimited     429 after every retry
      │    └── ContractError   the response does not have the documented shape
-     └── StoreError           the database refused or is unreachable   -> exit code 1
+     ├── StoreError           the database refused or is unreachable   -> exit code 1
+     └── FileAccessError      a local file or directory cannot be read or written (permission, read-only, disk
+                              full)                                      -> exit code 1
 """
 
 from __future__ import annotations
@@ -48,4 +50,8 @@ class ContractError(ProviderError):
 
 
 class StoreError(CreditgaugeError):
+    pass
+
+
+class FileAccessError(CreditgaugeError):
     pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,11 +16,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from creditgauge.config import CONFIG_ENV, Config, load_config
 from creditgauge.csv_safety import SafeDictWriter
 from creditgauge.errors import ConfigError, CreditgaugeError
+from creditgauge.filesystem import file_error
 from creditgauge.redact import install_log_redaction, redact
 from creditgauge.serialize import jsonable
 
@@ -28,14 +32,28 @@ err_console = Console(stderr=True, highlight=False)
 
 
 class _Group(TyperGroup):
-    """Turns every CreditgaugeError into one line on stderr and its exit code (2 config/usage, 1 runtime)."""
+    """Turns every CreditgaugeError into one line on stderr and its exit code (2 config/usage, 1 runtime); what the
+    file system or the database refused where no command expected it becomes such an error too, never a traceback."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+            except BrokenPipeError:  # `creditgauge spend | head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+                ctx.exit(1)
+            except OSError as exc:
+                raise file_error(exc, "use") from None
+            except SQLAlchemyError as exc:
+                from creditgauge.store.engine import database_error
+
+                raise database_error(exc, state._engine.url if state._engine else make_url("sqlite://")) from None
         except CreditgaugeError as error:
             err_console.print(f"error: {redact(str(error))}", markup=False, highlight=False, soft_wrap=True)
             ctx.exit(error.exit_code)
+        if state.no_config_note:  # after the answer, so an error stays the one line on stderr
+            err_console.print(state.no_config_note, markup=False, highlight=False, soft_wrap=True)
+        return result
 
 
 app = typer.Typer(
@@ -55,6 +73,7 @@ class Globals:
     config_path: Path | None = None
     config_named_by: str | None = None  # "-c" or "$CREDITGAUGE_CONFIG" when the user named the file
     verbose: bool = False
+    no_config_note: str | None = None
     _config: Config | None = None
     _engine: Engine | None = None
 
@@ -72,14 +91,15 @@ No accounts yet: {path} does not exist. What to do first:
 def _global_options(
     ctx: typer.Context,
     config: Path | None = typer.Option(None, "--config", "-c", help="Config file (default $CREDITGAUGE_CONFIG, "
-                                       "else ~/.config/creditgauge/config.toml).", envvar=CONFIG_ENV),
+                                       "else ~/.config/creditgauge/config.toml).", envvar=CONFIG_ENV,
+                                       readable=False),  # an unreadable file gets creditgauge's own one line
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP retries and progress details."),
 ) -> None:
     source = ctx.get_parameter_source("config")  # Typer's own copy of click's ParameterSource: compared by name
     state.config_path, state.verbose = config, verbose
     state.config_named_by = None if config is None else (
         f"${CONFIG_ENV}" if getattr(source, "name", "") == "ENVIRONMENT" else "-c")
-    state._config = state._engine = None
+    state._config = state._engine = state.no_config_note = None
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s", force=True)
     install_log_redaction()
@@ -91,7 +111,9 @@ def _status_or_first_steps(ctx: typer.Context) -> None:
     """`creditgauge` alone: the status when accounts are configured, else the first steps."""
     config = _load_config()
     if config.accounts:
-        ctx.invoke(ctx.command.get_command(ctx, "status"))  # type: ignore[attr-defined]
+        command = ctx.command.get_command(ctx, "status")  # type: ignore[attr-defined]
+        with command.make_context("status", [], parent=ctx) as status_ctx:  # its defaults, as `creditgauge status`
+            command.invoke(status_ctx)
     else:
         console.print(FIRST_STEPS.format(path=config.path), markup=False, highlight=False, soft_wrap=True)
 
@@ -103,12 +125,11 @@ def _load_config() -> Config:
 
 
 def get_config() -> Config:
-    """The config; when the default file is absent (an empty config), one line on stderr says how to add accounts."""
-    first = state._config is None
+    """The config; when the default file is absent (an empty config), a line on stderr after the command's answer
+    says so and how to add accounts."""
     config = _load_config()
-    if first and not config.accounts and config.path is not None and not config.path.exists():
-        err_console.print(f"note: no config at {config.path}, so no accounts; run `creditgauge init` to write one",
-                          markup=False, highlight=False, soft_wrap=True)
+    if not config.accounts and config.path is not None and not config.path.exists():
+        state.no_config_note = f"note: no config at {config.path}, so no accounts; run `creditgauge init` to write one"
     return config
 
 

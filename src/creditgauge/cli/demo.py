@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -28,31 +27,36 @@ from creditgauge.connectors.registry import connector_class
 from creditgauge.demo import DemoHandle, build_demo
 from creditgauge.demo.scenario import MAX_DAYS, MIN_DAYS, RUNNING_LOW
 from creditgauge.domain import day_start
-from creditgauge.errors import ConfigError
+from creditgauge.filesystem import writable_directory
+from creditgauge.ports import any_free_port, port_is_free, require_free_port
 from creditgauge.store import queries
 
 SPEND_DAYS = 30
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8484
 
 
 @app.command()
 def demo(
     days: int = typer.Option(180, "--days", min=MIN_DAYS, max=MAX_DAYS, help="Days of generated history."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Print the tables and stop (no dashboard)."),
-    port: int = typer.Option(8484, "--port", help="Dashboard port on 127.0.0.1."),
+    port: int | None = typer.Option(None, "--port", help=f"Dashboard port on 127.0.0.1 (default {DEFAULT_PORT}, or "
+                                    "a free port when that one is taken)."),
     keep: Path | None = typer.Option(None, "--keep", help="Keep the demo database and config in this directory "
                                      "(an earlier demo's files there are replaced); default: a temporary "
                                      "directory removed at the end."),
 ) -> None:
     """Fake providers with generated history, synced into a throwaway database, and the dashboard: demo data."""
-    if not no_serve:
-        _check_port_free(port)
+    chosen_port = 0 if no_serve else dashboard_port(port)
+    if keep is not None:
+        writable_directory(keep, "keep the demo in")
     workdir = keep or Path(tempfile.mkdtemp(prefix="creditgauge-demo-"))
     try:
         handle = _build(workdir, days)
         try:
             _show(handle, kept=keep is not None)
             if not no_serve:
-                _serve(handle, port)
+                _serve(handle, chosen_port)
         finally:
             handle.stop()
     finally:
@@ -60,13 +64,17 @@ def demo(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _check_port_free(port: int) -> None:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            raise ConfigError(f"port {port} on 127.0.0.1 is in use; pass --port with a free port, or --no-serve"
-                              ) from None
+def dashboard_port(asked: int | None) -> int:
+    """The port asked for (which must be free), else DEFAULT_PORT, else any free port (said on stderr)."""
+    if asked is not None:
+        require_free_port(HOST, asked)
+        return asked
+    if port_is_free(HOST, DEFAULT_PORT):
+        return DEFAULT_PORT
+    chosen = any_free_port(HOST)
+    err_console.print(f"port {DEFAULT_PORT} is in use: the dashboard will be on port {chosen}", markup=False,
+                      highlight=False)
+    return chosen
 
 
 def _build(workdir: Path, days: int) -> DemoHandle:
@@ -174,12 +182,12 @@ def _story(handle: DemoHandle, report: StatusReport) -> None:
 def _serve(handle: DemoHandle, port: int) -> None:
     from creditgauge.web import serve as run_server
 
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://{HOST}:{port}/"
     console.print(Panel(
         f"Dashboard with DEMO DATA: {url}\nRecording proxy: OPENAI_BASE_URL={handle.proxy_url}/openai/v1 "
         "(any key) records your own calls into the demo.\nCtrl-C stops the dashboard, the proxy and every fake.",
         style="bold yellow"))
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()  # once the server is listening
-    run_server(handle.config, handle.engine, host="127.0.0.1", port=port, demo=True,
+    run_server(handle.config, handle.engine, host=HOST, port=port, demo=True,
                proxy_observers=handle.recorder.observers)

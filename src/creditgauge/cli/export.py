@@ -12,6 +12,7 @@ from creditgauge import export as exporter
 from creditgauge.cli.app import app, err_console, get_engine
 from creditgauge.cli.reports import SINCE_HELP, UNTIL_HELP, report_query
 from creditgauge.errors import ConfigError
+from creditgauge.filesystem import file_error
 from creditgauge.reports import report_window
 
 
@@ -34,14 +35,22 @@ def export(
     total = exporter.count(engine, since=start, until=end, source=chosen)
     progress = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=err_console, transient=True, disable=not err_console.is_terminal)
-    with progress:
-        bar = progress.add_task("rows", total=total)
-        target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-        try:
-            exporter.export(engine, target, fmt=fmt, since=start, until=end, source=chosen,  # type: ignore[arg-type]
-                            progress=lambda n: progress.advance(bar, n))
-        finally:
-            if output:
-                target.close()
+    created = output is not None and not output.exists()
+    try:
+        with progress:
+            bar = progress.add_task("rows", total=total)
+            target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+            try:
+                exporter.export(engine, target, fmt=fmt, since=start, until=end,  # type: ignore[arg-type]
+                                source=chosen, progress=lambda n: progress.advance(bar, n))
+            finally:
+                if output:
+                    target.close()
+    except OSError as exc:
+        if output is None:
+            raise
+        if created:
+            output.unlink(missing_ok=True)  # no half-written file left behind
+        raise file_error(exc, "write the export to", output) from None
     if output:
         err_console.print(f"wrote {total} rows to {output}", markup=False, highlight=False)

@@ -9,6 +9,7 @@ from creditgauge.analysis.accounts import home_currency
 from creditgauge.analysis.ledger import check_entry, entry_dict, parse_amount
 from creditgauge.cli.app import app, console, emit_json, get_config, get_engine, print_table
 from creditgauge.cli.status import shown, when
+from creditgauge.currencies import iso_currency
 from creditgauge.dates import parse_moment
 from creditgauge.errors import ConfigError
 from creditgauge.store.ledger import add_entry, list_entries, remove_entry
@@ -42,8 +43,8 @@ def add(
     expires_at = parse_moment(expires, now=now, option="--expires") if expires else None
     amount = parse_amount(text, f"--{kind}")
     check_entry(kind, amount, when_at, expires_at)
-    entry = add_entry(get_engine(), account=account, kind=kind, amount=amount,
-                      currency=(currency or home_currency(account_config)).upper(), at=when_at,
+    code = iso_currency(currency) if currency else home_currency(account_config).upper()
+    entry = add_entry(get_engine(), account=account, kind=kind, amount=amount, currency=code, at=when_at,
                       expires_at=expires_at, note=note, created_at=now)
     if as_json:
         emit_json(entry_dict(entry))

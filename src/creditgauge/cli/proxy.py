@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from creditgauge.cli.app import app, get_config
+from creditgauge.ports import require_free_port
 
 
 @app.command()
@@ -17,4 +18,6 @@ def proxy(
     from creditgauge.capture.runtime import run_proxy
 
     config = get_config()
-    run_proxy(config, host or config.proxy.host, port or config.proxy.port)
+    bind, chosen_port = host or config.proxy.host, port or config.proxy.port
+    require_free_port(bind, chosen_port)
+    run_proxy(config, bind, chosen_port)

@@ -7,6 +7,7 @@ import os
 import typer
 
 from creditgauge.cli.app import app, err_console, get_config, get_engine
+from creditgauge.ports import require_free_port
 
 
 @app.command()
@@ -25,6 +26,7 @@ def serve(
     bind = host or config.serve.host
     chosen_port = port or config.serve.port
     secret = token or os.environ.get(config.serve.token_env) or None
+    require_free_port(bind, chosen_port)  # before announcing an address that another program holds
     err_console.print(f"creditgauge dashboard on http://{'[' + bind + ']' if ':' in bind else bind}:{chosen_port}/"
                       + (" (token required)" if secret else "") + (" read-only" if no_sync else ""),
                       markup=False, highlight=False)

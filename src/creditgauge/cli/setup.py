@@ -11,6 +11,7 @@ from creditgauge.cli.app import app, console, emit_json, get_config, print_table
 from creditgauge.config import default_config_path, resolve_key
 from creditgauge.connectors.registry import connector_class
 from creditgauge.errors import ConfigError
+from creditgauge.filesystem import file_error
 from creditgauge.starter import starter_config
 
 
@@ -24,8 +25,11 @@ def init(
     if target.exists() and not force:
         raise ConfigError(f"{target} already exists; edit it, or pass --force to overwrite it")
     text, found = starter_config(os.environ)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise file_error(exc, "write the config to", target, hint="or pass --path with a writable place") from None
     console.print(f"wrote {target}")
     if found:
         console.print("keys found in the environment (values not read or shown):")
