@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from babel.numbers import get_currency_precision
+from creditgauge.currencies import minor_digits
 
 CENT = Decimal("0.01")
 UNKNOWN = "—"  # a figure nobody reported: never 0 or 0.00
@@ -13,9 +13,9 @@ NOT_REPORTED = "not reported"  # the same, in words, where a cell has room
 
 
 def minor_unit(currency: str | None) -> Decimal:
-    """The smallest amount a currency shows: 0.01 for USD, 1 for JPY, 0.001 for KWD (ISO 4217, via CLDR).
+    """The smallest amount a currency shows: 0.01 for USD, 1 for JPY, 0.001 for KWD (ISO 4217).
     No currency (a column whose currency is in another cell) shows cents."""
-    return Decimal(1).scaleb(-get_currency_precision(currency.upper())) if currency else CENT
+    return Decimal(1).scaleb(-minor_digits(currency)) if currency else CENT
 
 
 def money(value: Any, currency: str | None = None, *, signed: bool = False, show_currency: bool = False) -> str:
