@@ -158,6 +158,10 @@ class RecordingProxy:
         self.max_connections = max_connections
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
         self._session: aiohttp.ClientSession | None = None
+        # Bodies still arriving, with their deadlines, watched by one task (a timer per request cost about 20 µs
+        # of the proxy's CPU, a fifth of what it spends on a request besides the relay).
+        self._arriving: dict[aiohttp.StreamReader, float] = {}
+        self._watchdog: asyncio.Task[None] | None = None
 
     def runner(self, **options: Any) -> ProxyRunner:
         """A runner for aiohttp's low-level server around `handle` (create it inside the serving loop)."""
@@ -175,13 +179,26 @@ class RecordingProxy:
                              keepalive_timeout=self.idle_timeout, max_connections=self.max_connections)
 
     async def open(self) -> None:
+        self._watchdog = asyncio.create_task(self._expire_slow_bodies())
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
         self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False, timeout=self._timeout,
                                               cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("User-Agent",))
 
     async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self._session is not None:
             await self._session.close()
+
+    async def _expire_slow_bodies(self) -> None:
+        """Every so often, fail the reads of bodies past their deadline (the handler then answers 408)."""
+        interval = min(1.0, self.body_timeout / 4)
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for body, deadline in list(self._arriving.items()):
+                if now > deadline:
+                    body.set_exception(TimeoutError())
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         raw_path, mark, raw_query = request.raw_path.partition("?")
@@ -243,16 +260,17 @@ class RecordingProxy:
             if classify(request.method, tail, request.query, b"") is None:
                 return None
             return self._too_large()
+        if not request.content.is_eof():  # still arriving: watched against body_timeout
+            self._arriving[request.content] = time.monotonic() + self.body_timeout
         try:
-            if request.content.is_eof():  # the common case: the whole body came with the headers
-                return await request.read()
-            async with asyncio.timeout(self.body_timeout):
-                return await request.read()
+            return await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._too_large()
         except TimeoutError:
             return _error(408, f"creditgauge proxy: the request body did not arrive within {self.body_timeout:g} s",
                           "request_timeout")
+        finally:
+            self._arriving.pop(request.content, None)
 
     def _too_large(self) -> web.Response:
         return _error(413, f"creditgauge proxy: an inference request body may be at most {self.max_request_bytes} "
