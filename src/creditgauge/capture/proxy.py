@@ -93,7 +93,8 @@ def _drop_connection_headers(headers: CIMultiDictProxy[str], out: CIMultiDict[st
 def _forward_headers(headers: CIMultiDictProxy[str], tracked: bool) -> CIMultiDict[str]:
     # Copied whole, then trimmed: a C-level copy and a dozen removals cost less than filtering header by header.
     out = CIMultiDict(headers)
-    _drop_connection_headers(headers, out)
+    if "connection" in headers:
+        _drop_connection_headers(headers, out)
     for name in _NOT_FORWARDED:
         out.popall(name, None)
     if tracked and "accept-encoding" in out:
@@ -104,7 +105,8 @@ def _forward_headers(headers: CIMultiDictProxy[str], tracked: bool) -> CIMultiDi
 
 def _response_headers(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
     out = CIMultiDict(headers)
-    _drop_connection_headers(headers, out)
+    if "connection" in headers:
+        _drop_connection_headers(headers, out)
     for name in HOP_BY_HOP:
         out.popall(name, None)
     return out
@@ -117,9 +119,8 @@ def _error(status: int, message: str, kind: str) -> web.Response:
 
 def _leaves_base(tail: str) -> bool:
     """A path with a `.` or `..` segment, in any spelling (`%2e%2e`, `%2F`-joined, backslashes): an upstream that
-    normalises it could serve something outside the account's base path."""
-    if "." not in tail and "%" not in tail and "\\" not in tail:
-        return False
+    normalises it could serve something outside the account's base path. (Called only for paths holding a `.`,
+    `%` or backslash.)"""
     return any(segment in (".", "..") for segment in unquote(tail).replace("\\", "/").split("/"))
 
 
@@ -208,13 +209,19 @@ class RecordingProxy:
             return _error(404, f"creditgauge proxy: no account named {unquote(account)[:100]!r} is configured; "
                                f"call /<account>/<path> with an account from the config", "unknown_account")
         raw_tail = "/" + raw_tail
-        if _leaves_base(raw_tail):
+        if ("." in raw_tail or "%" in raw_tail or "\\" in raw_tail) and _leaves_base(raw_tail):
             return _error(400, "creditgauge proxy: the path has a '.' or '..' segment; call the API's own path",
                           "invalid_path")
         tail = unquote(raw_tail) if "%" in raw_tail else raw_tail
-        body = await self._read_body(request, tail)
-        if isinstance(body, web.StreamResponse):
-            return body
+        if request.content.is_eof():  # the common case: the whole body came with the headers
+            try:
+                body: bytes | web.StreamResponse | None = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                return self._too_large()
+        else:
+            body = await self._read_body(request, tail)
+            if isinstance(body, web.StreamResponse):
+                return body
         call: Call | None = None
         if body is not None:
             inject = route.inject_stream_usage
@@ -260,8 +267,7 @@ class RecordingProxy:
             if classify(request.method, tail, request.query, b"") is None:
                 return None
             return self._too_large()
-        if not request.content.is_eof():  # still arriving: watched against body_timeout
-            self._arriving[request.content] = time.monotonic() + self.body_timeout
+        self._arriving[request.content] = time.monotonic() + self.body_timeout  # watched against body_timeout
         try:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -316,7 +322,9 @@ class Exchange:
             usage=None if problem else usage, source="proxy", ts=self.ts, status=self.status, incomplete=incomplete,
             latency_ms=int((time.perf_counter() - self.started) * 1000),
             key_fp=key_fingerprint(headers, self.request.query), tags=parse_tags(headers.get(TAGS_HEADER)))
-        record_safely(self.recorder, mark_unreadable(event, problem), usage)
+        if problem:
+            mark_unreadable(event, problem)
+        record_safely(self.recorder, event, usage)
 
 
 async def _relay(request: web.BaseRequest, upstream: aiohttp.ClientResponse, exchange: Exchange | None,
