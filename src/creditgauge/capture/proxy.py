@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -122,6 +123,13 @@ def _leaves_base(tail: str) -> bool:
     normalises it could serve something outside the account's base path. (Called only for paths holding a `.`,
     `%` or backslash.)"""
     return any(segment in (".", "..") for segment in unquote(tail).replace("\\", "/").split("/"))
+
+
+@lru_cache(maxsize=1024)
+def _upstream_url(url: str) -> URL:
+    """An upstream URL without a query, as the bytes given (no requoting): the same few recur, so they are kept
+    (URLs with a query are not: Gemini's carries the key)."""
+    return URL(url, encoded=True)
 
 
 class BoundedServer(web.Server):
@@ -230,7 +238,8 @@ class RecordingProxy:
                     None, prepare_call, request.method, tail, request.query, body, inject)
             else:
                 call, body = prepare_call(request.method, tail, request.query, body, inject)
-        url = URL(route.base_url + raw_tail + mark + raw_query, encoded=True)
+        url = URL(route.base_url + raw_tail + mark + raw_query, encoded=True) if mark else _upstream_url(
+            route.base_url + raw_tail)
         started, ts = time.perf_counter(), utcnow()
         assert self._session is not None
         try:
