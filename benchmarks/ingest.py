@@ -27,7 +27,7 @@ from creditgauge.domain import UsageEvent
 from creditgauge.pricing import Pricer
 from creditgauge.store import schema
 from creditgauge.store.engine import open_engine
-from creditgauge.store.events import store_events
+from creditgauge.store.events import store_checked
 
 MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4.1"), ("anthropic", "claude-sonnet-4-5"),
           ("gemini", "gemini-2.5-flash"), ("deepseek", "deepseek-chat"), ("groq", "llama-3.3-70b-versatile")]
@@ -94,12 +94,13 @@ def writer_events_per_second(url: str, count: int, batch_size: int) -> float:
 
 
 def store_events_per_second(url: str, count: int, batch_size: int) -> float:
-    """The database side alone: store_events in batches, as the writer thread calls it (no journal, no queue)."""
+    """The database side alone: store_checked (limits checked, then stored) in batches, as the writer thread calls
+    it (no journal, no queue)."""
     engine = open_engine(url)
     events = make_events(count, pricer=Pricer())
     started = time.perf_counter()
     for offset in range(0, count, batch_size):
-        store_events(engine, events[offset:offset + batch_size])
+        store_checked(engine, events[offset:offset + batch_size])
     elapsed = time.perf_counter() - started
     engine.dispose()
     return count / elapsed
@@ -134,7 +135,7 @@ def main() -> None:
     print(f"| genai_prices.calc_price, per call | {catalog:.1f} µs | (reference) |")
     databases = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
     for label, server in databases:
-        for what, measure in (("batch writes (store_events)", store_events_per_second),
+        for what, measure in (("batch writes (store_checked)", store_events_per_second),
                               ("whole writer: submit -> journal -> queue -> commit", writer_events_per_second)):
             with tempfile.TemporaryDirectory(prefix="cg-ingest-db-") as tmp:
                 url, handle = (f"sqlite:///{tmp}/ingest.db", None) if server is None else scratch_postgres(server)

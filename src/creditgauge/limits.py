@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 from creditgauge.domain import UsageEvent
 
 MAX_COUNT = 10**12
@@ -143,27 +145,39 @@ def time_from_unix(value: Any, field: str) -> datetime:
 def check_json(value: Any, field: str, *, max_bytes: int = MAX_EXTRA_BYTES) -> None:
     """A JSON-able value (Decimals as strings) of at most `max_bytes` once written, not nested too deeply."""
     try:
-        size = len(json.dumps(value, default=str, separators=(",", ":")))
+        try:
+            size = len(orjson.dumps(value, default=str))
+        except TypeError:  # what orjson refuses (integers beyond 64 bits, nesting past 254): the exact encoder
+            size = len(json.dumps(value, default=str, separators=(",", ":")))
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidValue(field, f"cannot be stored as JSON ({type(exc).__name__})") from None
     if size > max_bytes:
         raise InvalidValue(field, f"{size} bytes as JSON, more than the {max_bytes} allowed")
 
 
+_REQUIRED_TEXT = frozenset({"id", "account", "provider", "endpoint", "source", "currency"})
+
+
 def check_event(event: UsageEvent) -> None:
-    """Raise InvalidValue for the first value of a tracked event that the store cannot keep as it is."""
+    """Raise InvalidValue for the first value of a tracked event that the store cannot keep as it is. (Ordinary
+    values are checked inline, without a call each: this runs for every captured event.)"""
     for name, limit in EVENT_TEXT_LIMITS.items():
         value = getattr(event, name)
-        if value is not None or name in ("id", "account", "provider", "endpoint", "source", "currency"):
+        if value is None:
+            if name in _REQUIRED_TEXT:
+                check_text(value, name, max_length=limit)
+        elif type(value) is not str or len(value) > limit or "\x00" in value or not value.isascii():
             check_text(value, name, max_length=limit)
     for name in EVENT_COUNTS:
-        check_count(getattr(event, name), name)
+        value = getattr(event, name)
+        if type(value) is not int or not 0 <= value <= MAX_COUNT:
+            check_count(value, name)
     check_time(event.ts, "ts")
     if event.cost is not None:
         check_amount(event.cost, "cost", maximum=MAX_EVENT_COST)
     for name in ("status_code", "latency_ms"):
         value = getattr(event, name)
-        if value is not None:
+        if value is not None and (type(value) is not int or not 0 <= value <= MAX_INT32):
             check_count(value, name, maximum=MAX_INT32)
     if event.tags:
         for key, value in event.tags.items():

@@ -63,8 +63,13 @@ def read_body_usage(flavor: str, raw: bytes, content_encoding: str | None,
     """(usage, None) for a whole answer; (None, reason) when its usage cannot be read safely; (None, None) when it
     has none to read (not JSON, an encoding the reader does not know, a corrupt stream): recorded as missing."""
     try:
-        inflater = BoundedInflater(content_encoding, limit)
-        data = inflater.inflate(raw) + inflater.flush()
+        if content_encoding:
+            inflater = BoundedInflater(content_encoding, limit)
+            data = inflater.inflate(raw) + inflater.flush()
+        elif len(raw) > limit:
+            raise TooLarge
+        else:
+            data = raw
     except TooLarge:
         return None, too_large(limit)
     except (UnsupportedEncoding, zlib.error):
