@@ -138,8 +138,11 @@ def test_background_response_is_recorded_when_its_usage_appears(replay: Replay) 
                    responses_body([], usage=USAGE)):  # still running, done, and fetched again later
         replay.upstream.queue.append((200, JSON, json.dumps(answer).encode()))
         client.responses.retrieve("resp_shape1")
+    replay.upstream.queue.append((200, SSE, b""))  # a stream resumed after its end: nothing more to read
+    list(client.responses.retrieve("resp_shape1", stream=True, starting_after=9))
     (event,) = replay.events("openai-corpus")
     assert (event["input_tokens"], event["output_tokens"], event["incomplete"]) == (500, 40, False)
+    assert event["endpoint"] == "responses.retrieve"  # recorded from the poll that brought the usage
 
 
 def test_an_anthropic_delta_never_erases_what_message_start_reported(replay: Replay) -> None:
