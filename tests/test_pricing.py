@@ -152,3 +152,30 @@ def test_genai_prices_claude_sonnet_4_lacks_its_long_context_tier() -> None:
     # flat prices: they cannot express a tier.)
     long = Pricer().price(event("claude-sonnet-4-0", "anthropic", input_tokens=250_000, output_tokens=1000))
     assert long.cost == (250_000 * Decimal(3) + 1000 * Decimal(15)) / M
+
+
+def test_tool_fees_are_line_items_from_the_catalogue_or_the_config() -> None:
+    searched = event("claude-sonnet-4-5", "anthropic", input_tokens=1000, output_tokens=100,
+                     extra={"tool_calls": {"web_search": 3}})
+    legacy = event("claude-sonnet-4-5", "anthropic", input_tokens=1000, output_tokens=100,
+                   extra={"web_search_requests": 3})  # how events stored before fees had names kept it
+    tokens = (1000 * Decimal(3) + 100 * Decimal(15)) / M
+    for item in (searched, legacy):
+        price = Pricer().price(item)
+        assert price.cost == tokens + Decimal("0.03") and price.lines == {"tokens": tokens,
+                                                                          "web_search": Decimal("0.03")}
+    configured = Pricer(fees={"acct": {"web_search": Decimal("0.02")}})
+    assert configured.price(searched).lines == {"tokens": tokens, "web_search": Decimal("0.06")}
+    coded = event("gpt-4.1", extra={"tool_calls": {"code_interpreter": 2}}, input_tokens=10)
+    assert Pricer().price(coded).cost is None  # no price for it anywhere: unpriced, never the tokens alone
+    assert Pricer(fees={"acct": {"code_interpreter": Decimal("0.03")}}).price(coded).lines == \
+        {"tokens": 10 * Decimal(2) / M, "code_interpreter": Decimal("0.06")}
+
+
+def test_service_tier_batch_and_speed_pick_the_price_variant() -> None:
+    pricer = Pricer()
+    base = {"model": "gpt-5", "input_tokens": 1_000_000, "output_tokens": 1_000_000}
+    standard = pricer.price(event(**base)).cost
+    assert pricer.price(event(**base, extra={"service_tier": "flex"})).cost == standard / 2
+    assert pricer.price(event(**base, extra={"processing": "batch"})).cost == standard / 2
+    assert pricer.price(event(**base, extra={"service_tier": "priority"})).cost == standard * 2

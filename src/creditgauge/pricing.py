@@ -104,11 +104,13 @@ class Counts:
     web_searches: int = 0
 
     @classmethod
-    def of(cls, event: UsageEvent) -> Counts:
+    def of(cls, event: UsageEvent, calls: dict[str, int] | None = None) -> Counts:
+        """`calls`: the event's tool_calls when the caller has them already."""
         extra = event.extra
+        calls = tool_calls(event) if calls is None else calls
         return cls(event.input_tokens, event.cached_input_tokens, event.cache_write_tokens,
                    int(extra.get("cache_write_1h_tokens") or 0) if extra else 0,
-                   event.output_tokens, event.reasoning_tokens, tool_calls(event).get("web_search", 0))
+                   event.output_tokens, event.reasoning_tokens, calls.get("web_search", 0))
 
     def catalog_usage(self, *, with_fees: bool = True) -> Usage:
         return Usage(
@@ -125,7 +127,9 @@ class Counts:
 def tool_calls(event: UsageEvent) -> dict[str, int]:
     """The billed tool calls of an event by fee name (events stored before fees had names kept Anthropic's web
     searches as `web_search_requests`)."""
-    extra = event.extra or {}
+    extra = event.extra
+    if not extra or ("tool_calls" not in extra and "web_search_requests" not in extra):
+        return {}  # nearly every event: no comprehension on the request path
     calls = {str(k): int(v) for k, v in (extra.get("tool_calls") or {}).items() if int(v) > 0}
     legacy = int(extra.get("web_search_requests") or 0)
     if legacy and "web_search" not in calls:
@@ -277,8 +281,8 @@ class Pricer:
             return Price(provider_cost, "USD", SOURCE_PROVIDER, None)
         if event.model is None:
             return UNPRICED
-        counts = Counts.of(event)
         calls = tool_calls(event)
+        counts = Counts.of(event, calls)
         override = self._override(event.account, event.model)
         if override is not None:
             currency = self._currencies.get(event.account, "USD")
@@ -294,8 +298,8 @@ class Pricer:
         event.price_source, event.prices_version = price.source, price.version
         if price.lines:
             event.extra["line_items"] = {name: str(cost) for name, cost in price.lines.items()}
-        else:
-            event.extra.pop("line_items", None)
+        elif "line_items" in event.extra:
+            del event.extra["line_items"]
         return event
 
     def _evaluate(self, card: Card | OverrideCard, counts: Counts, calls: dict[str, int], account: str,
@@ -367,8 +371,15 @@ _CONTEXT_KEYS = ("processing", "service_tier", "speed")
 def price_context(event: UsageEvent) -> Context:
     """What selects a price variant in the catalogue (genai-prices' price context): the service tier (OpenAI's
     flex and priority), batch processing, Anthropic's fast speed."""
-    extra = event.extra or {}
-    return tuple((key, str(extra[key])) for key in _CONTEXT_KEYS if extra.get(key))
+    extra = event.extra
+    if not extra:
+        return ()
+    found = []
+    for key in _CONTEXT_KEYS:
+        value = extra.get(key)
+        if value:
+            found.append((key, str(value)))
+    return tuple(found)
 
 
 def _account_currency(account: AccountConfig) -> str:

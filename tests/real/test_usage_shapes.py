@@ -19,6 +19,8 @@ import pytest
 from replay_support import SDK_BASE, Replay, replaying
 from sqlalchemy import Engine
 
+import creditgauge
+
 KEY = "sk-shapes-0123456789abcdef"
 IMAGE_FEE = Decimal("0.04")
 JSON = "application/json"
@@ -138,8 +140,11 @@ def test_background_response_is_recorded_when_its_usage_appears(replay: Replay) 
                    responses_body([], usage=USAGE)):  # still running, done, and fetched again later
         replay.upstream.queue.append((200, JSON, json.dumps(answer).encode()))
         client.responses.retrieve("resp_shape1")
+    replay.upstream.queue.append((200, SSE, b""))  # a stream resumed after its end: nothing more to read
+    list(client.responses.retrieve("resp_shape1", stream=True, starting_after=9))
     (event,) = replay.events("openai-corpus")
     assert (event["input_tokens"], event["output_tokens"], event["incomplete"]) == (500, 40, False)
+    assert event["endpoint"] == "responses.retrieve"  # recorded from the poll that brought the usage
 
 
 def test_an_anthropic_delta_never_erases_what_message_start_reported(replay: Replay) -> None:
@@ -155,3 +160,17 @@ def test_an_anthropic_delta_never_erases_what_message_start_reported(replay: Rep
                                 messages=[{"role": "user", "content": "hi"}]))
     (event,) = replay.events("anthropic-corpus")
     assert (event["input_tokens"], event["cached_input_tokens"], event["output_tokens"]) == (4020, 4000, 12)
+
+
+def test_the_sdk_hook_records_a_polled_background_response_once(replay: Replay) -> None:
+    """track() without the proxy: the same rule, the client talking to the (replayed) provider directly."""
+    client = creditgauge.track(openai.OpenAI(base_url=f"{replay.upstream.url}/v1", api_key=KEY, max_retries=0),
+                               account="openai-corpus", provider="openai", recorder=replay.recorder)
+    for answer in (responses_body([], status="queued"), responses_body([], usage=USAGE),
+                   responses_body([], usage=USAGE)):
+        replay.upstream.queue.append((200, JSON, json.dumps(answer).encode()))
+    client.responses.create(model="gpt-4.1", input="hi", background=True)
+    client.responses.retrieve("resp_shape1")
+    client.responses.retrieve("resp_shape1")
+    (event,) = replay.events("openai-corpus")
+    assert (event["source"], event["input_tokens"], event["output_tokens"]) == ("sdk", 500, 40)

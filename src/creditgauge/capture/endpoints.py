@@ -22,9 +22,12 @@ _SUFFIXES = (
     ("/messages", "anthropic", "messages"),
 )
 _MODEL = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
-_RESPONSE_RETRIEVAL = re.compile(r"/responses/[^/]+$")
+_RESPONSE_PATH = re.compile(r"/responses/[^/]+$")
 _BATCH_RESULTS = re.compile(r"/files/[^/]+/content$|/messages/batches/[^/]+/results$")
 BATCH_RESULTS = "batch.results"
+RESPONSE_RETRIEVAL = "responses.retrieve"
+# GETs that are not billed calls themselves: without usage in the answer there is nothing to record.
+RETRIEVALS = (BATCH_RESULTS, RESPONSE_RETRIEVAL)
 _GEMINI = re.compile(r"/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$")
 
 
@@ -66,8 +69,8 @@ def classify(method: str, path: str, query: dict[str, str], body: bytes) -> Call
 
 
 def _retrieval(path: str, query: dict[str, str]) -> Call | None:
-    if _RESPONSE_RETRIEVAL.search(path):
-        return Call("responses", "responses", None, query.get("stream") == "true", True)
+    if _RESPONSE_PATH.search(path):
+        return Call("responses", RESPONSE_RETRIEVAL, None, query.get("stream") == "true", True)
     if _BATCH_RESULTS.search(path):
         return Call("batch", BATCH_RESULTS, None, False, True)
     return None

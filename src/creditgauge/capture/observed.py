@@ -49,13 +49,15 @@ def key_fingerprint(headers: Mapping[str, str], query: Mapping[str, str] | None 
 def make_event(*, account: str, provider: str, call: Call, usage: Usage | None, source: str, ts: datetime,
                status: int | None, incomplete: bool = False, latency_ms: int | None = None,
                key_fp: str | None = None, tags: dict[str, str] | None = None) -> UsageEvent:
-    common = {"account": account, "provider": provider, "endpoint": call.endpoint, "source": source,
-              "key_fingerprint": key_fp, "tags": tags or {}, "status_code": status, "incomplete": incomplete,
-              "latency_ms": latency_ms}
     if usage is None:
-        return UsageEvent(id=new_ulid(), ts=ts, model=call.model, extra={"usage_missing": True}, **common)
-    return UsageEvent(**common, **_usage_fields(account, usage, ts, call.model, {},
-                                                stable_id=call.flavor == "responses"))
+        return UsageEvent(id=new_ulid(), account=account, provider=provider, ts=ts, model=call.model,
+                          endpoint=call.endpoint, source=source, key_fingerprint=key_fp, tags=tags or {},
+                          status_code=status, incomplete=incomplete, latency_ms=latency_ms,
+                          extra={"usage_missing": True})
+    return UsageEvent(account=account, provider=provider, endpoint=call.endpoint, source=source,
+                      key_fingerprint=key_fp, tags=tags or {}, status_code=status, incomplete=incomplete,
+                      latency_ms=latency_ms, **_usage_fields(account, usage, ts, call.model, None,
+                                                            stable_id=call.flavor == "responses"))
 
 
 def with_usage(event: UsageEvent, usage: Usage, *, stable_id: bool = False) -> UsageEvent:
@@ -64,12 +66,12 @@ def with_usage(event: UsageEvent, usage: Usage, *, stable_id: bool = False) -> U
                                           stable_id=stable_id))
 
 
-def _usage_fields(account: str, usage: Usage, ts: datetime, model: str | None, extra: dict[str, Any], *,
+def _usage_fields(account: str, usage: Usage, ts: datetime, model: str | None, extra: dict[str, Any] | None, *,
                   stable_id: bool) -> dict[str, Any]:
     """An event's fields that come from one answer's usage. `stable_id`: the id is derived from the provider's
     response id, so the same answer seen again (a background response polled after it finished, a resumed
     stream, a batch results file downloaded twice) is stored once."""
-    extra = {**extra, **usage.extra}
+    extra = {**extra, **usage.extra} if extra else dict(usage.extra)
     if usage.service_tier:
         extra["service_tier"] = usage.service_tier
     if usage.processing:

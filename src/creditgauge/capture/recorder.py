@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from creditgauge.capture.endpoints import BATCH_RESULTS
+from creditgauge.capture.endpoints import RETRIEVALS
 from creditgauge.capture.observed import with_usage
 from creditgauge.capture.usage import Usage
 from creditgauge.capture.writer import EventWriter
@@ -25,14 +25,14 @@ class Recorder:
         self.observers: list[Callable[[UsageEvent], None]] = []
 
     def record(self, event: UsageEvent, *, usage: Usage | None = None) -> UsageEvent:
-        """Record one observed answer. Three answers are not one event: batch results are one event per answer
-        they hold (none when the file is not batch results), and a background response still running is left
-        for the poll or resumed stream that sees it finish."""
+        """Record one observed answer. Some answers are not one event: batch results are one event per answer
+        they hold, a background response still running is left for the poll or resumed stream that sees it
+        finish, and a retrieval without usage (any other file, a stream resumed after its end) is no call."""
         if usage is not None and usage.parts:
             for part in usage.parts:
                 self._store(with_usage(event, part, stable_id=True), part)
             return event
-        if (usage is not None and usage.pending) or (usage is None and event.endpoint == BATCH_RESULTS):
+        if (usage is not None and usage.pending) or (usage is None and event.endpoint in RETRIEVALS):
             return event
         return self._store(event, usage)
 
