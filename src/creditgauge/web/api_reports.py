@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from creditgauge.analysis.accounts import select_accounts
 from creditgauge.analysis.windows import this_month
 from creditgauge.dates import parse_day
 from creditgauge.reports import ReportQuery, Source, parse_by, spend_report, usage_report
@@ -45,9 +46,9 @@ def report_window(ctx: WebContext, since: str | None, until: str | None) -> tupl
 def report_query(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: Source,
                  accounts: list[str] | None) -> ReportQuery:
     first, last = report_window(ctx, since, until)
+    named = [a.name for a in select_accounts(ctx.config, accounts)] if accounts else None  # unknown: 400, as the CLI
     return ReportQuery(since=first, until=last, by=parse_by(by), source=source, today=ctx.today(),
-                       late_window_days=ctx.config.sync.late_window_days, accounts=accounts or None,
-                       fx=ctx.config.fx)
+                       late_window_days=ctx.config.sync.late_window_days, accounts=named, fx=ctx.config.fx)
 
 
 def spend_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: Source,
