@@ -13,6 +13,11 @@ from creditgauge.domain import UsageEvent
 from creditgauge.web.app import create_app
 from creditgauge.web.security import check_bind
 
+# Bounds of the dashboard's server (the proxy has its own): requests in flight beyond this are answered 503 at once
+# instead of queueing without limit, and an idle keep-alive connection is closed after a few seconds.
+MAX_CONCURRENT_REQUESTS = 256
+KEEP_ALIVE_SECONDS = 5
+
 
 def serve(config: Config, engine: Engine, *, host: str = "127.0.0.1", port: int = 8484, token: str | None = None,
           demo: bool = False, scheduler: bool = True, log_level: str = "warning",
@@ -25,7 +30,8 @@ def serve(config: Config, engine: Engine, *, host: str = "127.0.0.1", port: int 
     app = create_app(config, engine, token=token, demo=demo, scheduler=scheduler)
     if proxy_observers is not None:
         count_proxy_events(app, proxy_observers)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False,
+                limit_concurrency=MAX_CONCURRENT_REQUESTS, timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 def count_proxy_events(app: FastAPI, proxy_observers: list[Callable[[UsageEvent], None]]) -> None:
