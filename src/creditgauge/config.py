@@ -173,6 +173,7 @@ class AlertRule(Strict):
         "reconcile_flagged",
         "sync_failing",
         "unpriced_usage",
+        "quarantined_items",
     ]
     account: str | None = None
     tag: str | None = None

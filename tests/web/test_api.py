@@ -142,7 +142,7 @@ def test_alerts_lists_rules_states_and_history(store: Engine) -> None:
 
 def test_sync_runs_and_read_only_sync(client: TestClient) -> None:
     body = client.get("/api/v1/sync/runs").json()
-    assert body == {"runs": [], "sources": [], "problems": []}
+    assert body == {"runs": [], "sources": [], "problems": [], "quarantined": {"total": 0, "items": []}}
     response = client.post("/api/v1/sync", json={})
     assert response.status_code == 409 and "read-only" in response.json()["error"]
 

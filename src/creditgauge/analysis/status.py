@@ -24,6 +24,7 @@ from creditgauge.domain import BalanceKind
 from creditgauge.fx import combine
 from creditgauge.store.alerts import SyncHealth
 from creditgauge.store.ledger import Snapshot, latest_limits
+from creditgauge.store.quarantine import count_quarantined
 
 BASIS: dict[BalanceKind, Basis] = {BalanceKind.VERIFIED: "balance", BalanceKind.ESTIMATED: "balance",
                                    BalanceKind.LIMIT_ONLY: "limit"}
@@ -87,9 +88,11 @@ class StatusReport:
     as_of: datetime
     rows: list[AccountStatus]
     combined: dict[str, object] | None = None  # balance and month to date across currencies, at the [fx] rates
+    quarantined: int = 0  # tracked items kept aside, not stored as they came (so in no figure): all accounts
 
     def to_dict(self) -> dict[str, object]:
-        return {"as_of": self.as_of, "rows": [row.to_dict() for row in self.rows], "combined": self.combined}
+        return {"as_of": self.as_of, "rows": [row.to_dict() for row in self.rows], "combined": self.combined,
+                "quarantined": self.quarantined}
 
 
 def _rows_for(account: AccountConfig, balances: list[Balance], facts: MoneyFacts, config: Config, now: datetime,
@@ -140,7 +143,7 @@ def status(config: Config, engine: Engine, *, now: datetime, accounts: Sequence[
     for account in facts.accounts:
         rows += _rows_for(account, facts.balances_of(account, now), facts, config, now,
                           tuple(s for s in limits if s.account == account.name))
-    return StatusReport(now, rows, _combined(rows, config))
+    return StatusReport(now, rows, _combined(rows, config), count_quarantined(engine))
 
 
 def _combined(rows: list[AccountStatus], config: Config) -> dict[str, object] | None:

@@ -8,6 +8,7 @@ import typer
 
 from creditgauge import clock
 from creditgauge.analysis.alerts.engine import check_alerts, send_test_notice
+from creditgauge.analysis.alerts.rules import active_rules
 from creditgauge.cli.app import app, console, emit_json, err_console, get_config, get_engine
 from creditgauge.cli.status import when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
@@ -32,7 +33,7 @@ def check(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
             console.print(f"{transition.event}: {transition.rule}: {transition.message} (sent to {sent})",
                           markup=False, soft_wrap=True)
         firing = sum(1 for f in report.findings if f.firing)
-        console.print(f"{len(config.alerts.rules)} rule(s) checked, {firing} firing, "
+        console.print(f"{len(active_rules(config))} rule(s) checked, {firing} firing, "
                       f"{len(report.transitions)} notice(s) sent", markup=False)
     for _, delivery in report.failures:
         err_console.print(f"channel failed: {delivery.error}", markup=False, soft_wrap=True)
@@ -62,14 +63,14 @@ def list_command(
     events = alert_history(engine, limit=history)
     if as_json:
         emit_json({
-            "rules": [rule.model_dump(mode="json") for rule in config.alerts.rules],
+            "rules": [rule.model_dump(mode="json") for rule in active_rules(config)],
             "states": [{"rule": s.rule, "subject": s.subject, "state": s.state, "since": s.since,
                         "last_notified_at": s.last_notified_at, "message": s.message} for s in states.values()],
             "history": [{"rule": e.rule, "subject": e.subject, "event": e.event, "at": e.at, "message": e.message,
                          "channels": e.channels} for e in events],
         })
         return
-    rules = config.alerts.rules
+    rules = active_rules(config)
     print_fitted(console, FittedTable("Alert rules", [
         Column("rule", [r.name for r in rules], keep=True),
         Column("kind", [r.kind for r in rules], keep=True),

@@ -8,6 +8,7 @@ from creditgauge.cli import (  # noqa: F401
     guard,
     ledger,
     proxy,
+    quarantine,
     reconcile,
     reports,
     reprice,

@@ -109,12 +109,19 @@ def status_table(report: StatusReport, *, wide: bool = False) -> FittedTable:
 
 def status_notes(report: StatusReport) -> list[str]:
     notes = _notes(report)
+    if report.quarantined:
+        notes.append(quarantine_note(report.quarantined))
     combined = report.combined or {}
     for label, figure in (("balance", combined.get("balance")), ("month to date", combined.get("month_to_date"))):
         if isinstance(figure, dict):
             notes.append(f"combined {label}: {money(figure['amount'], figure['currency'], show_currency=True)} "
                          f"({figure['label']})")
     return notes
+
+
+def quarantine_note(count: int) -> str:
+    items = "item" if count == 1 else "items"
+    return f"{count:,} tracked {items} quarantined (not counted): `creditgauge quarantine` lists them"
 
 
 def _notes(report: StatusReport) -> list[str]:

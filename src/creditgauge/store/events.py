@@ -141,32 +141,47 @@ def store_checked(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
             poison.append(event_item(event, str(problem)))
         else:
             good.append(event)
-    stored = _store_splitting(engine, good, poison)
+    stored, refused = store_isolating(engine, good)
+    poison += [event_item(item.event, f"refused by the database: {item.reason}") for item in refused]
     if poison:
         with engine.begin() as connection:
             quarantine_items(connection, poison)
     return StoreOutcome(stored, len(poison))
 
 
-def _store_splitting(engine: Engine, events: Sequence[UsageEvent], poison: list[QuarantineItem]) -> int:
-    """Store `events`; when the database refuses the batch while it answers, split it in halves until the refused
-    events are alone, and add those to `poison`."""
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An event the database would not take, with the first line of its error."""
+
+    event: UsageEvent
+    reason: str
+
+    @property
+    def id(self) -> str:
+        return self.event.id
+
+
+def store_isolating(engine: Engine, events: Sequence[UsageEvent]) -> tuple[int, list[Refused]]:
+    """Store the events: (how many were new, the ones the database refused, each with its reason). A batch the
+    database refuses while it answers is halved until the refused events stand alone, so a value validation did
+    not foresee costs only its own event. An outage is raised (the driver's error, or StoreError when the database
+    stopped answering midway): the caller retries or reports it, nothing is taken as refused."""
     if not events:
-        return 0
+        return 0, []
     try:
-        return store_events(engine, events)
+        return store_events(engine, events), []
     except Exception as exc:  # whatever the driver raises for a value it cannot take; outages are re-raised
         _raise_if_outage(engine, exc)
         if len(events) == 1:
             try:  # once more, alone: a passing conflict is not poison
-                return store_events(engine, events)
+                return store_events(engine, events), []
             except Exception as again:
                 _raise_if_outage(engine, again)
-                poison.append(event_item(events[0], f"refused by the database: {_first_line(again)}"))
-                return 0
-        middle = len(events) // 2
-        return (_store_splitting(engine, events[:middle], poison)
-                + _store_splitting(engine, events[middle:], poison))
+                return 0, [Refused(events[0], _first_line(again))]
+    middle = len(events) // 2
+    first_stored, first_refused = store_isolating(engine, events[:middle])
+    second_stored, second_refused = store_isolating(engine, events[middle:])
+    return first_stored + second_stored, first_refused + second_refused
 
 
 def _raise_if_outage(engine: Engine, exc: Exception) -> None:

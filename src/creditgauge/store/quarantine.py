@@ -82,6 +82,27 @@ def count_quarantined(engine: Engine, *, since: datetime | None = None) -> int:
         return int(connection.execute(query).scalar_one())
 
 
+def quarantined_after(engine: Engine, after_id: int) -> tuple[int, int, dict[str, Any] | None]:
+    """Items quarantined after the one with id `after_id` (0: all): (how many, the newest id, the newest item's
+    origin, account and reason). Ids only grow, so this is "new since" without trusting any clock."""
+    table = schema.quarantine
+    newest = select(table.c.id, table.c.kind, table.c.origin, table.c.account, table.c.reason)
+    with engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(table).where(table.c.id > after_id)).scalar_one()
+        row = connection.execute(newest.order_by(table.c.id.desc()).limit(1)).mappings().first()
+    return int(count), int(row["id"]) if row else 0, dict(row) if row else None
+
+
+def quarantine_counts(engine: Engine) -> list[dict[str, Any]]:
+    """How many items are in quarantine per kind and origin (for /metrics), largest first."""
+    table = schema.quarantine
+    count = func.count().label("count")
+    query = (select(table.c.kind, table.c.origin, count).group_by(table.c.kind, table.c.origin)
+             .order_by(count.desc(), table.c.kind, table.c.origin))
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
 def recent_quarantined(engine: Engine, *, limit: int = 50) -> list[dict[str, Any]]:
     """The newest quarantined items (origin, account, reason, payload, when), newest first."""
     table = schema.quarantine

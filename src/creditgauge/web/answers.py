@@ -10,15 +10,18 @@ from typing import Any
 
 from creditgauge.analysis.accounts import home_currency
 from creditgauge.analysis.alerts.engine import check_alerts
+from creditgauge.analysis.alerts.rules import active_rules
 from creditgauge.analysis.balance import balances
 from creditgauge.analysis.ledger import check_entry, entry_dict, parse_amount
 from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import status
 from creditgauge.dates import parse_day, parse_moment
 from creditgauge.errors import ConfigError
+from creditgauge.redact import redact
 from creditgauge.store import ledger as ledger_store
 from creditgauge.store import sync_log
 from creditgauge.store.alerts import alert_history, alert_states
+from creditgauge.store.quarantine import count_quarantined, recent_quarantined
 from creditgauge.web.context import WebContext
 
 RECONCILE_DEFAULT_DAYS = 30
@@ -108,7 +111,7 @@ def alerts_overview(ctx: WebContext, history: int = 50) -> dict[str, Any]:
     states = alert_states(ctx.engine)
     events = alert_history(ctx.engine, limit=history)
     return {
-        "rules": [rule.model_dump(mode="json") for rule in ctx.config.alerts.rules],
+        "rules": [rule.model_dump(mode="json") for rule in active_rules(ctx.config)],
         "states": [{"rule": s.rule, "subject": s.subject, "state": s.state, "since": s.since,
                     "last_notified_at": s.last_notified_at, "message": s.message} for s in states.values()],
         "history": [{"rule": e.rule, "subject": e.subject, "event": e.event, "at": e.at, "message": e.message,
@@ -118,10 +121,17 @@ def alerts_overview(ctx: WebContext, history: int = 50) -> dict[str, Any]:
 
 def sync_overview(ctx: WebContext, limit: int = 50) -> dict[str, Any]:
     return {"runs": sync_log.recent_runs(ctx.engine, limit), "sources": sync_log.sync_states(ctx.engine),
-            "problems": sync_log.current_problems(ctx.engine)}
+            "problems": sync_log.current_problems(ctx.engine), "quarantined": quarantined_overview(ctx, limit)}
+
+
+def quarantined_overview(ctx: WebContext, limit: int = 50) -> dict[str, Any]:
+    """How many tracked items are in quarantine and the newest of them, without their payload (kept for
+    `creditgauge quarantine --json`)."""
+    items = [{key: redact(value) if key == "reason" else value for key, value in row.items() if key != "payload"}
+             for row in recent_quarantined(ctx.engine, limit=limit)]
+    return {"total": count_quarantined(ctx.engine), "items": items}
 
 
 async def evaluate_alerts(ctx: WebContext) -> None:
     """Run the alert rules after a sync: fire, remind and resolve, with the state kept in the store."""
-    if ctx.config.alerts.rules:
-        await check_alerts(ctx.config, ctx.engine, now=ctx.now())
+    await check_alerts(ctx.config, ctx.engine, now=ctx.now())  # built-in rules run without any configured

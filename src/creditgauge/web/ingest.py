@@ -20,19 +20,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-import psycopg
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from creditgauge import clock, limits
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent, as_utc
 from creditgauge.errors import StoreError
 from creditgauge.pricing import Pricer
-from creditgauge.store.events import store_events
+from creditgauge.store.events import Refused, is_outage, store_isolating
 from creditgauge.web.body_limit import BodyLimit
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.responses import ApiJSON, error_json
@@ -224,28 +222,16 @@ def _pricer(config: Config) -> Pricer:
     return cached[1]
 
 
-def _database_unreachable(exc: Exception) -> bool:
-    """Down, unreachable or locked (PEP 249's OperationalError and InterfaceError, wrapped by SQLAlchemy or raised
-    by psycopg's COPY directly), as opposed to refusing the data it was given."""
-    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError)
-
-
-def store_isolating(engine: Engine, events: Sequence[UsageEvent]) -> tuple[int, list[UsageEvent]]:
-    """Store the events: (how many were new, the ones the database refused). A batch the database refuses for its
-    data is halved until the refused events stand alone, so a value validation did not foresee costs only its own
-    event. A database that is down or unreachable is raised as StoreError: nothing of the batch was taken."""
+def store_or_503(engine: Engine, events: Sequence[UsageEvent]) -> tuple[int, list[Refused]]:
+    """Store the events (store_isolating): (how many were new, the ones the database refused). A database that is
+    down or unreachable is raised as StoreError (answered 503): the caller sends the batch again."""
     try:
-        return store_events(engine, events), []
-    except Exception as exc:  # the database's refusal comes as SQLAlchemy's, psycopg's or the driver's own error
-        if _database_unreachable(exc):
-            raise StoreError(f"the database did not take the batch ({type(exc).__name__}); nothing was stored: "
-                             "send it again") from None
-        if len(events) == 1:
-            return 0, list(events)
-    middle = len(events) // 2
-    first_stored, first_refused = store_isolating(engine, events[:middle])
-    second_stored, second_refused = store_isolating(engine, events[middle:])
-    return first_stored + second_stored, first_refused + second_refused
+        return store_isolating(engine, events)
+    except Exception as exc:  # an outage comes as SQLAlchemy's, psycopg's or the driver's own error
+        if not (is_outage(exc) or isinstance(exc, StoreError)):
+            raise
+        raise StoreError(f"the database did not take the batch ({type(exc).__name__}); nothing was stored: "
+                         "send it again") from None
 
 
 def ingest(config: Config, engine: Engine, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -261,7 +247,7 @@ def ingest(config: Config, engine: Engine, body: bytes) -> tuple[int, dict[str, 
             problems.append(_problem(index, item.id, None, problem))
             continue
         unique[item.id] = index, event
-    stored, refused = store_isolating(engine, [event for _, event in unique.values()]) if unique else (0, [])
+    stored, refused = store_or_503(engine, [event for _, event in unique.values()]) if unique else (0, [])
     refused_ids = {event.id for event in refused}
     problems += [_problem(unique[event_id][0], event_id, None, "the database refused this event; check its values")
                  for event_id in sorted(refused_ids, key=lambda event_id: unique[event_id][0])]

@@ -35,9 +35,11 @@ class AnswersCollector(Collector):
     """Reads the status rows and sync states when Prometheus scrapes, so the figures are those of the dashboard."""
 
     def __init__(self, status_rows: Callable[[], Iterable[dict[str, Any]]],
-                 sync_states: Callable[[], Iterable[dict[str, Any]]]) -> None:
+                 sync_states: Callable[[], Iterable[dict[str, Any]]],
+                 quarantined: Callable[[], Iterable[dict[str, Any]]]) -> None:
         self.status_rows = status_rows
         self.sync_states = sync_states
+        self.quarantined = quarantined  # counts per kind and origin (store.quarantine.quarantine_counts)
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # figures come from the store at scrape time; nothing to pre-register
@@ -45,6 +47,7 @@ class AnswersCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._answers()
         yield from self._sync()
+        yield from self._quarantine()
 
     def _answers(self) -> Iterator[Metric]:
         balance = GaugeMetricFamily("creditgauge_balance", "Balance left, by kind (verified, estimated, limit_only).",
@@ -84,6 +87,19 @@ class AnswersCollector(Collector):
             if row.get("item_problems") is not None:
                 problems.add_metric(labels, float(row["item_problems"]))
         yield from (success, failing, problems)
+
+    def _quarantine(self) -> Iterator[Metric]:
+        total = GaugeMetricFamily("creditgauge_quarantined_items",
+                                  "Tracked items kept in quarantine (could not be stored as they came; not counted).")
+        by_origin = GaugeMetricFamily("creditgauge_quarantined_items_by_origin",
+                                      "Tracked items kept in quarantine, by kind (event, fact) and origin.",
+                                      labels=["origin", "kind"])
+        count = 0
+        for row in self.quarantined():
+            by_origin.add_metric([row["origin"], row["kind"]], float(row["count"]))
+            count += row["count"]
+        total.add_metric([], float(count))
+        yield from (total, by_origin)
 
 
 class Metrics:

@@ -50,6 +50,8 @@ class SyncOverview(BaseModel):
     runs: list[dict[str, Any]] = Field(description="recent sync runs, newest first")
     sources: list[dict[str, Any]] = Field(description="per account and endpoint: last success, last error")
     problems: list[dict[str, Any]] = Field(description="items each source's last sync could not store, and why")
+    quarantined: dict[str, Any] = Field(description="tracked items kept aside, not stored as they came: "
+                                                    "total, and the newest (when, kind, origin, account, reason)")
 
 
 class SyncReportOut(BaseModel):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from creditgauge.analysis.alerts.channels import LOG_CHANNEL, Notice, deliver
-from creditgauge.analysis.alerts.rules import Finding, evaluate
+from creditgauge.analysis.alerts.rules import Finding, active_rules, evaluate
 from creditgauge.analysis.status import StatusReport
 from creditgauge.config import AlertRule, ChannelConfig, Config
 from creditgauge.errors import ConfigError
@@ -111,7 +111,7 @@ async def check_alerts(config: Config, engine: Engine, *, now: datetime, report:
     """Evaluate every rule, notify on state changes and reminders, save the new states. `serve` calls this after
     each sync with the status it already computed; `creditgauge alerts check` calls it from cron."""
     findings = await asyncio.to_thread(evaluate, config, engine, now=now, report=report)
-    rules = {rule.name: rule for rule in config.alerts.rules}
+    rules = {rule.name: rule for rule in active_rules(config)}
     states = await asyncio.to_thread(alert_states, engine)
     transitions = []
     for finding in findings:

@@ -24,7 +24,8 @@ from creditgauge.display import money
 from creditgauge.domain import BalanceKind, day_start
 from creditgauge.errors import ConfigError
 from creditgauge.redact import redact
-from creditgauge.store.alerts import SyncHealth, sync_health
+from creditgauge.store.alerts import AlertState, SyncHealth, alert_states, sync_health
+from creditgauge.store.quarantine import quarantined_after
 from creditgauge.store.queries import spend
 
 
@@ -52,6 +53,10 @@ class Facts:
     @cached_property
     def sync(self) -> dict[str, SyncHealth]:
         return sync_health(self.engine, list(self.config.accounts))
+
+    @cached_property
+    def alert_states(self) -> dict[tuple[str, str], AlertState]:
+        return alert_states(self.engine)
 
     def reconcile(self, days: int) -> ReconcileReport:
         return reconcile(self.config, self.engine, since=self.now.date() - timedelta(days=days), now=self.now)
@@ -238,6 +243,26 @@ def unpriced_usage(rule: AlertRule, facts: Facts) -> list[Finding]:
     return found
 
 
+QUARANTINE_SUBJECT = "quarantine"
+
+
+def quarantined_items(rule: AlertRule, facts: Facts) -> list[Finding]:
+    """Fires when items were quarantined since this rule last notified (or resolved; at its first check, any item
+    in quarantine), and resolves at the first check that finds none newer. The finding's value, kept with the
+    alert's state, is the newest quarantined item's id: the mark the next check counts from."""
+    previous = facts.alert_states.get((rule.name, QUARANTINE_SUBJECT))
+    mark = int(previous.value) if previous is not None and (previous.value or "").isdigit() else 0
+    new, newest_id, newest = quarantined_after(facts.engine, mark)
+    if not new or newest is None:
+        return [Finding(rule.name, QUARANTINE_SUBJECT, False, "no tracked item quarantined since the last alert",
+                        str(newest_id))]
+    items = "item was" if new == 1 else "items were"
+    where = f"{newest['origin']} {newest['kind']}" + (f" of {newest['account']}" if newest["account"] else "")
+    message = (f"{new:,} tracked {items} quarantined (not counted); newest: {where}: "
+               f"{redact(newest['reason'])[:200]}; `creditgauge quarantine` lists them")
+    return [Finding(rule.name, QUARANTINE_SUBJECT, True, message, str(newest_id))]
+
+
 EVALUATORS: dict[str, Callable[[AlertRule, Facts], list[Finding]]] = {
     "balance_below": balance_below,
     "runway_below": runway_below,
@@ -247,10 +272,20 @@ EVALUATORS: dict[str, Callable[[AlertRule, Facts], list[Finding]]] = {
     "reconcile_flagged": reconcile_flagged,
     "sync_failing": sync_failing,
     "unpriced_usage": unpriced_usage,
+    "quarantined_items": quarantined_items,
 }
+# On without any configuration: quarantined items are counted in no figure, so someone must hear of them.
+BUILTIN_RULES = (AlertRule(name="quarantined-items", kind="quarantined_items"),)
+
+
+def active_rules(config: Config) -> list[AlertRule]:
+    """The configured rules, plus each built-in rule whose kind and name no configured rule takes (configure a
+    `quarantined_items` rule to choose its channels, or `channels = []` to silence it)."""
+    taken = {rule.kind for rule in config.alerts.rules} | {rule.name for rule in config.alerts.rules}
+    return [*config.alerts.rules, *(rule for rule in BUILTIN_RULES if not {rule.kind, rule.name} & taken)]
 
 
 def evaluate(config: Config, engine: Engine, *, now: datetime, report: StatusReport | None = None) -> list[Finding]:
     """Every rule over every subject it covers, firing or not."""
     facts = Facts(config, engine, now, report)
-    return [finding for rule in config.alerts.rules for finding in EVALUATORS[rule.kind](rule, facts)]
+    return [finding for rule in active_rules(config) for finding in EVALUATORS[rule.kind](rule, facts)]
