@@ -228,6 +228,8 @@ def test_claude_code_usage_is_in_no_total_and_labelled(config_path: Path) -> Non
     assert "not_in_totals" not in kinds["messages"]
     assert plain["totals"]["input_tokens"] == by_kind["totals"]["input_tokens"] == 1000
     assert plain["not_in_totals"] == by_kind["not_in_totals"] == ["claude_code"]
+    table = cli(config_path, "usage", "--since", "2026-03-17", "--by", "kind", "--account", "ant")
+    assert "claude_code: not in the total (Claude Code usage: also counted in the messages report)" in table
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -172,4 +172,5 @@ def _print_usage(report: dict[str, Any], dims: list[str], wide: bool) -> None:
                        footer=_count(totals[m]))
                 for m in totals]
     title = f"Usage ({report['source']}) {report['since'].date()} to {report['until'].date()} (exclusive)"
-    print_fitted(console, FittedTable(title, columns, wide=wide))
+    left_out = [f"{row['kind']}: not in the total ({row['not_in_totals']})" for row in rows if row.get("not_in_totals")]
+    print_fitted(console, FittedTable(title, columns, left_out, wide=wide))
