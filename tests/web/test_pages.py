@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from creditgauge.store.sync_log import record_success
 from creditgauge.web import create_app
 from creditgauge.web.templating import money
 
@@ -87,6 +89,17 @@ def test_bad_controls_show_an_error_page(client: TestClient) -> None:
 def test_sync_page_in_read_only_mode(client: TestClient) -> None:
     page = client.get("/sync").text
     assert "read-only server" in page and 'data-testid="sync-now"' not in page
+
+
+def test_sync_page_shows_the_exclusive_end_of_the_synced_data_as_a_moment(store: Engine) -> None:
+    # the mark is the window's end, exclusive: midnight of the 19th means the 18th is the last day synced, so the
+    # page must not read "data through 2026-03-19"
+    record_success(store, "openai-main", "costs", datetime(2026, 3, 18, 12, tzinfo=UTC),
+                   datetime(2026, 3, 19, tzinfo=UTC))
+    with TestClient(create_app(dataset.config(), store, scheduler=False), base_url="http://127.0.0.1") as client:
+        page = client.get("/sync").text
+    assert "Synced until" in page and "Data through" not in page
+    assert "2026-03-19 00:00 UTC" in cells(page, "high_water")
 
 
 def test_money_filter_keeps_small_amounts_visible() -> None:
