@@ -102,6 +102,11 @@ def test_sync_page_shows_the_exclusive_end_of_the_synced_data_as_a_moment(store:
     assert "2026-03-19 00:00 UTC" in cells(page, "high_water")
 
 
+def test_ledger_page_names_balance_kinds_in_words(client: TestClient) -> None:
+    kinds = cells(client.get("/ledger").text, "kind")
+    assert "limit only" in kinds and not any("_" in kind for kind in kinds)
+
+
 def test_money_filter_keeps_small_amounts_visible() -> None:
     assert money("1234.5", "USD") == "1,234.50 USD"
     assert money("0.0004") == "0.0004"
