@@ -128,3 +128,22 @@ def test_reconcile_keeps_account_day_figures_and_flag(demo: DemoHandle, width: i
         flag = row["direction"].replace("_", " ") if row["direction"] else "ok"
         row_line(lines, row["account"], row["day"], f"{amount(row['reported'])} {row['currency']}",
                  amount(row["tracked"]), flag)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_ledger_list_keeps_id_account_kind_amount_currency_and_day(demo: DemoHandle, width: int) -> None:
+    lines = check_fits(run(demo, width, "ledger", "list"), width)
+    rows = data(demo, "ledger", "list")["rows"]
+    assert rows
+    for row in rows:
+        row_line(lines, str(row["id"]), row["account"], row["kind"], amount(row["amount"]), row["currency"],
+                 row["at"][:10])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_providers_keeps_account_provider_and_where_the_key_is_looked_for(demo: DemoHandle, width: int) -> None:
+    lines = check_fits(run(demo, width, "providers"), width)
+    for row in data(demo, "providers")["rows"]:
+        row_line(lines, row["account"], row["provider"])
+        assert any(f" {row['key_source']} " in line for line in lines), row["key_source"]
+        assert any(line.startswith(f"{row['account']}: ") for line in lines)  # its notes, in words, under the table

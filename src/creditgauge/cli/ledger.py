@@ -7,8 +7,9 @@ import typer
 from creditgauge import clock
 from creditgauge.analysis.accounts import home_currency
 from creditgauge.analysis.ledger import check_entry, entry_dict, parse_amount
-from creditgauge.cli.app import app, console, emit_json, get_config, get_engine, print_table
+from creditgauge.cli.app import app, console, emit_json, get_config, get_engine
 from creditgauge.cli.status import shown, when
+from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.currencies import iso_currency
 from creditgauge.dates import parse_moment
 from creditgauge.errors import ConfigError
@@ -57,6 +58,7 @@ def add(
 def list_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Every ledger entry, oldest first."""
     entries = list_entries(get_engine(), account or None)
@@ -66,10 +68,16 @@ def list_command(
     if not entries:
         console.print("the ledger is empty: `creditgauge ledger add ACCOUNT --deposit AMOUNT`")
         return
-    print_table("Ledger", [("id", "right"), ("account", "left"), ("kind", "left"), ("amount", "right"),
-                           ("currency", "left"), ("at", "left"), ("expires", "left"), ("note", "left")],
-                [[e.id, e.account, e.kind, shown(e.amount), e.currency, when(e.at),
-                  f"{e.expires_at:%Y-%m-%d}" if e.expires_at else "", e.note or ""] for e in entries])
+    print_fitted(console, FittedTable("Ledger", [
+        Column("id", [str(e.id) for e in entries], "right", keep=True),
+        Column("account", [e.account for e in entries], keep=True),
+        Column("kind", [e.kind for e in entries], keep=True),
+        Column("amount", [shown(e.amount, e.currency) for e in entries], "right", keep=True),
+        Column("currency", [e.currency for e in entries], keep=True),
+        Column("at", [when(e.at) for e in entries], keep=True, short=[f"{e.at:%Y-%m-%d}" for e in entries]),
+        Column("expires", [f"{e.expires_at:%Y-%m-%d}" if e.expires_at else "" for e in entries], priority=1),
+        Column("note", [e.note or "" for e in entries]),
+    ], shows_all="--wide or --json", wide=wide))
 
 
 @ledger_app.command("remove")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from creditgauge.cli.app import app, console, emit_json, get_config, print_table, state
+from creditgauge.cli.app import app, console, emit_json, get_config, state
+from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.config import default_config_path, resolve_key
 from creditgauge.connectors.registry import connector_class
 from creditgauge.errors import ConfigError
@@ -41,7 +43,10 @@ def init(
 
 
 @app.command()
-def providers(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def providers(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
+) -> None:
     """Each configured account: provider, capabilities, what is verified, whether its key was found."""
     config = get_config()
     rows = []
@@ -65,18 +70,16 @@ def providers(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
     if not rows:
         console.print(f"no accounts configured in {config.path}; run `creditgauge init`")
         return
-    print_table(
-        "Accounts",
-        [("account", "left"), ("provider", "left"), ("capabilities", "left"), ("key", "left"), ("notes", "left")],
-        [
-            (
-                r["account"],
-                r["provider"] + ("" if r["official"] else " (unofficial)"),
-                ", ".join(r["capabilities"]) or "tracking only",
-                "not needed" if r["key_found"] is None else
-                f"{'found' if r['key_found'] else 'MISSING'} ({r['key_source'] or 'not set'})",
-                r["notes"],
-            )
-            for r in rows
-        ],
-    )
+    print_fitted(console, FittedTable("Accounts", [
+        Column("account", [r["account"] for r in rows], keep=True),
+        Column("provider", [r["provider"] + ("" if r["official"] else " (unofficial)") for r in rows], keep=True),
+        Column("capabilities", [", ".join(r["capabilities"]) or "tracking only" for r in rows], wrap=24),
+        Column("key", [_key_state(r) for r in rows], keep=True),
+    ], [f"{r['account']}: {r['notes']}" for r in rows if r["notes"]], shows_all="--wide or --json", wide=wide))
+
+
+def _key_state(row: dict[str, Any]) -> str:
+    """Found or missing, and where it is looked for (never the key itself)."""
+    if row["key_found"] is None:
+        return "not needed"
+    return f"{'found' if row['key_found'] else 'MISSING'}\n{row['key_source'] or 'not set'}"
