@@ -13,7 +13,7 @@ from creditgauge.cli.app import app, err_console, get_engine
 from creditgauge.cli.reports import SINCE_HELP, UNTIL_HELP, report_query
 from creditgauge.errors import ConfigError
 from creditgauge.filesystem import file_error
-from creditgauge.reports import report_window
+from creditgauge.reports import USAGE_SOURCES, report_window
 
 
 @app.command()
@@ -29,7 +29,8 @@ def export(
     README."""
     if fmt not in ("csv", "json", "focus"):
         raise ConfigError(f"--format {fmt!r}: use csv, json or focus")
-    query = report_query(since, until, [], source, [])
+    # an export lists the stored rows of one side; `best` is a blend of whole days that only `spend` computes
+    query = report_query(since, until, [], source, [], USAGE_SOURCES)
     start, end = report_window(query)
     engine, chosen = get_engine(), query.source
     total = exporter.count(engine, since=start, until=end, source=chosen)
