@@ -81,10 +81,13 @@ class Globals:
 state = Globals()
 
 FIRST_STEPS = """\
-No accounts yet: {path} does not exist. What to do first:
+No accounts yet: {path} {why}.
+What to do first:
   creditgauge demo       try it on fake providers (nothing of yours is touched)
-  creditgauge init       write a starter config with the keys found in your env
+  {setup}
   creditgauge --help     every command"""
+WRITE_CONFIG = "creditgauge init       write a starter config with the keys found in your env"
+EDIT_CONFIG = "edit the config        uncomment the accounts you use, then export their keys"
 
 
 @app.callback()
@@ -115,7 +118,10 @@ def _status_or_first_steps(ctx: typer.Context) -> None:
         with command.make_context("status", [], parent=ctx) as status_ctx:  # its defaults, as `creditgauge status`
             command.invoke(status_ctx)
     else:
-        console.print(FIRST_STEPS.format(path=config.path), markup=False, highlight=False, soft_wrap=True)
+        exists = config.path is not None and config.path.exists()
+        console.print(FIRST_STEPS.format(path=config.path, why="names none" if exists else "does not exist",
+                                         setup=EDIT_CONFIG if exists else WRITE_CONFIG),
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _load_config() -> Config:
