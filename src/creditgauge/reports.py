@@ -70,6 +70,8 @@ def report_window(query: ReportQuery) -> tuple[datetime, datetime]:
     """The half-open UTC window [since, until) a query asks for; with no `until`, through today."""
     start = day_start(query.since)
     end = day_start(query.until) if query.until else day_start(query.today + timedelta(days=1))
+    if end <= start and query.until is None:
+        raise ConfigError(f"--since {start.date()} is after today ({query.today}); give a day up to today")
     if end <= start:
         raise ConfigError(f"--until {end.date()} must be after --since {start.date()}")
     return start, end
