@@ -58,14 +58,6 @@ def test_a_since_in_the_future_names_since_not_an_until_nobody_gave(config_path:
     assert "--since 2999-01-01 is after today" in line and "--until" not in line
 
 
-def test_alerts_list_with_no_rules_says_how_to_add_one_instead_of_an_empty_table(config_path: Path) -> None:
-    result = run(config_path, "alerts", "list")
-    assert result.exit_code == 0
-    text = " ".join(result.output.split())  # wrapped at 80 columns
-    assert f"no alert rules in {config_path}: add [[alerts.rules]]" in text and "┏" not in result.output
-    assert all(len(line) <= 80 for line in result.output.splitlines())
-
-
 def test_version_prints_the_installed_version_without_a_config(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--config", str(tmp_path / "nowhere.toml"), "--version"])
     assert result.exit_code == 0 and result.output.strip() == f"creditgauge {version('creditgauge')}"
