@@ -42,6 +42,9 @@ def test_add_list_remove_and_the_estimated_balance(config_path: Path):
         ("ds", "deposit", "50.00", "CNY"), ("oa", "deposit", "100.00", "USD"), ("oa", "grant", "25.50", "USD")]
     table = run(config_path, "ledger", "list").output
     assert "card" in table and "2026-04-01" in table
+    as_csv = run(config_path, "ledger", "list", "--csv").output.splitlines()
+    assert as_csv[0] == "id,account,kind,amount,currency,at,expires_at,note" and len(as_csv) == 1 + len(listed)
+    assert as_csv[2].split(",")[1:6] == ["oa", "deposit", "100.00", "USD", "2026-03-01T00:00:00Z"]
 
     balance = json.loads(run(config_path, "balance", "--json").output)
     assert {(r["account"], r["amount"], r["currency"], r["kind"]) for r in balance["rows"]} == {

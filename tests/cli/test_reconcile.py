@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -38,6 +40,7 @@ def test_table_and_json(tmp_path: Path, database_url: str):
         as_json = CliRunner().invoke(app, ["--config", str(path), "reconcile", "--since", "2026-03-01", "--json"])
         table = CliRunner().invoke(app, ["--config", str(path), "reconcile", "--since", "2026-03-01"],
                                    env={"COLUMNS": "200"})
+        as_csv = CliRunner().invoke(app, ["--config", str(path), "reconcile", "--since", "2026-03-01", "--csv"])
 
     payload = json.loads(as_json.stdout)
     assert [(r["day"], r["difference"], r["direction"]) for r in payload["rows"]] == [
@@ -51,3 +54,6 @@ def test_table_and_json(tmp_path: Path, database_url: str):
     for text in ("reported above tracked", "tracked above reported", "60.0%", "untracked traffic, a leaked key",
                  "model gpt-4o +18.00", "groq: not compared"):
         assert text in table.stdout
+    csv_rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [(r["day"], r["reported"], r["tracked"], r["difference"], r["direction"]) for r in csv_rows] == [
+        (r["day"], r["reported"], r["tracked"], r["difference"], r["direction"] or "") for r in payload["rows"]]

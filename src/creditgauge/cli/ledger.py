@@ -7,7 +7,7 @@ import typer
 from creditgauge import clock
 from creditgauge.analysis.accounts import home_currency
 from creditgauge.analysis.ledger import check_entry, entry_dict, parse_amount
-from creditgauge.cli.app import app, console, emit_json, get_config, get_engine
+from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
 from creditgauge.cli.status import shown, when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.currencies import iso_currency
@@ -58,12 +58,18 @@ def add(
 def list_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Every ledger entry, oldest first."""
+    fmt = output_format(as_json, as_csv)
     entries = list_entries(get_engine(), account or None)
-    if as_json:
+    if fmt is OutputFormat.json:
         emit_json({"rows": [entry_dict(e) for e in entries]})
+        return
+    if fmt is OutputFormat.csv:
+        emit_csv([entry_dict(e) for e in entries], ["id", "account", "kind", "amount", "currency", "at", "expires_at",
+                                                     "note"])
         return
     if not entries:
         console.print("the ledger is empty: `creditgauge ledger add ACCOUNT --deposit AMOUNT`")

@@ -7,10 +7,13 @@ from rich.text import Text
 
 from creditgauge import clock
 from creditgauge.analysis.reconcile import EXPLAIN, DayComparison, reconcile
-from creditgauge.cli.app import app, console, emit_json, get_config, get_engine
+from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.dates import parse_day
 from creditgauge.display import UNKNOWN, minor_unit, money, percent
+
+CSV_COLUMNS = ("account", "provider", "day", "currency", "reported", "tracked", "difference", "ratio", "flagged",
+               "direction", "explanation", "tolerance", "unpriced_requests")
 
 
 @app.command("reconcile")
@@ -19,15 +22,20 @@ def reconcile_command(
     until: str | None = typer.Option(None, "--until", help="Last day, exclusive (default: today)."),
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one line per account and day (no breakdown)."),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Reported vs tracked spend per account and day, for days past the provider's data delay; flags differences."""
+    fmt = output_format(as_json, as_csv)
     now = clock.now()
     report = reconcile(get_config(), get_engine(), since=parse_day(since, today=now.date()),
                        until=parse_day(until, today=now.date(), option="--until") if until else None, now=now,
                        accounts=account or None)
-    if as_json:
+    if fmt is OutputFormat.json:
         emit_json(report.to_dict())
+        return
+    if fmt is OutputFormat.csv:
+        emit_csv(report.to_dict()["rows"], CSV_COLUMNS)
         return
     notes = []
     for row in report.rows:
