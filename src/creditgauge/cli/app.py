@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,8 @@ def _global_options(
                                        "else ~/.config/creditgauge/config.toml).", envvar=CONFIG_ENV,
                                        readable=False),  # an unreadable file gets creditgauge's own one line
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP retries and progress details."),
+    _version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                  callback=lambda shown: _print_version() if shown else None),
 ) -> None:
     source = ctx.get_parameter_source("config")  # Typer's own copy of click's ParameterSource: compared by name
     state.config_path, state.verbose = config, verbose
@@ -108,6 +111,11 @@ def _global_options(
     install_log_redaction()
     if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
         _status_or_first_steps(ctx)
+
+
+def _print_version() -> None:
+    console.print(f"creditgauge {version('creditgauge')}", markup=False, highlight=False)
+    raise typer.Exit()
 
 
 def _status_or_first_steps(ctx: typer.Context) -> None:
