@@ -83,7 +83,7 @@ def list_command(
         Column("at", [when(e.at) for e in entries], keep=True, short=[f"{e.at:%Y-%m-%d}" for e in entries]),
         Column("expires", [f"{e.expires_at:%Y-%m-%d}" if e.expires_at else "" for e in entries], priority=1),
         Column("note", [e.note or "" for e in entries]),
-    ], shows_all="--wide or --json", wide=wide))
+    ], wide=wide))
 
 
 @ledger_app.command("remove")
