@@ -121,6 +121,8 @@ def test_ledger_refuses_bad_entries(client: TestClient) -> None:
         ({"account": "groq-dev", "kind": "deposit", "amount": "lots"}, "is not an amount"),
         ({"account": "groq-dev", "kind": "deposit", "amount": "-5"}, "must be a positive amount"),
         ({"account": "groq-dev", "kind": "grant", "amount": "5"}, "needs its expiry"),
+        ({"account": "groq-dev", "kind": "deposit", "amount": "5", "currency": "dollars"},
+         "currency 'dollars' is not an ISO 4217 currency code"),
     ]
     for body, message in cases:
         response = client.post("/api/v1/ledger", json=body)

@@ -15,6 +15,7 @@ from creditgauge.analysis.balance import balances
 from creditgauge.analysis.ledger import check_entry, entry_dict, parse_amount
 from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import status
+from creditgauge.currencies import iso_currency
 from creditgauge.dates import parse_day, parse_moment
 from creditgauge.errors import ConfigError
 from creditgauge.redact import redact
@@ -93,7 +94,8 @@ def ledger_add(ctx: WebContext, *, account: str, kind: str, amount: str, currenc
     expires_at = parse_moment(expires, now=now, option="expires") if expires else None
     check_entry(kind, value, moment, expires_at)
     entry = ledger_store.add_entry(ctx.engine, account=settings.name, kind=kind, amount=value,
-                                   currency=(currency or home_currency(settings)).upper(), at=moment,
+                                   currency=iso_currency(currency, where="currency") if currency
+                                   else home_currency(settings).upper(), at=moment,
                                    expires_at=expires_at, note=note, created_at=now)
     return entry_dict(entry)
 
