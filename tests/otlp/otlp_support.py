@@ -1,0 +1,99 @@
+"""The OTLP receiver on a real server: `creditgauge serve`'s app under uvicorn on a free port, the fake upstream
+the SDKs call, and `usage --source tracked` read through the CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from creditgauge.cli import commands  # noqa: F401  (registers the commands)
+from creditgauge.cli.app import app as cli
+from creditgauge.config import load_config
+from creditgauge.fakes.upstream import FakeUpstream
+from creditgauge.store import schema
+from creditgauge.web import create_app
+
+OPENAI_KEY = "sk-proj-otlptest0123456789abcdefXYZ"
+ANTHROPIC_KEY = "sk-ant-api03-otlptest0123456789abcdef"
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+@dataclass
+class Receiver:
+    url: str
+    app: FastAPI
+    engine: Engine
+    config_path: Path
+    upstream: FakeUpstream
+
+    def flush(self) -> None:
+        receiver = getattr(self.app.state, "otlp", None)
+        if receiver is not None:
+            assert receiver.recorder.writer.flush(10), "OTLP events not committed in time"
+
+    def usage(self, *by: str) -> dict[str, Any]:
+        self.flush()
+        since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+        args = ["--config", str(self.config_path), "usage", "--since", since, "--source", "tracked", "--json"]
+        if by:
+            args += ["--by", ",".join(by)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    def events(self) -> list[dict[str, Any]]:
+        self.flush()
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(schema.usage_events).order_by(schema.usage_events.c.ts)).mappings()
+            return [dict(row) for row in rows]
+
+
+def write_config(path: Path, database_url: str, upstream_url: str, extra: str = "") -> Path:
+    path.write_text(
+        f'database_url = "{database_url}"\n'
+        f'[accounts.openai-main]\nprovider = "openai"\nbase_url = "{upstream_url}"\n'
+        f'[accounts.anthropic-main]\nprovider = "anthropic"\nbase_url = "{upstream_url}"\n'
+        f'[otlp]\ntags = ["deployment.environment", "enduser.id"]\n{extra}', encoding="utf-8")
+    return path
+
+
+@contextmanager
+def receiver(engine: Engine, database_url: str, tmp_path: Path, *, token: str | None = None,
+             extra: str = "") -> Iterator[Receiver]:
+    upstream = FakeUpstream(keys={OPENAI_KEY, ANTHROPIC_KEY})
+    upstream.start()
+    config_path = write_config(tmp_path / "config.toml", database_url, upstream.url, extra)
+    app = create_app(load_config(config_path), engine, token=token, scheduler=False)
+    try:
+        with serving(app) as url:
+            yield Receiver(url, app, engine, config_path, upstream)
+    finally:
+        otlp = getattr(app.state, "otlp", None)
+        if otlp is not None:
+            otlp.close(5)
+        upstream.stop()
