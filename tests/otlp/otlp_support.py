@@ -97,3 +97,31 @@ def receiver(engine: Engine, database_url: str, tmp_path: Path, *, token: str | 
         if otlp is not None:
             otlp.close(5)
         upstream.stop()
+
+
+@contextmanager
+def exporting_traces(url: str, service: str, **exporter: Any) -> Iterator[Any]:
+    """An OpenTelemetry SDK tracer provider exporting over OTLP/HTTP to `url`, flushed and shut down at exit."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": service, "deployment.environment": "prod"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces", **exporter)))
+    try:
+        yield provider
+        assert provider.force_flush(10_000)
+    finally:
+        provider.shutdown()
+
+
+def expected_tokens(sent: list[Any], *measures: str) -> dict[str, int]:
+    """The fake upstream's answers summed in creditgauge's measures."""
+    fields = {"input_tokens": "prompt", "output_tokens": "completion", "cached_input_tokens": "cached",
+              "cache_write_tokens": "cache_write", "reasoning_tokens": "reasoning"}
+    return {measure: sum(getattr(tokens, fields[measure]) for tokens in sent) for measure in measures}
+
+
+def row_tokens(row: dict[str, Any], *measures: str) -> dict[str, int]:
+    return {measure: row[measure] for measure in measures}

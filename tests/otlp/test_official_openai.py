@@ -1,46 +1,40 @@
 """The official OpenTelemetry OpenAI instrumentation (opentelemetry-instrumentation-openai-v2) exporting over
 OTLP/HTTP protobuf to `creditgauge serve`: every call the fake upstream answered is one tracked event with its
-tokens, plain and streaming."""
+tokens, plain and streaming, gzip or not."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import openai
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+import pytest
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from otlp_support import OPENAI_KEY, receiver
+from otlp_support import OPENAI_KEY, expected_tokens, exporting_traces, receiver, row_tokens
 from sqlalchemy import Engine
 
 
-def test_openai_v2_spans_are_tracked_usage(engine: Engine, database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
+def test_openai_v2_spans_are_tracked_usage(engine: Engine, database_url: str, tmp_path: Path,
+                                           compression: Compression) -> None:
     with receiver(engine, database_url, tmp_path) as cg:
-        provider = TracerProvider(resource=Resource.create({"service.name": "support-bot",
-                                                            "deployment.environment": "prod"}))
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{cg.url}/v1/traces")))
-        instrumentor = OpenAIInstrumentor()
-        instrumentor.instrument(tracer_provider=provider)
-        try:
-            client = openai.OpenAI(base_url=f"{cg.upstream.url}/v1", api_key=OPENAI_KEY)
-            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}])
-            stream = client.chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "a longer question, streamed"}],
-                max_tokens=40, stream=True, stream_options={"include_usage": True})
-            for _ in stream:
-                pass
-            assert provider.force_flush(10_000)
-        finally:
-            instrumentor.uninstrument()
-            provider.shutdown()
-        sent = cg.upstream.sent
-        report = cg.usage()
-        (row,) = report["rows"]
+        with exporting_traces(cg.url, "support-bot", compression=compression) as provider:
+            instrumentor = OpenAIInstrumentor()
+            instrumentor.instrument(tracer_provider=provider)
+            try:
+                client = openai.OpenAI(base_url=f"{cg.upstream.url}/v1", api_key=OPENAI_KEY)
+                client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+                stream = client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "a longer question, streamed"}],
+                    max_tokens=40, stream=True, stream_options={"include_usage": True})
+                for _ in stream:
+                    pass
+            finally:
+                instrumentor.uninstrument()
+        (row,) = cg.usage()["rows"]
         assert row["account"] == "openai-main"
-        assert row["input_tokens"] == sum(t.prompt for t in sent)
-        assert row["output_tokens"] == sum(t.completion for t in sent)
+        measures = ("input_tokens", "output_tokens")  # what this instrumentation reports
+        assert row_tokens(row, *measures) == expected_tokens(cg.upstream.sent, *measures)
         assert row["requests"] == 2
         events = cg.events()
         assert {event["source"] for event in events} == {"otlp"}

@@ -97,7 +97,7 @@ class MetricReader:
                         except InvalidValue as exc:
                             decoded.reject(f"data point {index}", str(exc))
                         index += 1
-        for (series, start, end), bucket in buckets.items():
+        for (series, _start, _end), bucket in buckets.items():
             event = self._event(series, bucket)
             problem = event_problem(event)
             if problem:
