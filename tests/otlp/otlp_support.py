@@ -125,3 +125,49 @@ def expected_tokens(sent: list[Any], *measures: str) -> dict[str, int]:
 
 def row_tokens(row: dict[str, Any], *measures: str) -> dict[str, int]:
     return {measure: row[measure] for measure in measures}
+
+
+def recorded_spans(*spans: dict[str, Any], service: str = "billing-api") -> Any:
+    """An ExportTraceServiceRequest of spans made by the OpenTelemetry SDK (one per attribute set, named by its
+    operation), encoded by the exporter's own encoder: what an instrumented application sends."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("test")
+    for attributes in spans:
+        with tracer.start_as_current_span(str(attributes.get("gen_ai.operation.name", "span")),
+                                          attributes=attributes):
+            pass
+    return encode_spans(memory.get_finished_spans())
+
+
+def otlp_json(message: Any) -> bytes:
+    """The OTLP JSON encoding of a message: protobuf's JSON mapping with trace and span ids in hex."""
+    import base64
+
+    from google.protobuf.json_format import MessageToDict
+
+    def hex_ids(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: (base64.b64decode(value).hex() if key in ("traceId", "spanId", "parentSpanId")
+                          else hex_ids(value)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [hex_ids(item) for item in node]
+        return node
+
+    return json.dumps(hex_ids(MessageToDict(message))).encode()
+
+
+def chat_span(**overrides: Any) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.response.model": "gpt-4o-mini-2024-07-18", "gen_ai.usage.input_tokens": 120,
+        "gen_ai.usage.output_tokens": 30}
+    attributes.update(overrides)
+    return {name: value for name, value in attributes.items() if value is not None}
