@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,11 +37,13 @@ from creditgauge.capture.genai_attributes import (
 )
 from creditgauge.capture.otlp import SOURCE, AccountResolver, Decoded, Tagging, attribute_values, nanos_to_time
 from creditgauge.config import Config
-from creditgauge.domain import UsageEvent, utcnow
+from creditgauge.domain import UsageEvent
 from creditgauge.limits import InvalidValue, check_count, event_problem
 from creditgauge.store import schema
 
 CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
+# A cumulative series that started before this process did may have been counted in part by an earlier run.
+PROCESS_STARTED = time.time_ns()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,6 @@ class MetricReader:
         self.engine = engine
         self.accounts = AccountResolver(config)
         self.tagging = Tagging.from_config(config)
-        self.started = int(utcnow().timestamp() * 1e9)
         self._span_services: set[str] = set()
         self._previous: dict[tuple[Series, str, int], tuple[int, int, int]] = {}  # -> (time, sum, count)
         self._lock = threading.Lock()
@@ -79,7 +81,7 @@ class MetricReader:
 
     def read(self, request: ExportMetricsServiceRequest) -> Decoded:
         decoded = Decoded()
-        buckets: dict[tuple[Series, int, int], Bucket] = {}
+        buckets: dict[tuple[Series, int], Bucket] = {}
         index = 0
         for resource_metrics in request.resource_metrics:
             resource = attribute_values(resource_metrics.resource.attributes)
@@ -97,7 +99,7 @@ class MetricReader:
                         except InvalidValue as exc:
                             decoded.reject(f"data point {index}", str(exc))
                         index += 1
-        for (series, _start, _end), bucket in buckets.items():
+        for (series, _end), bucket in buckets.items():
             event = self._event(series, bucket)
             problem = event_problem(event)
             if problem:
@@ -106,7 +108,7 @@ class MetricReader:
                 decoded.events.append(event)
         return decoded
 
-    def _add(self, buckets: dict[tuple[Series, int, int], Bucket], service: str, resource: Mapping[str, Any],
+    def _add(self, buckets: dict[tuple[Series, int], Bucket], service: str, resource: Mapping[str, Any],
              point: Any, cumulative: bool) -> None:
         attributes = attribute_values(point.attributes)
         measure = TOKEN_TYPES.get(str(attributes.get(TOKEN_TYPE, "")).lower())
@@ -129,7 +131,10 @@ class MetricReader:
             if delta is None:
                 return
             start, total, count = delta
-        bucket = buckets.setdefault((series, start, point.time_unix_nano), Bucket(start, point.time_unix_nano))
+        # input and output points of one export share their time, not always their start (a bucket starts with
+        # its earlier one)
+        bucket = buckets.setdefault((series, point.time_unix_nano), Bucket(start, point.time_unix_nano))
+        bucket.start = min(bucket.start, start)
         if measure == "input_tokens":
             bucket.input_tokens += total
             bucket.input_calls += count
@@ -147,11 +152,11 @@ class MetricReader:
                 return None  # the same point again (a retried batch) or an older one
             self._previous[key] = (time, total, count)
         if previous is None:
-            return (start, total, count) if start >= self.started else None
+            return (start, total, count) if start >= PROCESS_STARTED else None
         return previous[0], total - previous[1], count - previous[2]
 
     def _event(self, series: Series, bucket: Bucket) -> UsageEvent:
-        key = f"{series}\0{bucket.start}\0{bucket.end}"
+        key = f"{series}\0{bucket.end}"
         return UsageEvent(
             id="otlpm-" + hashlib.sha256(key.encode()).hexdigest()[:40], account=series.account,
             provider=series.provider, ts=nanos_to_time(bucket.start or bucket.end), model=series.model,
