@@ -46,6 +46,10 @@ MODEL_ATTRIBUTES = ("gen_ai.response.model", "gen_ai.request.model")
 RESPONSE_ID = "gen_ai.response.id"
 SERVICE_NAME = "service.name"
 
+# Every attribute a span is read for (besides the tags the config names).
+SPAN_ATTRIBUTES = USAGE_ATTRIBUTES | frozenset(
+    (*OPERATION_ATTRIBUTES, *PROVIDER_ATTRIBUTES, SERVER_ADDRESS, *MODEL_ATTRIBUTES, RESPONSE_ID))
+
 # The conventions' provider names (and older gen_ai.system values) for the providers creditgauge knows.
 PROVIDER_ALIASES: Mapping[str, str] = {
     "openai": "openai", "azure.ai.openai": "openai", "anthropic": "anthropic", "x_ai": "xai", "xai": "xai",

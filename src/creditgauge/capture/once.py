@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 
 from creditgauge.capture.genai_attributes import MODEL_CALL_OPERATIONS
-from creditgauge.domain import UsageEvent
+from creditgauge.domain import UsageEvent, day_start
 from creditgauge.store import schema
 from creditgauge.store.events import StoreOutcome, store_checked
 
@@ -30,20 +30,34 @@ def span_start(event: UsageEvent) -> datetime:
     return event.ts - timedelta(milliseconds=event.latency_ms or 0)
 
 
+def _days(low: datetime, high: datetime) -> list[datetime]:
+    days, day = [], day_start(low)
+    while day <= high:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
 def already_recorded(engine: Engine, spans: Sequence[UsageEvent]) -> set[str]:
     """The ids of the span events another capture path has already stored."""
     if not spans:
         return set()
-    table = schema.usage_events
     low = min(span_start(event) for event in spans) - SLACK
     high = max(event.ts for event in spans) + SLACK
+    providers = sorted({event.provider for event in spans})
+    daily, table = schema.usage_daily, schema.usage_events
+    # The daily rollup (small) says first whether another path recorded these providers on these days at all:
+    # when only traces arrive, as is usual, no event rows are read.
+    others = (select(daily.c.provider).where(daily.c.day.in_(_days(low, high)), daily.c.provider.in_(providers),
+                                             daily.c.source != SPAN_SOURCE).limit(1))
     query = (select(table.c.provider, table.c.request_id, table.c.model, table.c.input_tokens,
                     table.c.output_tokens, table.c.ts)
-             .where(table.c.ts >= low, table.c.ts <= high, table.c.source != SPAN_SOURCE))
+             .where(table.c.ts >= low, table.c.ts <= high, table.c.source != SPAN_SOURCE,
+                    table.c.provider.in_(providers)))
     with engine.connect() as connection:
+        if connection.execute(others).first() is None:
+            return set()
         rows = connection.execute(query).all()
-    if not rows:
-        return set()
     by_id = {(row.provider, row.request_id) for row in rows if row.request_id}
     duplicates = set()
     for event in spans:

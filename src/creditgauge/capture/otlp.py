@@ -28,6 +28,7 @@ from creditgauge.capture.genai_attributes import (
     RESPONSE_ID,
     SERVER_ADDRESS,
     SERVICE_NAME,
+    SPAN_ATTRIBUTES,
     TOKEN_SPELLINGS,
     first_present,
     operation_name,
@@ -126,8 +127,20 @@ def _hex_id(value: Any) -> Any:
         raise ValueError(f"trace or span id {value[:40]!r} is not hexadecimal") from None
 
 
-def attribute_values(attributes: Iterable[KeyValue]) -> dict[str, Any]:
-    return {item.key: any_value(item.value) for item in attributes}
+_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value", "bytes_value"})
+
+
+def attribute_values(attributes: Iterable[KeyValue], wanted: frozenset[str] | None = None) -> dict[str, Any]:
+    """The attributes as a dict; only the `wanted` ones when given (a span's prompt and completion text, which
+    some instrumentations record, is never copied)."""
+    values: dict[str, Any] = {}
+    for item in attributes:  # the hot loop of a batch: scalars read inline
+        if wanted is not None and item.key not in wanted:
+            continue
+        value = item.value
+        kind = value.WhichOneof("value")
+        values[item.key] = getattr(value, kind) if kind in _SCALARS else any_value(value)
+    return values
 
 
 def any_value(value: AnyValue) -> Any:
@@ -205,6 +218,7 @@ class SpanReader:
     def __init__(self, config: Config) -> None:
         self.accounts = AccountResolver(config)
         self.tagging = Tagging.from_config(config)
+        self.wanted = SPAN_ATTRIBUTES | frozenset(self.tagging.names)
 
     def read(self, request: ExportTraceServiceRequest, on_service: Callable[[str], None] | None = None) -> Decoded:
         decoded = Decoded()
@@ -229,7 +243,7 @@ class SpanReader:
     def event(self, span: Any, resource: Mapping[str, Any]) -> UsageEvent | None:
         """The span's event; None for a span that is not a model call or reports no usage; InvalidValue for one
         whose values cannot be stored."""
-        attributes = attribute_values(span.attributes)
+        attributes = attribute_values(span.attributes, self.wanted)
         operation = operation_name(attributes)
         if operation not in MODEL_CALL_OPERATIONS:
             return None
