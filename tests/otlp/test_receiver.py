@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from otlp_support import chat_span, otlp_json, receiver, recorded_spans
 from sqlalchemy import Engine, text
 
-from creditgauge.web.otlp import MAX_BODY_BYTES
+from creditgauge.capture.otlp_receiver import MAX_BODY_BYTES
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 JSON = {"content-type": "application/json"}

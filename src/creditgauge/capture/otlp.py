@@ -234,6 +234,8 @@ class SpanReader:
                         event = self.event(span, resource)
                     except InvalidValue as exc:
                         decoded.reject(f"span {index} ({span.name[:60]!r})", str(exc))
+                    except (TypeError, ValueError, OverflowError, RecursionError) as exc:  # a value no rule foresaw
+                        decoded.reject(f"span {index} ({span.name[:60]!r})", f"unreadable ({type(exc).__name__})")
                     else:
                         if event is not None:
                             decoded.events.append(event)

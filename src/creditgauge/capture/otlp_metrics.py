@@ -98,6 +98,8 @@ class MetricReader:
                                 self._add(buckets, service, resource, point, cumulative)
                         except InvalidValue as exc:
                             decoded.reject(f"data point {index}", str(exc))
+                        except (TypeError, ValueError, OverflowError) as exc:  # a value no rule foresaw
+                            decoded.reject(f"data point {index}", f"unreadable ({type(exc).__name__})")
                         index += 1
         for (series, _end), bucket in buckets.items():
             event = self._event(series, bucket)
