@@ -20,11 +20,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from creditgauge.capture.otlp_receiver import TRACES, OtlpReceiver
 from creditgauge.config import parse_config
 from creditgauge.store import schema
 from creditgauge.store.engine import open_engine
 from creditgauge.web.ingest import ingest
-from creditgauge.capture.otlp_receiver import TRACES, OtlpReceiver
 
 GOAL_SPANS_PER_SECOND = 20_000
 MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4.1"), ("anthropic", "claude-sonnet-4-5")]

@@ -38,7 +38,6 @@ from creditgauge.capture.once import store_once
 from creditgauge.capture.otlp import JSON, PROTOBUF, BadRequest, Decoded, SpanReader, decode, media_type
 from creditgauge.capture.otlp_metrics import MetricReader
 from creditgauge.capture.recorder import Recorder
-from creditgauge.capture.runtime import database_identity, journal_root
 from creditgauge.capture.writer import EventWriter
 from creditgauge.config import Config
 from creditgauge.errors import ConfigError
@@ -69,9 +68,12 @@ def too_large_answer(content_type: str | None) -> OtlpAnswer:
                          f"the request body is over {MAX_BODY_BYTES:,} bytes: send smaller batches")
 
 
-def open_recorder(config: Config, engine: Engine) -> Recorder:
+def open_recorder(config: Config, engine: Engine, *, migrate_first: bool = False) -> Recorder:
     """The receiver's pipeline: a journal slot of its own under the journal directory (a slot a dead process left
-    is replayed by the next one to take it), a batch writer storing each call once, the configured prices."""
+    is replayed by the next one to take it), a batch writer storing each call once, the configured prices.
+    `migrate_first`: bring the schema up to date on the first write (the proxy starts before its database)."""
+    from creditgauge.capture.runtime import MigratingStore, database_identity, journal_root  # runtime imports us
+
     identity = database_identity(config.resolved_database_url())
     for slot in range(JOURNAL_SLOTS):
         try:
@@ -83,15 +85,15 @@ def open_recorder(config: Config, engine: Engine) -> Recorder:
         raise ConfigError(f"{JOURNAL_SLOTS} processes already receive OTLP with this journal directory; "
                           "set proxy.journal_dir to another directory for this one")
     writer = EventWriter(engine, journal, batch_size=config.proxy.batch_size, queue_size=config.proxy.queue_size,
-                         store=store_once)
+                         store=MigratingStore(store_once) if migrate_first else store_once)
     return Recorder(Pricer.from_config(config), writer.start())
 
 
 class OtlpReceiver:
     """Decodes export requests and records their events; one per server, its writer opened on first use."""
 
-    def __init__(self, config: Config, engine: Engine) -> None:
-        self.config, self.engine = config, engine
+    def __init__(self, config: Config, engine: Engine, *, migrate_first: bool = False) -> None:
+        self.config, self.engine, self.migrate_first = config, engine, migrate_first
         self.spans = SpanReader(config)
         self.metrics = MetricReader(config, engine)
         self._recorder: Recorder | None = None
@@ -101,7 +103,7 @@ class OtlpReceiver:
     def recorder(self) -> Recorder:
         with self._lock:
             if self._recorder is None:
-                self._recorder = open_recorder(self.config, self.engine)
+                self._recorder = open_recorder(self.config, self.engine, migrate_first=self.migrate_first)
                 atexit.register(self._recorder.close, 10.0)
             return self._recorder
 
