@@ -170,6 +170,18 @@ class AccountResolver:
             by_provider.setdefault(provider, []).append(name)
         self.sole = {provider: names[0] for provider, names in by_provider.items() if len(names) == 1}
 
+    def origin(self, attributes: Mapping[str, Any], resource: Mapping[str, Any],
+               item: str) -> tuple[str, str, str | None]:
+        """(account, provider, model) of a span or data point; InvalidValue when it names no provider."""
+        provider = provider_name(attributes) or provider_name(resource)
+        if provider is None:
+            raise InvalidValue("gen_ai.provider.name", f"the {item} names no provider (none of "
+                                                       "gen_ai.provider.name, gen_ai.system, server.address): set one")
+        account, provider = self.resolve(provider, attributes.get(SERVER_ADDRESS))
+        model = next((value for name in MODEL_ATTRIBUTES if isinstance(value := attributes.get(name), str) and value),
+                     None)
+        return account, provider, model
+
     def resolve(self, provider: str, host: Any) -> tuple[str, str]:
         """(account, provider): a configured account's provider wins, it is the one that bills."""
         account = (self.mapping.get(host) if isinstance(host, str) else None) or self.mapping.get(provider)
@@ -254,13 +266,7 @@ class SpanReader:
             return None
         if len(span.trace_id) != 16 or len(span.span_id) != 8:
             raise InvalidValue("traceId", "a span needs a 16-byte trace id and an 8-byte span id")
-        provider = provider_name(attributes) or provider_name(resource)
-        if provider is None:
-            raise InvalidValue("gen_ai.provider.name", "the span names no provider (none of gen_ai.provider.name, "
-                                                       "gen_ai.system, server.address): set one")
-        account, provider = self.accounts.resolve(provider, attributes.get(SERVER_ADDRESS))
-        model = next((value for name in MODEL_ATTRIBUTES if isinstance(value := attributes.get(name), str) and value),
-                     None)
+        account, provider, model = self.accounts.origin(attributes, resource, "span")
         end = span.end_time_unix_nano or span.start_time_unix_nano
         response_id = attributes.get(RESPONSE_ID)
         event = UsageEvent(

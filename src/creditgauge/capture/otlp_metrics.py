@@ -25,15 +25,12 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 from sqlalchemy import Engine, select
 
 from creditgauge.capture.genai_attributes import (
-    MODEL_ATTRIBUTES,
     MODEL_CALL_OPERATIONS,
-    SERVER_ADDRESS,
     SERVICE_NAME,
     TOKEN_TYPE,
     TOKEN_TYPES,
     TOKEN_USAGE_METRIC,
     operation_name,
-    provider_name,
 )
 from creditgauge.capture.otlp import SOURCE, AccountResolver, Decoded, Tagging, attribute_values, nanos_to_time
 from creditgauge.config import Config
@@ -116,13 +113,7 @@ class MetricReader:
         measure = TOKEN_TYPES.get(str(attributes.get(TOKEN_TYPE, "")).lower())
         if measure is None:
             return  # a token type creditgauge does not count separately
-        provider = provider_name(attributes) or provider_name(resource)
-        if provider is None:
-            raise InvalidValue("gen_ai.provider.name", "the data point names no provider (none of "
-                                                       "gen_ai.provider.name, gen_ai.system, server.address)")
-        account, provider = self.accounts.resolve(provider, attributes.get(SERVER_ADDRESS))
-        model = next((value for name in MODEL_ATTRIBUTES if isinstance(value := attributes.get(name), str) and value),
-                     None)
+        account, provider, model = self.accounts.origin(attributes, resource, "data point")
         series = Series(service, account, provider, model, operation_name(attributes) or "chat",
                         tuple(sorted(self.tagging.tags(resource, attributes).items())))
         total = check_count(point.sum, f"{TOKEN_USAGE_METRIC}.sum")
