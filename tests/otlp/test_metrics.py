@@ -78,3 +78,34 @@ def test_metrics_never_add_to_the_spans_of_the_same_service(engine: Engine, data
         assert row["requests"] == 2
         assert row["input_tokens"] == sum(t.prompt for t in cg.upstream.sent)
         assert {event["endpoint"] for event in cg.events()} == {"chat"}
+
+
+def test_a_bad_data_point_is_rejected_alone(engine: Engine, database_url: str, tmp_path: Path) -> None:
+    import httpx
+    from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import encode_metrics
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    meters = MeterProvider(metric_readers=[reader], resource=Resource.create({"service.name": "batch-jobs"}))
+    histogram = meters.get_meter("test").create_histogram("gen_ai.client.token.usage", unit="{token}")
+    good = {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini", "gen_ai.operation.name": "chat"}
+    histogram.record(120, {**good, "gen_ai.token.type": "input"})
+    histogram.record(30, {**good, "gen_ai.token.type": "output"})
+    histogram.record(5, {**good, "gen_ai.request.model": "gpt-4.1", "gen_ai.token.type": "input"})
+    histogram.record(9, {"gen_ai.request.model": "mystery", "gen_ai.token.type": "input"})  # no provider
+    request = encode_metrics(reader.get_metrics_data())
+    meters.shutdown()
+    for point in request.resource_metrics[0].scope_metrics[0].metrics[0].histogram.data_points:
+        if any(item.value.string_value == "gpt-4.1" for item in point.attributes):
+            point.sum = -5  # what the SDK refuses to record, a hostile exporter can still send
+    body = request.SerializeToString()
+    with receiver(engine, database_url, tmp_path) as cg:
+        answer = httpx.post(f"{cg.url}/v1/metrics", content=body,
+                            headers={"content-type": "application/x-protobuf"}, timeout=10)
+        partial = ExportMetricsServiceResponse.FromString(answer.content).partial_success
+        assert (answer.status_code, partial.rejected_data_points) == (200, 2)
+        assert "-5 is outside 0.." in partial.error_message and "names no provider" in partial.error_message
+        (event,) = cg.events()
+        assert (event["model"], event["input_tokens"], event["output_tokens"], event["requests"]) == (
+            "gpt-4o-mini", 120, 30, 1)
