@@ -237,9 +237,7 @@ class SpanReader:
         index = 0
         for resource_spans in request.resource_spans:
             resource = attribute_values(resource_spans.resource.attributes)
-            service = resource.get(SERVICE_NAME)
-            if on_service is not None and isinstance(service, str):
-                on_service(service)
+            before = len(decoded.events)
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
                     try:
@@ -252,6 +250,9 @@ class SpanReader:
                         if event is not None:
                             decoded.events.append(event)
                     index += 1
+            service = resource.get(SERVICE_NAME)
+            if on_service is not None and isinstance(service, str) and len(decoded.events) > before:
+                on_service(service)  # a service whose model calls are traced: its token metrics are not counted
         return decoded
 
     def event(self, span: Any, resource: Mapping[str, Any]) -> UsageEvent | None:
