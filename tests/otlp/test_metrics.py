@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+import pytest
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -109,3 +110,23 @@ def test_a_bad_data_point_is_rejected_alone(engine: Engine, database_url: str, t
         (event,) = cg.events()
         assert (event["model"], event["input_tokens"], event["output_tokens"], event["requests"]) == (
             "gpt-4o-mini", 120, 30, 1)
+
+
+def test_a_series_running_before_the_server_started_counts_from_its_second_point(
+        engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from creditgauge.capture import otlp_metrics
+
+    with receiver(engine, database_url, tmp_path) as cg:
+        with exporting_metrics(cg.url, "long-runner") as meters, instrumented(TracerProvider(), meters):
+            client = openai.OpenAI(base_url=f"{cg.upstream.url}/v1", api_key=OPENAI_KEY)
+            _ask(client, "before the restart")
+            # the server "restarts" now: what the series counted so far may be stored by the earlier run
+            monkeypatch.setattr(otlp_metrics, "PROCESS_STARTED", time.time_ns())
+            assert meters.force_flush(10_000)
+            _ask(client, "after it")
+            assert meters.force_flush(10_000)
+        (row,) = cg.usage()["rows"]
+        after = cg.upstream.sent[1]
+        assert (row["requests"], row["input_tokens"], row["output_tokens"]) == (1, after.prompt, after.completion)
