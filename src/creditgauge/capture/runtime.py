@@ -86,7 +86,8 @@ def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool =
 
 async def serve_proxy(config: Config, recorder: Recorder, host: str, port: int,
                       *, drain_seconds: float = 30.0, otlp: OtlpReceiver | None = None) -> None:
-    proxy = RecordingProxy(routes_for(config.accounts), recorder, otlp=otlp and aiohttp_handler(otlp))
+    proxy = RecordingProxy(routes_for(config.accounts), recorder,
+                           otlp=aiohttp_handler(otlp) if otlp is not None else None)
     runner = proxy.runner(shutdown_timeout=drain_seconds, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
