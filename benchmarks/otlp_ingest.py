@@ -16,6 +16,8 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -114,14 +116,27 @@ def measure_ingest(url: str, bodies: list[bytes], events: int) -> tuple[float, f
     return events / elapsed, cpu / events * 1e6
 
 
+@contextmanager
+def scratch_database(server: str | None, directory: str) -> Iterator[str]:
+    """A SQLite file in `directory`, or a scratch PostgreSQL database on `server`, dropped afterwards."""
+    from ingest import drop_postgres, scratch_postgres  # benchmarks/ingest.py: the scratch database helpers
+
+    if server is None:
+        yield f"sqlite:///{directory}/otlp.db"
+        return
+    url, handle = scratch_postgres(server)
+    try:
+        yield url
+    finally:
+        drop_postgres(handle)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--postgres", default=os.environ.get("CREDITGAUGE_TEST_POSTGRES_URL"))
     args = parser.parse_args()
-    from ingest import drop_postgres, scratch_postgres  # benchmarks/ingest.py: the scratch database helpers
-
     requests, bodies = span_requests(args.spans, args.batch), ingest_bodies(args.spans, args.batch)
     print(f"\nOTLP: {args.spans:,} spans in requests of {args.batch} "
           f"({sum(map(len, requests)) / args.spans:.0f} protobuf bytes a span), {os.cpu_count()} cores\n")
@@ -130,18 +145,13 @@ def main() -> None:
     databases = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
     for label, server in databases:
         for path in ("OTLP /v1/traces", "ingest API"):
-            with tempfile.TemporaryDirectory(prefix="cg-otlp-") as tmp:
-                url, handle = (f"sqlite:///{tmp}/otlp.db", None) if server is None else scratch_postgres(server)
-                try:
-                    if path.startswith("OTLP"):
-                        accepted, rate, cpu = measure_otlp(url, requests, args.spans, str(Path(tmp) / "j"))
-                        shown = f"{accepted:,.0f}"
-                    else:
-                        rate, cpu = measure_ingest(url, bodies, args.spans)
-                        shown = "(commits first)"
-                finally:
-                    if handle is not None:
-                        drop_postgres(handle)
+            with tempfile.TemporaryDirectory(prefix="cg-otlp-") as tmp, scratch_database(server, tmp) as url:
+                if path.startswith("OTLP"):
+                    accepted, rate, cpu = measure_otlp(url, requests, args.spans, str(Path(tmp) / "j"))
+                    shown = f"{accepted:,.0f}"
+                else:
+                    rate, cpu = measure_ingest(url, bodies, args.spans)
+                    shown = "(commits first)"
             print(f"| {label} | {path} | {shown} | {rate:,.0f} | {cpu:.1f} µs | > {GOAL_SPANS_PER_SECOND:,} stored/s |")
     if not args.postgres:
         print("| PostgreSQL | not measured (no --postgres) | | | | |")
