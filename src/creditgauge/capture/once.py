@@ -76,6 +76,10 @@ def already_recorded(engine: Engine, spans: Sequence[UsageEvent]) -> set[str]:
 def store_once(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
     """The OTLP writer's store: the batch less the calls already recorded by another path, stored like any
     captured batch (quarantining what cannot be stored)."""
-    spans = [event for event in events if event.source == SPAN_SOURCE and event.endpoint in MODEL_CALL_OPERATIONS]
+    unique: dict[str, UsageEvent] = {}
+    for event in events:  # one call traced twice (two instrumentations) in one batch: stored and rolled up once
+        unique.setdefault(event.id, event)
+    spans = [event for event in unique.values()
+             if event.source == SPAN_SOURCE and event.endpoint in MODEL_CALL_OPERATIONS]
     duplicates = already_recorded(engine, spans)
-    return store_checked(engine, [event for event in events if event.id not in duplicates])
+    return store_checked(engine, [event for event in unique.values() if event.id not in duplicates])

@@ -2,8 +2,10 @@
 
 Bodies are protobuf or the OTLP JSON encoding (hex trace and span ids, 64-bit integers as strings, camelCase),
 plain or gzip, decoded with the `opentelemetry-proto` messages. One span that is a model call and carries token
-usage becomes one event (source "otlp"), its id derived from the trace and span ids so a retried batch is stored
-once. A span whose values cannot be stored is rejected alone, with a reason, and the rest of the batch is kept.
+usage becomes one event (source "otlp"). Its id is derived from the account and the provider's response id, as
+the proxy derives it for answers it may see twice, so a retried batch, or one call traced by two instrumentations
+(pydantic-ai's and the OpenAI SDK's), is stored once; a span without a response id is known by its trace and span
+ids. A span whose values cannot be stored is rejected alone, with a reason, and the rest of the batch is kept.
 Metrics are read by `capture.otlp_metrics`.
 """
 
@@ -35,6 +37,7 @@ from creditgauge.capture.genai_attributes import (
     provider_name,
 )
 from creditgauge.capture.guarded import BoundedInflater, TooLarge
+from creditgauge.capture.observed import stable_event_id
 from creditgauge.capture.stream import UnsupportedEncoding
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent
@@ -224,6 +227,11 @@ def usage_counts(attributes: Mapping[str, Any]) -> dict[str, int] | None:
     return counts
 
 
+def span_event_id(span: Any) -> str:
+    """The id of a span's event when the call has no response id: its trace and span ids."""
+    return f"{SOURCE}-{span.trace_id.hex()}{span.span_id.hex()}"
+
+
 class SpanReader:
     """Turns the spans of export requests into events, with the config's accounts and tags."""
 
@@ -270,12 +278,14 @@ class SpanReader:
         account, provider, model = self.accounts.origin(attributes, resource, "span")
         end = span.end_time_unix_nano or span.start_time_unix_nano
         response_id = attributes.get(RESPONSE_ID)
+        response_id = response_id if isinstance(response_id, str) and response_id else None
         event = UsageEvent(
-            id=f"{SOURCE}-{span.trace_id.hex()}{span.span_id.hex()}", account=account, provider=provider,
+            id=stable_event_id(account, response_id) if response_id else span_event_id(span),
+            account=account, provider=provider,
             ts=nanos_to_time(end), model=model, endpoint=operation, source=SOURCE, **counts,
             tags=self.tagging.tags(resource, attributes),
             latency_ms=max(0, end - span.start_time_unix_nano) // 1_000_000 if span.start_time_unix_nano else None,
-            request_id=response_id if isinstance(response_id, str) and response_id else None,
+            request_id=response_id,
         )
         problem = event_problem(event)
         if problem:
