@@ -96,7 +96,14 @@ def test_the_token_is_required_and_never_kept(engine: Engine, database_url: str,
                                           "enduser.id": "u-42"}))
     caplog.set_level(logging.DEBUG)
     with receiver(engine, database_url, tmp_path, token=token) as cg:
-        assert post(cg.url, request.SerializeToString(), PROTOBUF).status_code == 401
+        refused = post(cg.url, request.SerializeToString(), PROTOBUF)
+        refused_json = post(cg.url, otlp_json(request), {**JSON, "accept": "text/html"})
+        assert (refused.status_code, refused_json.status_code) == (401, 401)
+        # an OTLP Status in the request's encoding, as an exporter reads it: never the login page
+        assert refused.headers["content-type"] == "application/x-protobuf"
+        status = Status.FromString(refused.content)
+        assert status.code == 16 and "needs its token" in status.message  # UNAUTHENTICATED
+        assert refused_json.json()["code"] == 16 and "needs its token" in refused_json.json()["message"]
         assert cg.events() == []
         bad = post(cg.url, b"\xff", {**PROTOBUF, "authorization": f"Bearer {token}"})
         ok = post(cg.url, request.SerializeToString(), {**PROTOBUF, "authorization": f"Bearer {token}"})
@@ -106,5 +113,5 @@ def test_the_token_is_required_and_never_kept(engine: Engine, database_url: str,
         with engine.connect() as connection:
             dump = json.dumps([list(map(str, row)) for table in ("usage_events", "event_tags", "usage_daily")
                                for row in connection.execute(text(f"SELECT * FROM {table}"))])
-        outputs = dump + caplog.text + bad.text + ok.text + json.dumps(cg.usage())
+        outputs = dump + caplog.text + bad.text + ok.text + refused_json.text + json.dumps(cg.usage())
         assert token not in outputs and planted_key not in outputs

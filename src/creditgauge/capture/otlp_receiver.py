@@ -48,7 +48,10 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 TRACES, METRICS = "/v1/traces", "/v1/metrics"
 OTLP_PATHS = (TRACES, METRICS)
 JOURNAL_SLOTS = 64
-GRPC_INVALID_ARGUMENT, GRPC_UNAVAILABLE = 3, 14
+GRPC_INVALID_ARGUMENT, GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAVAILABLE = 3, 7, 8, 14
+GRPC_UNAUTHENTICATED = 16
+GRPC_CODES = {401: GRPC_UNAUTHENTICATED, 403: GRPC_PERMISSION_DENIED, 429: GRPC_RESOURCE_EXHAUSTED,
+              503: GRPC_UNAVAILABLE}  # the HTTP statuses OTLP/HTTP names, as google.rpc codes
 log = logging.getLogger("creditgauge.otlp")
 
 
@@ -60,12 +63,18 @@ class OtlpAnswer:
 
 
 def too_large_answer(content_type: str | None) -> OtlpAnswer:
+    return refusal_answer(content_type, 413, f"the request body is over {MAX_BODY_BYTES:,} bytes: send smaller "
+                                             "batches")
+
+
+def refusal_answer(content_type: str | None, status: int, message: str) -> OtlpAnswer:
+    """A request refused before it is read (too large, no token, throttled), as an OTLP Status in the request's
+    encoding (JSON when it names none we take)."""
     try:
         kind = media_type(content_type)
     except BadRequest:
         kind = JSON
-    return status_answer(kind, 413, GRPC_INVALID_ARGUMENT,
-                         f"the request body is over {MAX_BODY_BYTES:,} bytes: send smaller batches")
+    return status_answer(kind, status, GRPC_CODES.get(status, GRPC_INVALID_ARGUMENT), message)
 
 
 def open_recorder(config: Config, engine: Engine, *, migrate_first: bool = False) -> Recorder:
@@ -132,9 +141,8 @@ class OtlpReceiver:
         return success_answer(kind, path, decoded)
 
     def _record(self, decoded: Decoded) -> None:
-        recorder = self.recorder
-        for event in decoded.events:
-            recorder.record(event)
+        if decoded.events:
+            self.recorder.record_many(decoded.events)
 
 
 def _encode(kind: str, message: Message) -> bytes:

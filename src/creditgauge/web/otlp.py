@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from creditgauge.capture.otlp_receiver import MAX_BODY_BYTES, METRICS, TRACES, OtlpReceiver
+from creditgauge.capture.otlp_receiver import MAX_BODY_BYTES, METRICS, OTLP_PATHS, TRACES, OtlpReceiver, refusal_answer
 
 BODY_LIMITS = {TRACES: MAX_BODY_BYTES, METRICS: MAX_BODY_BYTES}
 router = APIRouter()
@@ -23,6 +23,15 @@ def receiver_of(request: Request) -> OtlpReceiver:
         ctx = state.ctx
         receiver = state.otlp = OtlpReceiver(ctx.config, ctx.engine)
     return receiver
+
+
+def refusal(request: Request, status: int, message: str) -> Response | None:
+    """The access guard's refusal of an OTLP path as an OTLP Status (an exporter reads that, never a login page);
+    None for any other path."""
+    if request.url.path not in OTLP_PATHS:
+        return None
+    answer = refusal_answer(request.headers.get("content-type"), status, message)
+    return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
 
 
 async def _export(request: Request) -> Response:
