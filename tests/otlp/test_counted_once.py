@@ -18,6 +18,7 @@ from creditgauge.capture.journal import Journal
 from creditgauge.capture.once import already_recorded
 from creditgauge.capture.proxy import RecordingProxy, routes_for
 from creditgauge.capture.recorder import Recorder
+from creditgauge.capture.store_process import ProcessStore
 from creditgauge.capture.writer import EventWriter
 from creditgauge.config import load_config
 from creditgauge.domain import UsageEvent
@@ -27,9 +28,14 @@ from creditgauge.store.events import store_events
 
 
 @contextmanager
-def recording_proxy(cg: Receiver, tmp_path: Path) -> Iterator[tuple[str, Recorder]]:
+def recording_proxy(cg: Receiver, database_url: str, tmp_path: Path, *,
+                    flush_interval: float = 0.01) -> Iterator[tuple[str, Recorder]]:
+    """The real recording proxy in front of the fake upstream, storing as `creditgauge proxy` does (from its helper
+    process); its writer commits every `flush_interval` seconds (or on flush())."""
     config = load_config(cg.config_path)
-    writer = EventWriter(cg.engine, Journal(tmp_path / "proxy-journal"), flush_interval=0.01).start()
+    store = ProcessStore(database_url)
+    writer = EventWriter(cg.engine, Journal(tmp_path / "proxy-journal"), flush_interval=flush_interval,
+                         store=store).start()
     recorder = Recorder(Pricer.from_config(config), writer)
     server = FakeServer(RecordingProxy(routes_for(config.accounts), recorder).runner)
     try:
@@ -37,10 +43,12 @@ def recording_proxy(cg: Receiver, tmp_path: Path) -> Iterator[tuple[str, Recorde
     finally:
         server.stop()
         recorder.close(timeout=5)
+        store.close()
 
 
 def test_proxied_and_traced_calls_count_once(engine: Engine, database_url: str, tmp_path: Path) -> None:
-    with receiver(engine, database_url, tmp_path) as cg, recording_proxy(cg, tmp_path) as (proxy_url, recorder):
+    with receiver(engine, database_url, tmp_path) as cg, \
+            recording_proxy(cg, database_url, tmp_path) as (proxy_url, recorder):
         with exporting_traces(cg.url, "support-bot") as provider:
             instrumentor = OpenAIInstrumentor()
             instrumentor.instrument(tracer_provider=provider)
@@ -71,6 +79,35 @@ def test_proxied_and_traced_calls_count_once(engine: Engine, database_url: str, 
         assert row["input_tokens"] == sum(t.prompt for t in cg.upstream.sent)
 
 
+def test_a_call_traced_before_the_proxy_records_it_counts_once(engine: Engine, database_url: str,
+                                                                 tmp_path: Path) -> None:
+    # The proxy's writer holds its records for a minute (until flushed): the spans are stored first.
+    with receiver(engine, database_url, tmp_path) as cg, \
+            recording_proxy(cg, database_url, tmp_path, flush_interval=60) as (proxy_url, recorder):
+        with exporting_traces(cg.url, "support-bot") as provider:
+            instrumentor = OpenAIInstrumentor()
+            instrumentor.instrument(tracer_provider=provider)
+            try:
+                client = openai.OpenAI(base_url=f"{proxy_url}/openai-main/v1", api_key=OPENAI_KEY)
+                client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+                for _ in client.chat.completions.create(model="gpt-4o-mini", stream=True,
+                                                        stream_options={"include_usage": True},
+                                                        messages=[{"role": "user", "content": "and streamed"}]):
+                    pass
+            finally:
+                instrumentor.uninstrument()
+            assert provider.force_flush(10_000)
+        assert [event["source"] for event in cg.events()] == ["otlp", "otlp"]  # the spans landed first
+        assert recorder.writer.stats.submitted == 2 and recorder.writer.flush(10)  # then the proxy's records
+        events = cg.events()
+        assert [event["source"] for event in events] == ["otlp", "otlp"]
+        assert len({event["request_id"] for event in events}) == 2  # each kept under its response id
+        (row,) = cg.usage()["rows"]
+        assert row["requests"] == 2
+        assert row["input_tokens"] == sum(t.prompt for t in cg.upstream.sent)
+        assert row["output_tokens"] == sum(t.completion for t in cg.upstream.sent)
+
+
 def _event(event_id: str, source: str, ts: datetime, **fields: object) -> UsageEvent:
     base: dict[str, object] = {"provider": "openai", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 5}
     base.update(fields)
@@ -94,3 +131,23 @@ def test_the_matching_rule(engine: Engine) -> None:
         _event("s-no-id-other-provider", "otlp", now + timedelta(seconds=30), provider="xai"),
     ]
     assert already_recorded(engine, spans) == {"s-same-id", "s-no-id"}
+
+
+def test_the_matching_rule_the_other_way(engine: Engine) -> None:
+    """Spans stored first: the proxy's later events of the same calls are the duplicates, by the same rule."""
+    from creditgauge.store.engine import migrate
+
+    migrate(engine)
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    store_events(engine, [_event("s1", "otlp", now + timedelta(seconds=2), latency_ms=3000, request_id="resp-1"),
+                          _event("s2", "otlp", now + timedelta(seconds=30), latency_ms=500)])
+    proxied = [
+        _event("p-same-id", "proxy", now, request_id="resp-1"),
+        _event("p-other-id", "proxy", now, request_id="resp-2"),
+        _event("p-during-the-id-less-span", "proxy", now + timedelta(seconds=29, milliseconds=700),
+               request_id="resp-3"),
+        _event("p-before-it", "proxy", now + timedelta(seconds=28)),  # more than a second before its start
+        _event("p-other-tokens", "proxy", now + timedelta(seconds=30), output_tokens=6),
+        _event("p-other-provider", "proxy", now + timedelta(seconds=30), provider="xai"),
+    ]
+    assert already_recorded(engine, proxied) == {"p-same-id", "p-during-the-id-less-span"}

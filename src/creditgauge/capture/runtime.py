@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from creditgauge.capture.journal import Journal
+from creditgauge.capture.once import store_once
 from creditgauge.capture.otlp_aiohttp import aiohttp_handler
 from creditgauge.capture.otlp_receiver import OtlpReceiver
 from creditgauge.capture.proxy import RecordingProxy, routes_for
@@ -29,7 +30,7 @@ from creditgauge.config import Config
 from creditgauge.domain import UsageEvent
 from creditgauge.pricing import Pricer
 from creditgauge.store.engine import make_engine, migrate
-from creditgauge.store.events import StoreOutcome, store_checked
+from creditgauge.store.events import StoreOutcome
 
 log = logging.getLogger("creditgauge.capture")
 
@@ -61,7 +62,7 @@ class MigratingStore:
     """Stores events, bringing the schema up to date first: the proxy starts (and journals) even while the
     database is unreachable, and migrates on its first successful connection."""
 
-    def __init__(self, store: StoreFunction = store_checked) -> None:
+    def __init__(self, store: StoreFunction) -> None:
         self.ready = False
         self.store = store
 
@@ -77,7 +78,7 @@ def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool =
     """The capture pipeline from the config. `writes_in_child` (the proxy) stores from a helper process (see
     store_process); the SDK hook stores from a thread, not to start processes inside the user's application."""
     url = config.resolved_database_url()
-    store = ProcessStore(url) if writes_in_child else MigratingStore()
+    store = ProcessStore(url) if writes_in_child else MigratingStore(store_once)
     journal = Journal(journal_dir, database=database_identity(url))
     writer = EventWriter(make_engine(url), journal, batch_size=config.proxy.batch_size,
                          queue_size=config.proxy.queue_size, backoff=backoff, store=store)
