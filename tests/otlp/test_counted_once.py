@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -46,20 +47,26 @@ def recording_proxy(cg: Receiver, database_url: str, tmp_path: Path, *,
         store.close()
 
 
+def chat_traced_through(proxy_url: str, provider: Any) -> None:
+    """Two chat completions (plain, streamed) through the proxy, traced by the official openai-v2 instrumentation."""
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        client = openai.OpenAI(base_url=f"{proxy_url}/openai-main/v1", api_key=OPENAI_KEY)
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        for _ in client.chat.completions.create(model="gpt-4o-mini", stream=True,
+                                                stream_options={"include_usage": True},
+                                                messages=[{"role": "user", "content": "and streamed"}]):
+            pass
+    finally:
+        instrumentor.uninstrument()
+
+
 def test_proxied_and_traced_calls_count_once(engine: Engine, database_url: str, tmp_path: Path) -> None:
     with receiver(engine, database_url, tmp_path) as cg, \
             recording_proxy(cg, database_url, tmp_path) as (proxy_url, recorder):
         with exporting_traces(cg.url, "support-bot") as provider:
-            instrumentor = OpenAIInstrumentor()
-            instrumentor.instrument(tracer_provider=provider)
-            try:
-                client = openai.OpenAI(base_url=f"{proxy_url}/openai-main/v1", api_key=OPENAI_KEY)
-                client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
-                for _ in client.chat.completions.create(model="gpt-4o-mini", stream=True,
-                                                        messages=[{"role": "user", "content": "and streamed"}]):
-                    pass
-            finally:
-                instrumentor.uninstrument()
+            chat_traced_through(proxy_url, provider)
             assert recorder.writer.flush(10)  # the proxy's record lands first, as it does in practice
         # a span without a response id for a third proxied call: matched by provider, model, tokens and time
         httpx.post(f"{proxy_url}/openai-main/v1/chat/completions", headers={"authorization": f"Bearer {OPENAI_KEY}"},
@@ -85,17 +92,7 @@ def test_a_call_traced_before_the_proxy_records_it_counts_once(engine: Engine, d
     with receiver(engine, database_url, tmp_path) as cg, \
             recording_proxy(cg, database_url, tmp_path, flush_interval=60) as (proxy_url, recorder):
         with exporting_traces(cg.url, "support-bot") as provider:
-            instrumentor = OpenAIInstrumentor()
-            instrumentor.instrument(tracer_provider=provider)
-            try:
-                client = openai.OpenAI(base_url=f"{proxy_url}/openai-main/v1", api_key=OPENAI_KEY)
-                client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
-                for _ in client.chat.completions.create(model="gpt-4o-mini", stream=True,
-                                                        stream_options={"include_usage": True},
-                                                        messages=[{"role": "user", "content": "and streamed"}]):
-                    pass
-            finally:
-                instrumentor.uninstrument()
+            chat_traced_through(proxy_url, provider)
             assert provider.force_flush(10_000)
         assert [event["source"] for event in cg.events()] == ["otlp", "otlp"]  # the spans landed first
         assert recorder.writer.stats.submitted == 2 and recorder.writer.flush(10)  # then the proxy's records
