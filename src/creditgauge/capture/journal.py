@@ -128,8 +128,15 @@ class Journal:
     # -- writing ---------------------------------------------------------------------------------------------------
     def append(self, record: bytes) -> tuple[Position, Position]:
         """Append one record (a line without its newline); returns where it starts and ends. Thread-safe."""
-        start, (end,) = self.append_many([record])
-        return start, end
+        line = record + b"\n"
+        with self._lock:
+            if self._offset and self._offset + len(line) > self.segment_bytes:
+                self._rotate()
+            start = Position(self._segment, self._offset)
+            os.write(self._fd, line)
+            self._offset += len(line)
+            self._dirty = True
+            return start, Position(self._segment, self._offset)
 
     def append_many(self, records: Sequence[bytes]) -> tuple[Position, list[Position]]:
         """Append records in one `write` (one system call for a whole batch, kept in one segment); returns where

@@ -105,7 +105,15 @@ class EventWriter:
     # -- the request path ------------------------------------------------------------------------------------------
     def submit(self, event: UsageEvent) -> None:
         """Make the event durable (journal) and queue it for the database. Never blocks on the database."""
-        self.submit_many([event])
+        line = self._journal_record(event) if self.journal is not None else b""
+        with self._lock:
+            self.stats.submitted += 1
+            if line and self.journal is not None:
+                self._enqueue(event, *self.journal.append(line))
+            else:
+                self._queue_unjournaled(event)
+            if len(self._queue) >= self.batch_size:
+                self._wake.set()
 
     def submit_many(self, events: Sequence[UsageEvent]) -> None:
         """Make a batch durable with one journal write and queue it, in order. Never blocks on the database; once
@@ -121,15 +129,19 @@ class EventWriter:
             if journaled and self.journal is not None:
                 start, ends = self.journal.append_many([line for _, line in journaled])
                 for (event, _), begin, end in zip(journaled, [start, *ends], ends, strict=False):
-                    if len(self._queue) < self.queue_size and self._first_spilled is None:
-                        self._queue.append((event, end))
-                    else:
-                        # The queue is full: the journal alone holds the event until it is replayed from there.
-                        self.stats.spilled += 1
-                        if self._first_spilled is None:
-                            self._first_spilled = begin
+                    self._enqueue(event, begin, end)
             if len(self._queue) >= self.batch_size:
                 self._wake.set()
+
+    def _enqueue(self, event: UsageEvent, start: Position, end: Position) -> None:
+        """Queue a journaled event (the lock held), or leave it to the journal alone while the queue is full: it
+        is replayed from there."""
+        if len(self._queue) < self.queue_size and self._first_spilled is None:
+            self._queue.append((event, end))
+        else:
+            self.stats.spilled += 1
+            if self._first_spilled is None:
+                self._first_spilled = start
 
     @staticmethod
     def _journal_record(event: UsageEvent) -> bytes:
