@@ -205,6 +205,14 @@ class ServeConfig(Strict):
     token_env: str = "CREDITGAUGE_TOKEN"
 
 
+class OtlpConfig(Strict):
+    """The OTLP receiver (`POST /v1/traces`, `/v1/metrics`): which account a span's provider or server address
+    belongs to, and which resource and span attributes are kept as tags (`service.name` always is)."""
+
+    accounts: dict[str, str] = Field(default_factory=dict)  # "openai" or "api.openai.com" -> account name
+    tags: list[str] = Field(default_factory=lambda: ["deployment.environment", "deployment.environment.name"])
+
+
 class Config(Strict):
     path: Path | None = None
     database_url: str | None = None
@@ -216,6 +224,7 @@ class Config(Strict):
     alerts: AlertsConfig = AlertsConfig()
     proxy: ProxyConfig = ProxyConfig()
     serve: ServeConfig = ServeConfig()
+    otlp: OtlpConfig = OtlpConfig()
 
     def account(self, name: str) -> AccountConfig:
         try:

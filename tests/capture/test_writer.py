@@ -114,16 +114,45 @@ def test_writer_stores_everything_once_and_replays_after_a_crash(engine: Engine,
     crashed = Journal(tmp_path)
     for i in range(45, 60):  # 45..49 are already stored: replay must not duplicate them
         crashed.append(encode_event(event(i)))
-    crashed._stop.set()  # abandon it like a killed process would (no close, no checkpoint)
-    os.close(crashed._fd)
-    import fcntl
-
-    fcntl.flock(crashed._lock_fd, fcntl.LOCK_UN)
+    abandon(crashed)
     restarted = EventWriter(engine, Journal(tmp_path), flush_interval=0.01, backoff=FAST).start()
     assert restarted.flush(10)
     assert stored(engine) == [f"evt-{i:06d}" for i in range(60)]
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(schema.event_tags)).scalar() == 60
+    restarted.close()
+
+
+def abandon(journal: Journal) -> None:
+    """Leave a journal as a killed process would: no close, no checkpoint, its lock released by the kernel."""
+    import fcntl
+
+    journal._stop.set()
+    os.close(journal._fd)
+    fcntl.flock(journal._lock_fd, fcntl.LOCK_UN)
+
+
+def test_a_batch_submitted_at_once_is_one_journal_write_and_survives_a_crash(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never started: nothing reaches the database before the "crash", and the queue (3) overflows into the journal.
+    writer = EventWriter(engine, Journal(tmp_path), queue_size=3)
+    writes: list[int] = []
+    real_write = os.write
+
+    def counting_write(fd: int, data: bytes) -> int:
+        writes.append(len(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", counting_write)
+    writer.submit_many([event(i) for i in range(10)])
+    monkeypatch.undo()
+    assert len(writes) == 1 and writer.stats.submitted == 10 and writer.stats.spilled == 7
+    assert writer.journal is not None
+    abandon(writer.journal)
+    restarted = EventWriter(engine, Journal(tmp_path), flush_interval=0.01, backoff=FAST).start()
+    restarted.submit_many([event(i) for i in range(8, 12)])  # a retried batch overlapping the journaled one
+    assert restarted.flush(10)
+    assert stored(engine) == [f"evt-{i:06d}" for i in range(12)]
     restarted.close()
 
 

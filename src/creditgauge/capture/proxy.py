@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -48,6 +48,7 @@ from creditgauge.capture.guarded import (
     record_safely,
 )
 from creditgauge.capture.observed import TAGS_HEADER, key_fingerprint, make_event, parse_tags
+from creditgauge.capture.otlp_receiver import OTLP_PATHS
 from creditgauge.capture.recorder import Recorder
 from creditgauge.capture.upstreams import upstream_base
 from creditgauge.capture.usage import Usage
@@ -158,8 +159,10 @@ class RecordingProxy:
     def __init__(self, routes: Mapping[str, Route], recorder: Recorder, *, connect_timeout: float = 30.0,
                  read_timeout: float = 600.0, max_request_bytes: int = MAX_REQUEST_BYTES,
                  max_inflated_bytes: int = MAX_INFLATED_BYTES, idle_timeout: float = IDLE_TIMEOUT,
-                 body_timeout: float = BODY_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
+                 body_timeout: float = BODY_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
+                 otlp: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]] | None = None) -> None:
         self.routes = dict(routes)
+        self.otlp = otlp
         self.recorder = recorder
         self.max_request_bytes = max_request_bytes
         self.max_inflated_bytes = max_inflated_bytes
@@ -215,6 +218,8 @@ class RecordingProxy:
         account, _, raw_tail = raw_path[1:].partition("/")
         route = self.routes.get(account) or self.routes.get(unquote(account))
         if route is None:
+            if self.otlp is not None and raw_path in OTLP_PATHS:  # OTLP/HTTP exports, as `serve` takes them
+                return await self.otlp(request)
             return _error(404, f"creditgauge proxy: no account named {unquote(account)[:100]!r} is configured; "
                                f"call /<account>/<path> with an account from the config", "unknown_account")
         raw_tail = "/" + raw_tail

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from creditgauge.capture.endpoints import RETRIEVALS
 from creditgauge.capture.observed import with_usage
@@ -36,17 +36,29 @@ class Recorder:
             return event
         return self._store(event, usage)
 
+    def record_many(self, events: Sequence[UsageEvent]) -> None:
+        """Record events that each hold their usage (the OTLP receiver's spans): priced, then journaled with one
+        write for the batch."""
+        for event in events:
+            self.pricer.apply(event)
+        self.writer.submit_many(events)
+        for event in events:
+            self._observe(event)
+
     def _store(self, event: UsageEvent, usage: Usage | None) -> UsageEvent:
         # An unknown usage is unpriced, never $0: nothing to price from.
         if not event.extra.get("usage_missing"):
             self.pricer.apply(event, provider_cost=usage.provider_cost if usage else None)
         self.writer.submit(event)
+        self._observe(event)
+        return event
+
+    def _observe(self, event: UsageEvent) -> None:
         for observe in self.observers:
             try:
                 observe(event)
             except Exception:  # a counter must never fail a request
                 log.exception("an event observer failed")
-        return event
 
     def close(self, timeout: float = 30.0) -> bool:
         return self.writer.close(timeout)

@@ -19,15 +19,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from creditgauge.capture.journal import Journal
+from creditgauge.capture.once import store_once
+from creditgauge.capture.otlp_aiohttp import aiohttp_handler
+from creditgauge.capture.otlp_receiver import OtlpReceiver
 from creditgauge.capture.proxy import RecordingProxy, routes_for
 from creditgauge.capture.recorder import Recorder
 from creditgauge.capture.store_process import ProcessStore
-from creditgauge.capture.writer import Backoff, EventWriter
+from creditgauge.capture.writer import Backoff, EventWriter, StoreFunction
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent
 from creditgauge.pricing import Pricer
 from creditgauge.store.engine import make_engine, migrate
-from creditgauge.store.events import StoreOutcome, store_checked
+from creditgauge.store.events import StoreOutcome
 
 log = logging.getLogger("creditgauge.capture")
 
@@ -59,14 +62,15 @@ class MigratingStore:
     """Stores events, bringing the schema up to date first: the proxy starts (and journals) even while the
     database is unreachable, and migrates on its first successful connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: StoreFunction) -> None:
         self.ready = False
+        self.store = store
 
     def __call__(self, engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
         if not self.ready:
             migrate(engine)
             self.ready = True
-        return store_checked(engine, events)
+        return self.store(engine, events)
 
 
 def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool = False,
@@ -74,7 +78,7 @@ def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool =
     """The capture pipeline from the config. `writes_in_child` (the proxy) stores from a helper process (see
     store_process); the SDK hook stores from a thread, not to start processes inside the user's application."""
     url = config.resolved_database_url()
-    store = ProcessStore(url) if writes_in_child else MigratingStore()
+    store = ProcessStore(url) if writes_in_child else MigratingStore(store_once)
     journal = Journal(journal_dir, database=database_identity(url))
     writer = EventWriter(make_engine(url), journal, batch_size=config.proxy.batch_size,
                          queue_size=config.proxy.queue_size, backoff=backoff, store=store)
@@ -82,8 +86,9 @@ def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool =
 
 
 async def serve_proxy(config: Config, recorder: Recorder, host: str, port: int,
-                      *, drain_seconds: float = 30.0) -> None:
-    proxy = RecordingProxy(routes_for(config.accounts), recorder)
+                      *, drain_seconds: float = 30.0, otlp: OtlpReceiver | None = None) -> None:
+    proxy = RecordingProxy(routes_for(config.accounts), recorder,
+                           otlp=aiohttp_handler(otlp) if otlp is not None else None)
     runner = proxy.runner(shutdown_timeout=drain_seconds, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
@@ -98,6 +103,8 @@ async def serve_proxy(config: Config, recorder: Recorder, host: str, port: int,
     await stop.wait()
     await runner.cleanup()  # stops listening, lets in-flight requests finish (up to drain_seconds)
     drained = await loop.run_in_executor(None, recorder.close, drain_seconds)
+    if otlp is not None:
+        drained = await loop.run_in_executor(None, otlp.close, drain_seconds) and drained
     if not drained:
         log.warning("database unreachable at shutdown: unwritten events stay in the journal for the next start")
 
@@ -125,9 +132,11 @@ def tune_garbage_collector() -> None:
 
 def run_proxy(config: Config, host: str, port: int) -> None:
     recorder = build_recorder(config, journal_root(config) / "proxy", writes_in_child=True)
+    otlp = OtlpReceiver(config, make_engine(config.resolved_database_url()), migrate_first=True)
     tune_garbage_collector()
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            runner.run(serve_proxy(config, recorder, host, port))
+            runner.run(serve_proxy(config, recorder, host, port, otlp=otlp))
     finally:
         recorder.close(timeout=1.0)
+        otlp.close(timeout=1.0)

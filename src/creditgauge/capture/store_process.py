@@ -110,8 +110,9 @@ class ProcessStore:
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The child: one batch in, one answer out, until the parent closes the pipe."""
+    from creditgauge.capture.once import store_once
     from creditgauge.store.engine import make_engine, migrate
-    from creditgauge.store.events import is_outage, store_checked
+    from creditgauge.store.events import is_outage
 
     engine = make_engine(_receive(stdin))
     migrated = False
@@ -124,7 +125,7 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
             if not migrated:
                 migrate(engine)
                 migrated = True
-            outcome = store_checked(engine, events)
+            outcome = store_once(engine, events)  # a call whose span is already stored is not counted twice
             _send(stdout, ("ok", (outcome.stored, outcome.quarantined)))
         except Exception as exc:  # every failure goes back to the parent as an answer; the child lives on
             first_line = (str(getattr(exc, "orig", None) or exc) or type(exc).__name__).splitlines()[0]

@@ -1,7 +1,8 @@
 """The one batch writer behind every capture path: `submit` never waits on the database.
 
 submit(event): one journal write (durable against kill -9 from then on) and an append to a bounded in-memory
-queue, both under one lock so queue order is journal order. A single thread takes batches off the queue, stores
+queue, both under one lock so queue order is journal order; submit_many(events) does the same for a batch with
+one journal write (the OTLP receiver's export requests). A single thread takes batches off the queue, stores
 them idempotently and moves the journal's checkpoint. When the database is down it retries with backoff and the
 queue fills; past `queue_size`, events live only in the journal (nothing is dropped) and are replayed from it once
 the queue has drained. At start, whatever an earlier process left uncommitted in the journal is replayed first.
@@ -104,33 +105,62 @@ class EventWriter:
     # -- the request path ------------------------------------------------------------------------------------------
     def submit(self, event: UsageEvent) -> None:
         """Make the event durable (journal) and queue it for the database. Never blocks on the database."""
-        line = b""
-        if self.journal is not None:
-            try:
-                line = encode_event(event)
-            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-                # A value no journal record can hold: the store quarantines the event (queued, not journaled).
-                event.extra = {QUARANTINE_REASON: f"cannot be journaled ({type(exc).__name__})"}
+        line = self._journal_record(event) if self.journal is not None else b""
         with self._lock:
             self.stats.submitted += 1
-            if self.journal is None or not line:
-                if len(self._queue) >= self.queue_size:
-                    self.stats.failures += 1
-                    self.stats.dropped += 1
-                    log.error("event queue full and no journal: event %s dropped", event.id)
-                    return
-                self._queue.append((event, None))
+            if line and self.journal is not None:
+                self._enqueue(event, *self.journal.append(line))
             else:
-                start, end = self.journal.append(line)
-                if len(self._queue) < self.queue_size and self._first_spilled is None:
-                    self._queue.append((event, end))
-                else:
-                    # The queue is full: the journal alone holds the event until it is replayed from there.
-                    self.stats.spilled += 1
-                    if self._first_spilled is None:
-                        self._first_spilled = start
+                self._queue_unjournaled(event)
             if len(self._queue) >= self.batch_size:
                 self._wake.set()
+
+    def submit_many(self, events: Sequence[UsageEvent]) -> None:
+        """Make a batch durable with one journal write and queue it, in order. Never blocks on the database; once
+        it returns, every event of the batch survives a kill as `submit`'s event does."""
+        lines = [self._journal_record(event) for event in events] if self.journal is not None \
+            else [b""] * len(events)
+        journaled = [(event, line) for event, line in zip(events, lines, strict=True) if line]
+        with self._lock:
+            self.stats.submitted += len(events)
+            for event, line in zip(events, lines, strict=True):
+                if not line:
+                    self._queue_unjournaled(event)
+            if journaled and self.journal is not None:
+                start, ends = self.journal.append_many([line for _, line in journaled])
+                for (event, _), begin, end in zip(journaled, [start, *ends], ends, strict=False):
+                    self._enqueue(event, begin, end)
+            if len(self._queue) >= self.batch_size:
+                self._wake.set()
+
+    def _enqueue(self, event: UsageEvent, start: Position, end: Position) -> None:
+        """Queue a journaled event (the lock held), or leave it to the journal alone while the queue is full: it
+        is replayed from there."""
+        if len(self._queue) < self.queue_size and self._first_spilled is None:
+            self._queue.append((event, end))
+        else:
+            self.stats.spilled += 1
+            if self._first_spilled is None:
+                self._first_spilled = start
+
+    @staticmethod
+    def _journal_record(event: UsageEvent) -> bytes:
+        """The event's journal line, or b"" for a value no journal record can hold: the store quarantines that
+        event (queued, not journaled)."""
+        try:
+            return encode_event(event)
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            event.extra = {QUARANTINE_REASON: f"cannot be journaled ({type(exc).__name__})"}
+            return b""
+
+    def _queue_unjournaled(self, event: UsageEvent) -> None:
+        """Queue an event the journal does not hold (the lock held); dropped, and counted, when the queue is full."""
+        if len(self._queue) >= self.queue_size:
+            self.stats.failures += 1
+            self.stats.dropped += 1
+            log.error("event queue full and no journal: event %s dropped", event.id)
+            return
+        self._queue.append((event, None))
 
     def pending(self) -> int:
         with self._lock:

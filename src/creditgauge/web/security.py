@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditgauge import clock
 from creditgauge.errors import ConfigError
+from creditgauge.web import otlp
 from creditgauge.web.responses import error_json, wants_json
 from creditgauge.web.throttle import FailureBudget
 
@@ -122,9 +123,10 @@ class AccessGuard:
         refusal = self._refusal(request, client)
         if refusal is not None:
             status, message = refusal
-            if status in (401, 429) and not wants_json(request):
+            response: Any = otlp.refusal(request, status, message)  # an exporter reads an OTLP Status
+            if response is None and status in (401, 429) and not wants_json(request):
                 response = await self.login_page(scope, message, status)
-            else:
+            elif response is None:
                 response = error_json(status, message)
             if status == 429:
                 response.headers["retry-after"] = str(self.budget.retry_after(client, clock.now()))

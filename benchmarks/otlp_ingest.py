@@ -1,0 +1,161 @@
+"""How fast the OTLP receiver takes GenAI spans: spans per second accepted (decoded, priced, journaled, queued:
+what the exporter waits for) and stored (committed by the writer, each checked against the other capture paths),
+and the CPU per span; beside the ingest API's events per second for the same calls in the same run.
+
+    .venv/bin/python benchmarks/otlp_ingest.py [--spans 100000] [--batch 512] [--postgres postgresql://...]
+
+Spans are made by the OpenTelemetry SDK and encoded by its OTLP exporter's encoder, 512 a request (the SDK's
+default batch), one second long and ending 50 µs apart (20,000 calls a second). Both paths are called in process,
+without HTTP, so the figures compare the work each does per item. Goal: at least 20,000 spans/s stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from creditgauge.capture.otlp_receiver import TRACES, OtlpReceiver
+from creditgauge.config import parse_config
+from creditgauge.store import schema
+from creditgauge.store.engine import open_engine
+from creditgauge.web.ingest import ingest
+
+GOAL_SPANS_PER_SECOND = 20_000
+MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4.1"), ("anthropic", "claude-sonnet-4-5")]
+BASE_NS = time.time_ns() - 3600 * 10**9
+
+
+def span_requests(count: int, batch: int) -> list[bytes]:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "bench", "deployment.environment": "prod"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("bench")
+    for i in range(count):
+        provider_name, model = MODELS[i % len(MODELS)]
+        end = BASE_NS + i * 50_000
+        span = tracer.start_span(f"chat {model}", start_time=end - 10**9, attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider_name, "gen_ai.request.model": model,
+            "gen_ai.response.model": model, "gen_ai.response.id": f"resp-{i}",
+            "gen_ai.usage.input_tokens": 1000 + i % 900,
+            "gen_ai.usage.cache_read.input_tokens": i % 500, "gen_ai.usage.output_tokens": 200 + i % 300,
+            "server.address": "api.openai.com" if provider_name == "openai" else "api.anthropic.com"})
+        span.end(end_time=end)
+    spans = memory.get_finished_spans()
+    return [encode_spans(spans[offset:offset + batch]).SerializeToString() for offset in range(0, count, batch)]
+
+
+def ingest_bodies(count: int, batch: int) -> list[bytes]:
+    bodies = []
+    for offset in range(0, count, batch):
+        events = []
+        for i in range(offset, min(count, offset + batch)):
+            provider_name, model = MODELS[i % len(MODELS)]
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime((BASE_NS + i * 50_000) // 10**9)) + "Z"
+            events.append({"id": f"ing-{i}", "account": f"{provider_name}-main", "ts": ts, "model": model,
+                           "endpoint": "chat", "input_tokens": 1000 + i % 900, "cached_input_tokens": i % 500,
+                           "output_tokens": 200 + i % 300, "request_id": f"resp-{i}",
+                           "tags": {"service.name": "bench"}})
+        bodies.append(json.dumps({"events": events}).encode())
+    return bodies
+
+
+def stored(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(schema.usage_events)).scalar() or 0
+
+
+def measure_otlp(url: str, requests: list[bytes], spans: int, journal: str) -> tuple[float, float, float]:
+    """(spans/s accepted, spans/s stored, CPU µs per span)."""
+    config = parse_config({"database_url": url, "proxy": {"journal_dir": journal},
+                           "accounts": {"openai-main": {"provider": "openai"},
+                                        "anthropic-main": {"provider": "anthropic"}}}, None)
+    engine = open_engine(url)
+    receiver = OtlpReceiver(config, engine)
+    receiver.recorder  # noqa: B018  (opens the journal and starts the writer before the clock)
+    cpu, started = time.process_time(), time.perf_counter()
+    for body in requests:
+        answer = receiver.export(TRACES, body, "application/x-protobuf", None)
+        assert answer.status == 200, answer.body
+    accepted = time.perf_counter() - started
+    assert receiver.recorder.writer.flush(600), "the writer did not finish"
+    done, cpu = time.perf_counter() - started, time.process_time() - cpu
+    receiver.close()
+    count = stored(engine)
+    engine.dispose()
+    assert count == spans, f"{count} stored of {spans}"
+    return spans / accepted, spans / done, cpu / spans * 1e6
+
+
+def measure_ingest(url: str, bodies: list[bytes], events: int) -> tuple[float, float]:
+    """(events/s accepted and stored: the ingest API commits before it answers, CPU µs per event)."""
+    config = parse_config({"database_url": url, "accounts": {"openai-main": {"provider": "openai"},
+                                                             "anthropic-main": {"provider": "anthropic"}}}, None)
+    engine = open_engine(url)
+    cpu, started = time.process_time(), time.perf_counter()
+    for body in bodies:
+        status, answer = ingest(config, engine, body)
+        assert status == 200, answer
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    count = stored(engine)
+    engine.dispose()
+    assert count == events, f"{count} stored of {events}"
+    return events / elapsed, cpu / events * 1e6
+
+
+@contextmanager
+def scratch_database(server: str | None, directory: str) -> Iterator[str]:
+    """A SQLite file in `directory`, or a scratch PostgreSQL database on `server`, dropped afterwards."""
+    from ingest import drop_postgres, scratch_postgres  # benchmarks/ingest.py: the scratch database helpers
+
+    if server is None:
+        yield f"sqlite:///{directory}/otlp.db"
+        return
+    url, handle = scratch_postgres(server)
+    try:
+        yield url
+    finally:
+        drop_postgres(handle)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--postgres", default=os.environ.get("CREDITGAUGE_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    requests, bodies = span_requests(args.spans, args.batch), ingest_bodies(args.spans, args.batch)
+    print(f"\nOTLP: {args.spans:,} spans in requests of {args.batch} "
+          f"({sum(map(len, requests)) / args.spans:.0f} protobuf bytes a span), {os.cpu_count()} cores\n")
+    print("| database | path | accepted /s | stored /s | CPU per item | goal |")
+    print("|---|---|---|---|---|---|")
+    databases = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
+    for label, server in databases:
+        for path in ("OTLP /v1/traces", "ingest API"):
+            with tempfile.TemporaryDirectory(prefix="cg-otlp-") as tmp, scratch_database(server, tmp) as url:
+                if path.startswith("OTLP"):
+                    accepted, rate, cpu = measure_otlp(url, requests, args.spans, str(Path(tmp) / "j"))
+                    shown = f"{accepted:,.0f}"
+                else:
+                    rate, cpu = measure_ingest(url, bodies, args.spans)
+                    shown = "(commits first)"
+            print(f"| {label} | {path} | {shown} | {rate:,.0f} | {cpu:.1f} µs | > {GOAL_SPANS_PER_SECOND:,} stored/s |")
+    if not args.postgres:
+        print("| PostgreSQL | not measured (no --postgres) | | | | |")
+
+
+if __name__ == "__main__":
+    main()

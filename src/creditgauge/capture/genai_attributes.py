@@ -1,0 +1,100 @@
+"""The OpenTelemetry GenAI attribute spellings the instrumentations send, mapped to creditgauge's measures.
+
+The semantic conventions moved while the instrumentations followed at their own pace, so one measure arrives under
+several names: the current conventions (`gen_ai.usage.input_tokens`, `gen_ai.usage.cache_read.input_tokens`),
+their predecessors (`gen_ai.usage.prompt_tokens`, `gen_ai.system`), OpenLLMetry's (`llm.usage.*`,
+`gen_ai.usage.cache_read_input_tokens`), OpenLIT's and pydantic-ai's (`gen_ai.usage.details.*`). The first
+spelling present, in the order below, wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# creditgauge measure -> attribute names, most current first.
+TOKEN_SPELLINGS: Mapping[str, tuple[str, ...]] = {
+    "input_tokens": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.usage.prompt_tokens"),
+    "output_tokens": ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.usage.completion_tokens"),
+    "cached_input_tokens": (
+        "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+        "gen_ai.usage.input_tokens.cached", "gen_ai.usage.details.cache_read_tokens",
+        "gen_ai.usage.cached_tokens", "gen_ai.usage.prompt_tokens_details.cached_tokens",
+    ),
+    "cache_write_tokens": (
+        "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
+        "gen_ai.usage.input_tokens.cache_creation", "gen_ai.usage.details.cache_write_tokens",
+        "gen_ai.usage.cache_write_tokens",
+    ),
+    "reasoning_tokens": (
+        "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.output_tokens.reasoning",
+        "gen_ai.usage.reasoning_tokens", "gen_ai.usage.details.reasoning_tokens",
+        "gen_ai.usage.completion_tokens_details.reasoning_tokens",
+    ),
+}
+USAGE_ATTRIBUTES = frozenset(name for names in TOKEN_SPELLINGS.values() for name in names)
+
+OPERATION_ATTRIBUTES = ("gen_ai.operation.name", "llm.request.type")
+# Operations that are one call to a model. Agent, workflow and tool spans (invoke_agent, execute_tool, ...) may
+# repeat their children's usage and are never counted.
+MODEL_CALL_OPERATIONS = frozenset({
+    "chat", "text_completion", "generate_content", "embeddings", "completion", "embedding", "responses",
+    "rerank",
+})
+PROVIDER_ATTRIBUTES = ("gen_ai.provider.name", "gen_ai.system")
+SERVER_ADDRESS = "server.address"
+MODEL_ATTRIBUTES = ("gen_ai.response.model", "gen_ai.request.model")
+RESPONSE_ID = "gen_ai.response.id"
+SERVICE_NAME = "service.name"
+
+# Every attribute a span is read for (besides the tags the config names).
+SPAN_ATTRIBUTES = USAGE_ATTRIBUTES | frozenset(
+    (*OPERATION_ATTRIBUTES, *PROVIDER_ATTRIBUTES, SERVER_ADDRESS, *MODEL_ATTRIBUTES, RESPONSE_ID))
+
+# The conventions' provider names (and older gen_ai.system values) for the providers creditgauge knows.
+PROVIDER_ALIASES: Mapping[str, str] = {
+    "openai": "openai", "azure.ai.openai": "openai", "anthropic": "anthropic", "x_ai": "xai", "xai": "xai",
+    "openrouter": "openrouter", "deepseek": "deepseek", "moonshot": "moonshot", "moonshotai": "moonshot",
+    "groq": "groq", "gcp.gemini": "gemini", "gemini": "gemini", "google": "gemini", "gcp.gen_ai": "gemini",
+    "google_genai": "gemini", "google-genai": "gemini",
+}
+# A provider's API host says more than the SDK's name: the openai SDK pointed at OpenRouter is OpenRouter.
+PROVIDER_HOSTS: Mapping[str, str] = {
+    "api.openai.com": "openai", "api.anthropic.com": "anthropic", "api.x.ai": "xai", "openrouter.ai": "openrouter",
+    "api.deepseek.com": "deepseek", "api.moonshot.ai": "moonshot", "api.moonshot.cn": "moonshot",
+    "api.groq.com": "groq", "generativelanguage.googleapis.com": "gemini",
+}
+
+# gen_ai.client.token.usage's gen_ai.token.type values (older instrumentations: prompt/completion).
+TOKEN_TYPES: Mapping[str, str] = {"input": "input_tokens", "prompt": "input_tokens", "output": "output_tokens",
+                                  "completion": "output_tokens"}
+TOKEN_USAGE_METRIC = "gen_ai.client.token.usage"
+TOKEN_TYPE = "gen_ai.token.type"
+
+
+def provider_name(attributes: Mapping[str, object]) -> str | None:
+    """The provider a span or data point names: its API host if known, else its provider attribute (mapped to
+    creditgauge's name where known, else kept as sent, lower-cased)."""
+    host = attributes.get(SERVER_ADDRESS)
+    if isinstance(host, str) and host.lower() in PROVIDER_HOSTS:
+        return PROVIDER_HOSTS[host.lower()]
+    for name in PROVIDER_ATTRIBUTES:
+        value = attributes.get(name)
+        if isinstance(value, str) and value.strip():
+            key = value.strip().lower()
+            return PROVIDER_ALIASES.get(key, key)
+    return None
+
+
+def operation_name(attributes: Mapping[str, object]) -> str | None:
+    for name in OPERATION_ATTRIBUTES:
+        value = attributes.get(name)
+        if isinstance(value, str) and value:
+            return value.lower()
+    return None
+
+
+def first_present(attributes: Mapping[str, object], names: tuple[str, ...]) -> tuple[str, object] | None:
+    for name in names:
+        if name in attributes:
+            return name, attributes[name]
+    return None

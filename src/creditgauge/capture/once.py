@@ -1,0 +1,140 @@
+"""One call counted once: a call both traced (an OTLP span) and recorded by another capture path (the proxy, the
+SDK hook) is stored once, whichever of the two arrives first.
+
+The rule: a span and an event of another source of the same provider are the same call when
+- the span carries a response id and the event carries the same one, or
+- the span has no response id and the event has the same model, input and output tokens, and its time lies
+  within `SLACK` (a second) of the span's start to end.
+Both writers apply it at store time against what is already stored: the OTLP writer drops a span another path has
+recorded, and the proxy's (and SDK hook's) writer drops an event whose span is already stored. So the first to be
+stored is the one kept: usually the proxy's record (it knows the key's fingerprint and the status), as exporters
+batch for seconds and the proxy's writer commits within a quarter of one. `SLACK` bounds how far apart the two
+hosts' clocks may be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Engine, select
+
+from creditgauge.capture.genai_attributes import MODEL_CALL_OPERATIONS
+from creditgauge.domain import UsageEvent, day_start
+from creditgauge.store import schema
+from creditgauge.store.events import StoreOutcome, store_checked
+
+SLACK = timedelta(seconds=1)
+LONGEST_CALL = timedelta(hours=1)  # how long before its span ends a call recorded elsewhere may have ended
+SPAN_SOURCE = "otlp"
+
+
+class Sighting(NamedTuple):
+    """What the rule compares of an event or a stored row."""
+
+    provider: str
+    request_id: str | None
+    model: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    ts: datetime
+    latency_ms: int | None
+
+    @property
+    def start(self) -> datetime:
+        return _shifted(self.ts, -timedelta(milliseconds=self.latency_ms or 0))
+
+    def same_call_as(self, other: Sighting) -> bool:
+        """Whether `other` (recorded by another path) is this span's call, by the rule above."""
+        if self.request_id:
+            return other.request_id == self.request_id and other.provider == self.provider
+        return (other.provider == self.provider and other.model == self.model
+                and other.input_tokens == self.input_tokens and other.output_tokens == self.output_tokens
+                and _shifted(self.start, -SLACK) <= other.ts <= _shifted(self.ts, SLACK))
+
+
+def sighting(item: Any) -> Sighting:
+    return Sighting(item.provider, item.request_id, item.model, item.input_tokens, item.output_tokens, item.ts,
+                    item.latency_ms)
+
+
+def is_span(event: UsageEvent) -> bool:
+    return event.source == SPAN_SOURCE and event.endpoint in MODEL_CALL_OPERATIONS
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, held at the calendar's ends (an event's time is checked only later, by store_checked)."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return (datetime.max if delta > timedelta(0) else datetime.min).replace(tzinfo=moment.tzinfo)
+
+
+def _stored(engine: Engine, low: datetime, high: datetime, providers: Iterable[str], *,
+            spans: bool) -> list[Sighting]:
+    """The stored spans (`spans`) or the other paths' stored events of these providers between `low` and `high`.
+    The daily rollup (small) says first whether any were recorded on these days at all: when only one path
+    records, as is usual, no event rows are read."""
+    daily, table = schema.usage_daily, schema.usage_events
+    providers = sorted(set(providers))
+    daily_source: ColumnElement[bool] = daily.c.source == SPAN_SOURCE if spans else daily.c.source != SPAN_SOURCE
+    source: ColumnElement[bool] = (table.c.source == SPAN_SOURCE) & table.c.endpoint.in_(MODEL_CALL_OPERATIONS) \
+        if spans else table.c.source != SPAN_SOURCE
+    any_recorded = (select(daily.c.provider).where(daily.c.day >= day_start(low), daily.c.day <= high,
+                                                   daily.c.provider.in_(providers), daily_source).limit(1))
+    query = (select(table.c.provider, table.c.request_id, table.c.model, table.c.input_tokens,
+                    table.c.output_tokens, table.c.ts, table.c.latency_ms)
+             .where(table.c.ts >= low, table.c.ts <= high, table.c.provider.in_(providers), source))
+    with engine.connect() as connection:
+        if connection.execute(any_recorded).first() is None:
+            return []
+        return [sighting(row) for row in connection.execute(query)]
+
+
+def already_recorded(engine: Engine, events: Sequence[UsageEvent]) -> set[str]:
+    """The ids of the events whose call is already stored from the other side of the rule: spans another path
+    recorded, and other paths' events whose span is stored."""
+    spans = [sighting(event) for event in events if is_span(event)]
+    others = [sighting(event) for event in events if event.source != SPAN_SOURCE]
+    span_ids = [event.id for event in events if is_span(event)]
+    other_ids = [event.id for event in events if event.source != SPAN_SOURCE]
+    duplicates: set[str] = set()
+    if spans:
+        rows = _stored(engine, _shifted(min(span.start for span in spans), -SLACK),
+                       _shifted(max(span.ts for span in spans), SLACK), (span.provider for span in spans), spans=False)
+        duplicates |= _matching(span_ids, spans, rows, span_side=True)
+    if others:
+        rows = _stored(engine, _shifted(min(other.ts for other in others), -SLACK),
+                       _shifted(max(other.ts for other in others), LONGEST_CALL + SLACK),
+                       (other.provider for other in others), spans=True)
+        duplicates |= _matching(other_ids, others, rows, span_side=False)
+    return duplicates
+
+
+def _matching(ids: Sequence[str], new: Sequence[Sighting], stored: Sequence[Sighting], *,
+              span_side: bool) -> set[str]:
+    """The ids of `new` sightings that are the same call as a `stored` one; `span_side`: the new ones are spans."""
+    if not stored:
+        return set()
+    by_id = {(row.provider, row.request_id) for row in stored if row.request_id}
+    found = set()
+    for event_id, item in zip(ids, new, strict=True):
+        if item.request_id and (item.provider, item.request_id) in by_id:
+            found.add(event_id)
+        elif span_side and not item.request_id:
+            if any(item.same_call_as(row) for row in stored):
+                found.add(event_id)
+        elif not span_side and any(not row.request_id and row.same_call_as(item) for row in stored):
+            found.add(event_id)
+    return found
+
+
+def store_once(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
+    """A capture writer's store: the batch less the calls already recorded from the other side of the rule,
+    stored like any captured batch (quarantining what cannot be stored)."""
+    unique: dict[str, UsageEvent] = {}
+    for event in events:  # one call traced twice (two instrumentations) in one batch: stored and rolled up once
+        unique.setdefault(event.id, event)
+    duplicates = already_recorded(engine, list(unique.values()))
+    return store_checked(engine, [event for event in unique.values() if event.id not in duplicates])
