@@ -4,8 +4,6 @@ the SDKs call, and `usage --source tracked` read through the CLI."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
@@ -24,23 +21,10 @@ from creditgauge.config import load_config
 from creditgauge.fakes.upstream import FakeUpstream
 from creditgauge.store import schema
 from creditgauge.web import create_app
+from web.live_server import serving
 
 OPENAI_KEY = "sk-proj-otlptest0123456789abcdefXYZ"
 ANTHROPIC_KEY = "sk-ant-api03-otlptest0123456789abcdef"
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join()
 
 
 @dataclass
