@@ -11,9 +11,13 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from sqlalchemy import Engine, Table, select
 
+from creditgauge.capture.journal import Journal
+from creditgauge.capture.recorder import Recorder
+from creditgauge.capture.writer import Backoff, EventWriter
 from creditgauge.connectors.base import Connector
 from creditgauge.domain import Fact, Window
 from creditgauge.errors import AuthError
+from creditgauge.pricing import Pricer
 from creditgauge.store import schema
 from shared_paths import PROVIDER_APIS
 
@@ -94,3 +98,10 @@ def use_then_revoke(fake: Any, planted: str, valid: str, sync: Callable[..., Any
     except AuthError as error:
         return failed, error
     raise AssertionError("a revoked key was accepted")
+
+
+def quick_recorder(engine: Engine, journal_dir: Path) -> Recorder:
+    """A started recorder that flushes and retries within milliseconds, for tests of what `track()` records."""
+    writer = EventWriter(engine, Journal(journal_dir), flush_interval=0.01,
+                         backoff=Backoff(base=0.01, maximum=0.05)).start()
+    return Recorder(Pricer(), writer)

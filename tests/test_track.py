@@ -16,15 +16,13 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 import creditgauge
-from creditgauge.capture.journal import Journal
 from creditgauge.capture.recorder import Recorder
-from creditgauge.capture.writer import Backoff, EventWriter
 from creditgauge.errors import ConfigError
 from creditgauge.fakes.upstream import FakeUpstream
-from creditgauge.pricing import Pricer
 from creditgauge.redact import fingerprint
 from creditgauge.store import schema
 from creditgauge.track import track
+from support import quick_recorder
 
 OPENAI_KEY = "sk-proj-trackkey0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-api03-trackkey0123456789"
@@ -41,9 +39,7 @@ def upstream() -> Iterator[FakeUpstream]:
 
 @pytest.fixture
 def recorder(engine: Engine, tmp_path: Path) -> Iterator[Recorder]:
-    writer = EventWriter(engine, Journal(tmp_path / "journal"), flush_interval=0.01,
-                         backoff=Backoff(base=0.01, maximum=0.05)).start()
-    rec = Recorder(Pricer(), writer)
+    rec = quick_recorder(engine, tmp_path / "journal")
     yield rec
     rec.close(5)
 

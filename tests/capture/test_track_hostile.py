@@ -12,14 +12,12 @@ import pytest
 from hostile_upstream import CASE_HEADER, MODEL_CASES, USAGE_CASES
 from sqlalchemy import Engine, select
 
-from creditgauge.capture.journal import Journal
 from creditgauge.capture.recorder import Recorder
-from creditgauge.capture.writer import Backoff, EventWriter
 from creditgauge.fakes.server import FakeServer
-from creditgauge.pricing import Pricer
 from creditgauge.store import schema
 from creditgauge.store.quarantine import count_quarantined, recent_quarantined
 from creditgauge.track import track
+from support import quick_recorder
 
 KEY = "sk-proj-trackhostile0123456789abcdef"
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -37,9 +35,7 @@ def upstream_url() -> Iterator[str]:
 
 @pytest.fixture
 def recorder(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Recorder]:
-    writer = EventWriter(sqlite_engine, Journal(tmp_path / "journal"), flush_interval=0.01,
-                         backoff=Backoff(base=0.01, maximum=0.05)).start()
-    rec = Recorder(Pricer(), writer)
+    rec = quick_recorder(sqlite_engine, tmp_path / "journal")
     yield rec
     rec.close(5)
 
