@@ -14,8 +14,9 @@ from genai_prices import calc_price
 from genai_prices.data import providers
 
 from creditgauge.config import parse_config
+from creditgauge.connectors.registry import catalog_ids
 from creditgauge.domain import UsageEvent
-from creditgauge.pricing import CATALOG_PROVIDER, PRICES_VERSION, Counts, FastCard, Pricer
+from creditgauge.pricing import PRICES_VERSION, Counts, FastCard, Pricer
 
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 M = Decimal(1_000_000)
@@ -31,7 +32,7 @@ def test_fast_evaluation_equals_genai_prices_for_every_model() -> None:
     pricer = Pricer()
     rnd = random.Random(7)
     checked = fast = 0
-    for ours, catalog_id in sorted(set(CATALOG_PROVIDER.items())):
+    for ours, catalog_id in sorted(set(catalog_ids().items())):
         catalog = next(p for p in providers if p.id == catalog_id)
         for model in catalog.models:
             for total in (900, 150_000, 250_000, 300_000):  # below and above the 200K / 272K tiers

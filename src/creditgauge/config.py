@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import platformdirs
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from creditgauge.connectors.record import ProviderOptions
+from creditgauge.connectors.registry import known_providers, option_owners, provider
 from creditgauge.errors import ConfigError
 from creditgauge.http import DEFAULT_LIMITS, Limits
 
-PROVIDERS = ("openai", "openai-legacy", "anthropic", "xai", "openrouter", "deepseek", "moonshot", "groq", "gemini")
+OptionsT = TypeVar("OptionsT", bound=ProviderOptions)
 CONFIG_ENV = "CREDITGAUGE_CONFIG"
 DATABASE_ENV = "CREDITGAUGE_DATABASE_URL"
 
@@ -52,14 +65,14 @@ class PriceOverride(Strict):
 
 
 class AccountConfig(Strict):
+    """`[accounts.X]`: the fields every account has, and the options of its provider (validated by the provider's
+    own model, `Provider.options`), written in the same flat table."""
+
     name: str = ""
     provider: str
     key_env: str | None = None
     key_file: str | None = None
-    session_key_env: str | None = None  # openai-legacy: a browser session key for credit_grants
     base_url: str | None = None
-    management_base_url: str | None = None  # xai: billing lives on another host
-    team_id: str = "default"  # xai
     currency: str | None = None  # override the provider's default currency (moonshot .cn = CNY)
     monthly_limit: ConfigDecimal = None
     # balance / runway thresholds
@@ -71,26 +84,62 @@ class AccountConfig(Strict):
     inject_stream_usage: bool = True
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     fees: dict[str, ConfigDecimal] = Field(default_factory=dict)  # per tool call: web_search, code_interpreter...
-    # gemini / google cloud
-    gcp_project: str | None = None
-    credentials_file: str | None = None
-    billing_table: str | None = None
-    billing_service: str | None = None
-    monitoring_base_url: str | None = None
-    bigquery_base_url: str | None = None
     # scheduling in `serve`
     balance_interval_minutes: int | None = None
     report_interval_minutes: int | None = None
+    options: ProviderOptions = ProviderOptions()  # the provider's own keys of this table
 
     @field_validator("provider")
     @classmethod
     def _known_provider(cls, value: str) -> str:
-        from creditgauge.connectors.registry import known_providers
-
         known = known_providers()
         if value not in known:
             raise ValueError(f"unknown provider {value!r}; use one of: {', '.join(sorted(known))}")
         return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _split_provider_options(cls, data: Any, handler: ModelWrapValidatorHandler[AccountConfig]) -> AccountConfig:
+        """The keys that are not common fields go to the provider's options model, which refuses what it does not
+        know. With an unknown provider every key is left to the common fields, so the provider is what is reported."""
+        if not isinstance(data, dict) or data.get("provider") not in known_providers():
+            return handler(data)
+        common = {key: value for key, value in data.items() if key in cls.model_fields and key != "options"}
+        given = {key: value for key, value in data.items() if key not in common}
+        return handler({**common, "options": _provider_options(data["provider"], given)})
+
+    def provider_options(self, model: type[OptionsT]) -> OptionsT:
+        """This account's options as its connector's options model (typed)."""
+        if not isinstance(self.options, model):
+            raise ConfigError(f"account {self.name!r}: provider {self.provider!r} has options "
+                              f"{type(self.options).__name__}, not {model.__name__}")
+        return self.options
+
+
+def _provider_options(name: str, given: dict[str, Any]) -> ProviderOptions:
+    """`given` validated by the provider's options model. A key it does not know is refused naming what the
+    provider takes (and which provider it belongs to, when it is another one's option)."""
+    record = provider(name)
+    try:
+        return record.options.model_validate(given)
+    except ValidationError as error:
+        unknown = [e for e in error.errors() if e["type"] == "extra_forbidden"]
+        if not unknown:
+            raise
+        raise ValidationError.from_exception_data(error.title, [
+            _unknown_option(record.name, record.option_names, e["loc"], e["input"]) for e in unknown
+        ]) from None
+
+
+def _unknown_option(provider_name: str, options: list[str], loc: tuple[int | str, ...],
+                    value: Any) -> InitErrorDetails:
+    takes = (f"provider {provider_name!r} takes the common fields and: {', '.join(options)}" if options
+             else f"provider {provider_name!r} takes only the common fields")
+    owners = [owner for owner in option_owners(str(loc[0])) if owner != provider_name] if loc else []
+    belongs = f"; {loc[0]} is an option of {', '.join(owners)}" if owners else ""
+    message = ("unknown field: remove it or check its spelling against the README's config reference "
+               f"({takes}{belongs})")
+    return {"type": PydanticCustomError("unknown_option", message), "loc": loc, "input": value}
 
 
 class SyncConfig(Strict):
@@ -261,7 +310,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def _explain(error: dict[str, Any]) -> str:
+def _explain(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return "unknown field: remove it or check its spelling against the README's config reference"
@@ -319,11 +368,12 @@ def load_config(path: Path | None = None, *, required: bool = False, named_by: s
     return parse_config(data, path)
 
 
-def resolve_key(account: AccountConfig, *, required: bool = True, env: dict[str, str] | None = None) -> str | None:
+def resolve_key(account: AccountConfig, *, required: bool = True,
+                env: Mapping[str, str] | None = None) -> str | None:
     """The account's key, from its environment variable or key file. It is returned, never logged or stored."""
-    env = os.environ if env is None else env
+    variables: Mapping[str, str] = os.environ if env is None else env
     if account.key_env:
-        value = env.get(account.key_env, "").strip()
+        value = variables.get(account.key_env, "").strip()
         if value:
             return value
         if required:

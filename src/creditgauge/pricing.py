@@ -39,25 +39,13 @@ from genai_prices import Usage
 from genai_prices import types as gp
 
 from creditgauge.config import AccountConfig, Config, PriceOverride
+from creditgauge.connectors.registry import catalog_id
 from creditgauge.domain import ZERO, UsageEvent
 
 PRICES_VERSION = genai_prices.__version__
 SOURCE_PROVIDER = "provider"
 SOURCE_OVERRIDE = "override"
 SOURCE_CATALOG = "genai-prices"
-
-# Our provider names -> genai-prices provider ids.
-CATALOG_PROVIDER = {
-    "openai": "openai",
-    "openai-legacy": "openai",
-    "anthropic": "anthropic",
-    "xai": "x-ai",
-    "groq": "groq",
-    "gemini": "google",
-    "openrouter": "openrouter",
-    "deepseek": "deepseek",
-    "moonshot": "moonshotai",
-}
 
 MILLION = Decimal(1_000_000)
 _CACHE_LIMIT = 20_000
@@ -355,7 +343,7 @@ class Pricer:
     def _model_info(self, provider: str, model: str) -> gp.ModelInfo | None:
         key = (provider, model)
         if key not in self._models:
-            catalog_provider = CATALOG_PROVIDER.get(provider, provider)
+            catalog_provider = catalog_id(provider)
             try:
                 _, info = genai_prices.data_snapshot.get_snapshot().find_provider_model(
                     model, None, catalog_provider, None)

@@ -1,10 +1,11 @@
 """Keep secrets out of every message, log line and export.
 
-`redact` masks keys we were given (`register_secret`), anything shaped like a provider key, and whatever stands
-where a credential goes (an Authorization or api-key header's value, a `key=` query parameter), so a key of an
-unknown shape in a malformed request line is masked too. `install_log_redaction` puts it in front of every log
-record of the process, whichever logger made it (creditgauge's, aiohttp's "Error handling request" with the raw
-header line, uvicorn's, httpx's) and whichever handler takes it, traceback text included."""
+`redact` masks keys we were given (`register_secret`), anything shaped like a registered provider's key
+(`Provider.key_patterns`), and whatever stands where a credential goes (an Authorization or api-key header's value,
+a `key=` query parameter), so a key of an unknown shape in a malformed request line is masked too.
+`install_log_redaction` puts it in front of every log record of the process, whichever logger made it
+(creditgauge's, aiohttp's "Error handling request" with the raw header line, uvicorn's, httpx's) and whichever
+handler takes it, traceback text included."""
 
 from __future__ import annotations
 
@@ -14,11 +15,8 @@ import re
 import threading
 from typing import Any
 
-# Shapes of provider keys, so even a key we were never told about is masked in messages.
-_KEY_PATTERN = re.compile(
-    r"(sk-(?:ant-|admin-|proj-|or-v1-|svcacct-)?[A-Za-z0-9_\-]{8,}|xai-[A-Za-z0-9_\-]{8,}|gsk_[A-Za-z0-9]{8,}"
-    r"|sess-[A-Za-z0-9]{8,}|AIza[0-9A-Za-z_\-]{20,})"
-)
+from creditgauge.connectors.registry import key_pattern
+
 # Values in credential positions, whatever their shape: header lines (also as Python reprs of header tuples,
 # `'authorization': 'Bearer ...'`) and query parameters.
 _CREDENTIAL_PATTERN = re.compile(
@@ -47,7 +45,10 @@ def redact(text: str) -> str:
     for secret in sorted(_known, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
-    return _CREDENTIAL_PATTERN.sub(lambda match: match.group(1) + MASK, _KEY_PATTERN.sub(MASK, text))
+    shaped = key_pattern()
+    if shaped is not None:
+        text = shaped.sub(MASK, text)
+    return _CREDENTIAL_PATTERN.sub(lambda match: match.group(1) + MASK, text)
 
 
 def fingerprint(secret: str) -> str:

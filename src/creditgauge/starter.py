@@ -1,9 +1,13 @@
-"""The starter config `creditgauge init` writes, with accounts for the keys found in the environment."""
+"""The starter config `creditgauge init` writes, with accounts for the keys found in the environment. Which
+variables it looks for, and what each account block says, come from the providers' records."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from creditgauge.connectors.record import StarterAccount
+from creditgauge.connectors.registry import starter_accounts
 
 
 @dataclass(frozen=True)
@@ -11,20 +15,8 @@ class KnownKey:
     env: str
     provider: str
     account: str
-    note: str
+    starter: StarterAccount
 
-
-KNOWN_KEYS = (
-    KnownKey("OPENAI_ADMIN_KEY", "openai", "openai", "admin key (sk-admin-...): costs and usage"),
-    KnownKey("ANTHROPIC_ADMIN_KEY", "anthropic", "anthropic", "Admin API key (sk-ant-admin01-...): costs and usage"),
-    KnownKey("XAI_MANAGEMENT_KEY", "xai", "xai", "management key: balance, invoices, limits"),
-    KnownKey("OPENROUTER_API_KEY", "openrouter", "openrouter", "credits need a management key; /key works with any"),
-    KnownKey("DEEPSEEK_API_KEY", "deepseek", "deepseek", "balance per currency"),
-    KnownKey("MOONSHOT_API_KEY", "moonshot", "moonshot", "balance (CNY on .cn, USD on .ai)"),
-    KnownKey("GROQ_API_KEY", "groq", "groq", "no billing API: spend comes from the proxy / SDK hook"),
-    KnownKey("OPENAI_API_KEY", "openai-legacy", "openai-legacy",
-             "unofficial billing endpoints; the official reports need OPENAI_ADMIN_KEY"),
-)
 
 HEADER = """\
 # creditgauge configuration. Reference: the README's "Configuration" section.
@@ -39,38 +31,24 @@ late_window_days = 3      # days re-read on every sync: providers post late and 
 """
 
 
+def known_keys() -> list[KnownKey]:
+    """One account per provider that says how to start one, named after the provider."""
+    return [KnownKey(starter.env, provider, provider, starter) for provider, starter in starter_accounts()]
+
+
 def _account_block(known: KnownKey, active: bool) -> str:
     prefix = "" if active else "# "
-    lines = [
-        f"# {known.note}",
-        f"{prefix}[accounts.{known.account}]",
-        f'{prefix}provider = "{known.provider}"',
-        f'{prefix}key_env = "{known.env}"',
-    ]
-    if known.provider in ("openai", "anthropic"):
-        lines.append('# monthly_limit = "200.00"   # your own limit, in the account currency')
+    starter = known.starter
+    lines = [f"# {starter.note}", f"{prefix}[accounts.{known.account}]", f'{prefix}provider = "{known.provider}"']
+    if starter.key:
+        lines.append(f'{prefix}key_env = "{known.env}"')
+    lines += [prefix + line for line in starter.lines]
+    lines += ["# " + hint for hint in starter.hints]
     return "\n".join(lines) + "\n"
 
 
 def starter_config(env: Mapping[str, str]) -> tuple[str, list[KnownKey]]:
     """The file text, and the keys found (by variable name only: values are never read here)."""
-    found = [k for k in KNOWN_KEYS if env.get(k.env)]
-    used_accounts: set[str] = set()
-    blocks = []
-    for known in KNOWN_KEYS:
-        active = known in found and known.account not in used_accounts
-        if active:
-            used_accounts.add(known.account)
-        blocks.append(_account_block(known, active))
-    google = env.get("GOOGLE_APPLICATION_CREDENTIALS")
-    blocks.append(
-        "# Gemini: usage from Cloud Monitoring, cost from the Cloud Billing export in BigQuery (pip install "
-        "'creditgauge[google]')\n"
-        + ("" if google else "# ")
-        + "[accounts.gemini]\n# provider = \"gemini\"\n# gcp_project = \"my-project\"\n"
-        "# billing_table = \"my-project.billing.gcp_billing_export_v1_XXXXXX\"\n"
-    )
-    if google:
-        blocks[-1] = blocks[-1].replace('# provider = "gemini"', 'provider = "gemini"').replace(
-            '# gcp_project = "my-project"', 'gcp_project = "my-project"   # set your project')
-    return HEADER + "\n".join(blocks), found
+    known = known_keys()
+    found = [key for key in known if env.get(key.env)]
+    return HEADER + "\n".join(_account_block(key, key in found) for key in known), found

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from creditgauge.capture.endpoints import Call, decodable_encodings
 from creditgauge.capture.guarded import GuardedTracker, mark_unreadable, prepare_call, record_safely
 from creditgauge.capture.observed import TAGS_HEADER, key_fingerprint, make_event, parse_tags
+from creditgauge.connectors.registry import sdk_providers
 from creditgauge.domain import utcnow
 from creditgauge.errors import ConfigError
 
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("creditgauge.track")
 
 Client = TypeVar("Client")
-_SDK_PROVIDERS = {"openai": "openai", "anthropic": "anthropic"}
 _recorder: Recorder | None = None
 _recorder_lock = threading.Lock()
 
@@ -61,7 +61,7 @@ def track(client: Client, *, account: str, tags: Mapping[str, str] | None = None
     config = load_config()
     configured = config.accounts.get(account)
     sdk = type(client).__module__.split(".")[0]
-    resolved = provider or (configured.provider if configured else None) or _SDK_PROVIDERS.get(sdk)
+    resolved = provider or (configured.provider if configured else None) or sdk_providers().get(sdk)
     if resolved is None:
         raise ConfigError(f"creditgauge.track: cannot tell the provider of account {account!r}; "
                           f"pass provider=... or add [accounts.{account}] to the config")

@@ -21,7 +21,7 @@ import pytest
 from replay_support import SDK_BASE, Replay, replaying
 from sqlalchemy import Engine
 
-from creditgauge.pricing import CATALOG_PROVIDER
+from creditgauge.connectors.registry import catalog_id
 
 CORPUS = Path(__file__).parent / "inference"
 SIDECARS = sorted(CORPUS.glob("*.provenance.json"))
@@ -83,7 +83,7 @@ def _catalog_cost(expected: dict[str, Any], provider: str, ts: datetime) -> Deci
         output_reasoning_tokens=expected["reasoning_tokens"])
     tier = expected["service_tier"]
     context = {"service_tier": tier} if tier and provider in ("openai", "gemini") else None
-    tokens = genai_prices.calc_price(usage, expected["model"], provider_id=CATALOG_PROVIDER[provider],
+    tokens = genai_prices.calc_price(usage, expected["model"], provider_id=catalog_id(provider),
                                      genai_request_timestamp=ts, price_context=context).total_price
     fees = {**CATALOG_FEES, "code_interpreter": CODE_INTERPRETER_FEE}
     return tokens + sum((fees[name] * count for name, count in expected["tool_calls"].items()), Decimal(0))

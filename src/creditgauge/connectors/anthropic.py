@@ -22,6 +22,7 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
+from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import Capability, CostBucket, EntityName, Fact, UsageBucket, Window, day_start
 from creditgauge.errors import AuthError
 from creditgauge.http import Params, paginate
@@ -113,9 +114,6 @@ class AnthropicConnector(Connector):
     def _count(self, obj: Any, key: str, path: str, *, required: bool = True) -> int:
         return count_field(obj, key, self, path, required=required) or 0
 
-    def _cents(self, obj: Any, key: str, path: str) -> Decimal:
-        return amount_field(obj, key, self, path) / 100
-
     def _report(self, path: str, buckets: list[Any], read: Callable[[datetime, datetime, Any], Fact]) -> list[Fact]:
         """Every result of every bucket; a bucket without its times, or a result that cannot be read, is one
         ItemProblem and the rest is still read."""
@@ -163,7 +161,7 @@ class AnthropicConnector(Connector):
         return self._report(COST_PATH, await self._report_buckets(COST_PATH, window, COST_GROUPS), self._cost_bucket)
 
     def _cost_bucket(self, start: datetime, end: datetime, item: Any) -> CostBucket:
-        amount = self._cents(item, "amount", COST_PATH)  # a decimal string of US cents
+        amount = amount_field(item, "amount", self, COST_PATH, cents=True)  # a decimal string of US cents
         currency = str(optional_field(item, "currency") or "USD")  # documented as always "USD"
         extra: dict[str, Any] = {key: item[key] for key in ("token_type", "cost_type") if item.get(key)}
         if item.get("context_window"):
@@ -216,7 +214,8 @@ class AnthropicConnector(Connector):
             counts = {name: self._count(tokens, name, path, required=name in ("input", "output"))
                       for name in ("input", "output", "cache_read", "cache_creation")}
             currency = str(optional_field(cost, "currency") or "USD")
-            return str(require(entry, "model", self, path)), counts, currency, self._cents(cost, "amount", path)
+            amount = amount_field(cost, "amount", self, path, cents=True)
+            return str(require(entry, "model", self, path)), counts, currency, amount
 
         def add(record: Any) -> list[Fact]:
             day, actor = day_field(record, "date", self, path), self._actor(record)
@@ -255,3 +254,13 @@ class AnthropicConnector(Connector):
 
     async def fetch_api_keys(self, window: Window) -> list[Fact]:
         return await self._names("/v1/organizations/api_keys", "api_key", [("limit", str(ITEMS_PER_PAGE))])
+
+
+PROVIDER = Provider(
+    connector=AnthropicConnector,
+    inference_origin="https://api.anthropic.com",
+    starter=StarterAccount("ANTHROPIC_ADMIN_KEY", "Admin API key (sk-ant-admin01-...): costs and usage",
+                           hints=('monthly_limit = "200.00"   # your own limit, in the account currency',)),
+    key_patterns=(r"sk-ant-[A-Za-z0-9_\-]{8,}",),
+    sdk_modules=("anthropic",),
+)

@@ -166,12 +166,11 @@ def optional_field(obj: Any, key: str) -> Any:
 
 
 def decimal_field(obj: Any, key: str, connector: Connector, endpoint: str, *, required: bool = True) -> Decimal | None:
-    """An exact amount from a JSON number (parsed as Decimal) or a decimal string. A value that is not a number
-    is never guessed: it is unreadable. An optional field that is absent or null is None, never 0."""
-    value = require(obj, key, connector, endpoint) if required else optional_field(obj, key)
-    if value is None and not required:
-        return None
-    return decimal_value(value, key, connector, endpoint)
+    """An exact amount (see `amount_field`); an optional field that is absent or null is None, never 0."""
+    if required:
+        return amount_field(obj, key, connector, endpoint)
+    value = optional_field(obj, key)
+    return None if value is None else decimal_value(value, key, connector, endpoint)
 
 
 def decimal_value(value: Any, field: str, connector: Connector, endpoint: str) -> Decimal:
@@ -184,11 +183,12 @@ def decimal_value(value: Any, field: str, connector: Connector, endpoint: str) -
         raise connector.unreadable(endpoint, field, str(error)) from None
 
 
-def amount_field(obj: Any, key: str, connector: Connector, endpoint: str) -> Decimal:
-    """A required amount (see `decimal_field`)."""
-    value = decimal_field(obj, key, connector, endpoint)
-    assert value is not None  # required: absent or null raised
-    return value
+def amount_field(obj: Any, key: str, connector: Connector, endpoint: str, *, cents: bool = False) -> Decimal:
+    """A required exact amount, from a JSON number (parsed as Decimal) or a decimal string; a value that is not a
+    number is never guessed: it is unreadable. `cents`: the API counts hundredths (US cents), the result is whole
+    units."""
+    value = decimal_value(require(obj, key, connector, endpoint), key, connector, endpoint)
+    return value / 100 if cents else value
 
 
 def count_field(obj: Any, key: str, connector: Connector, endpoint: str, *, required: bool = True) -> int | None:

@@ -15,6 +15,7 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
+from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import BalanceSnapshot, Capability, Fact, Window, utcnow
 from creditgauge.errors import AuthError
 
@@ -65,3 +66,11 @@ class DeepSeekConnector(Connector):
                                     currency=currency, details=details)]
 
         return read_items(self, ENDPOINT, entries, snapshot)
+
+
+PROVIDER = Provider(
+    connector=DeepSeekConnector,
+    inference_origin="https://api.deepseek.com",
+    starter=StarterAccount("DEEPSEEK_API_KEY", "balance per currency"),
+    key_patterns=(r"sk-[A-Za-z0-9_\-]{8,}",),
+)

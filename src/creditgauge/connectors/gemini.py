@@ -29,6 +29,7 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
+from creditgauge.connectors.record import Provider, ProviderOptions, StarterAccount
 from creditgauge.domain import Capability, CostBucket, Fact, UsageBucket, Window, as_utc, day_start
 from creditgauge.errors import AuthError, ConfigError, ProviderError
 from creditgauge.google_auth import GoogleTokens
@@ -77,6 +78,15 @@ def _timestamp_parameter(name: str, moment: datetime) -> dict[str, Any]:
             "parameterValue": {"value": as_utc(moment).strftime("%Y-%m-%d %H:%M:%S+00:00")}}
 
 
+class GeminiOptions(ProviderOptions):
+    gcp_project: str | None = None  # the Google Cloud project whose Cloud Monitoring is read
+    credentials_file: str | None = None  # a service-account key; absent: Application Default Credentials
+    billing_table: str | None = None  # the Cloud Billing export table (project.dataset.table): cost
+    billing_service: str | None = None  # service.description in the export (default "Gemini API")
+    monitoring_base_url: str | None = None
+    bigquery_base_url: str | None = None
+
+
 class GeminiConnector(Connector):
     provider = "gemini"
     capabilities = frozenset({Capability.USAGE, Capability.COSTS})
@@ -95,6 +105,7 @@ class GeminiConnector(Connector):
     def __init__(self, account: AccountConfig, key: str | None, client: ApiClient, *, bigquery: ApiClient,
                  tokens: GoogleTokens, project: str) -> None:
         super().__init__(account, key, client)
+        self.options = account.provider_options(GeminiOptions)
         self.bigquery = bigquery
         self.tokens = tokens
         self.project = project
@@ -110,21 +121,22 @@ class GeminiConnector(Connector):
         **client_options: Any,
     ) -> GeminiConnector:
         who = f"account {account.name!r}"
-        if not account.gcp_project:
+        options = account.provider_options(GeminiOptions)
+        if not options.gcp_project:
             raise ConfigError(f"{who}: gcp_project is not set; add gcp_project = \"<your Google Cloud project id>\"")
-        if account.billing_table and not _TABLE.match(account.billing_table):
-            raise ConfigError(f"{who}: billing_table {account.billing_table!r} is not project.dataset.table; "
+        if options.billing_table and not _TABLE.match(options.billing_table):
+            raise ConfigError(f"{who}: billing_table {options.billing_table!r} is not project.dataset.table; "
                               f"use the export table's full name, e.g. my-proj.billing.gcp_billing_export_v1_XXXX")
-        tokens = GoogleTokens(credentials_file=account.credentials_file, scopes=SCOPES, timeout=timeout, who=who)
+        tokens = GoogleTokens(credentials_file=options.credentials_file, scopes=SCOPES, timeout=timeout, who=who)
         monitoring, bigquery = (
             ApiClient(cls.provider, url, secrets=[key], timeout=timeout, retry=retry, **client_options)
-            for url in (account.monitoring_base_url or MONITORING_URL, account.bigquery_base_url or BIGQUERY_URL)
+            for url in (options.monitoring_base_url or MONITORING_URL, options.bigquery_base_url or BIGQUERY_URL)
         )
-        return cls(account, key, monitoring, bigquery=bigquery, tokens=tokens, project=account.gcp_project)
+        return cls(account, key, monitoring, bigquery=bigquery, tokens=tokens, project=options.gcp_project)
 
     def tasks(self) -> list[EndpointTask]:
         tasks = [EndpointTask("monitoring_usage", self.fetch_usage)]
-        if self.account.billing_table:
+        if self.options.billing_table:
             tasks.append(EndpointTask("billing_export", self.fetch_costs))
         return tasks
 
@@ -226,8 +238,8 @@ class GeminiConnector(Connector):
 
     # -- costs: the Cloud Billing export in BigQuery -------------------------------------------------------------
     async def fetch_costs(self, window: Window) -> Sequence[Fact]:
-        table = str(self.account.billing_table)
-        service = self.account.billing_service or DEFAULT_BILLING_SERVICE
+        table = str(self.options.billing_table)
+        service = self.options.billing_service or DEFAULT_BILLING_SERVICE
         request = {
             "query": COST_SQL.format(table=table),
             "useLegacySql": False,
@@ -256,7 +268,7 @@ class GeminiConnector(Connector):
         """Run jobs.query, then follow getQueryResults while the job is running (jobComplete false) and while
         pages remain (pageToken). Yields (column names, rows in the f/v shape) per completed page."""
         needs = (f"roles/bigquery.jobUser on project {self.project} and roles/bigquery.dataViewer on the dataset "
-                 f"of {self.account.billing_table}")
+                 f"of {self.options.billing_table}")
         body = await self._call(self.bigquery, "POST", f"/bigquery/v2/projects/{self.project}/queries",
                                 needs=needs, json_body=request)
         job = require(require(body, "jobReference", self, self._query_endpoint), "jobId", self, self._query_endpoint)
@@ -308,3 +320,18 @@ class GeminiConnector(Connector):
         return CostBucket(start=day, end=day + DAY, amount=cost + credits, currency=str(row["currency"]),
                           line_item=row["sku"], extra={"gross": str(cost), "credits": str(credits),
                                                        "service": service})
+
+
+PROVIDER = Provider(
+    connector=GeminiConnector,
+    options=GeminiOptions,
+    inference_origin="https://generativelanguage.googleapis.com",
+    catalog_id="google",
+    starter=StarterAccount(
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "Gemini: usage from Cloud Monitoring, cost from the Cloud Billing export in BigQuery "
+        "(pip install 'creditgauge[google]')",
+        key=False, lines=('gcp_project = "my-project"   # set your project',),
+        hints=('billing_table = "my-project.billing.gcp_billing_export_v1_XXXXXX"',)),
+    key_patterns=(r"AIza[0-9A-Za-z_\-]{20,}",),
+)

@@ -17,6 +17,7 @@ from typing import Any, Literal, cast
 
 from creditgauge.config import AccountConfig
 from creditgauge.connectors.base import Connector, EndpointTask
+from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import Capability, Fact, LimitSnapshot, Window, utcnow
 from creditgauge.errors import AuthError
 from creditgauge.http import RetryPolicy
@@ -133,3 +134,11 @@ class GroqConnector(Connector):
             raise self.contract_error(endpoint, f"{header}: {exc}") from None
         resets_at = as_of + timedelta(microseconds=int(seconds * 1_000_000))
         return {"reset_seconds": str(seconds), "resets_at": resets_at.isoformat()}
+
+
+PROVIDER = Provider(
+    connector=GroqConnector,
+    inference_origin="https://api.groq.com",  # OpenAI-compatible paths start with /openai/v1
+    starter=StarterAccount("GROQ_API_KEY", "no billing API: spend comes from the proxy / SDK hook"),
+    key_patterns=(r"gsk_[A-Za-z0-9]{8,}",),
+)

@@ -19,6 +19,7 @@ from creditgauge.connectors.base import (
     optional_field,
     require,
 )
+from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import BalanceSnapshot, Capability, Fact, Window, utcnow
 from creditgauge.errors import AuthError
 from creditgauge.http import provider_message
@@ -70,3 +71,12 @@ class MoonshotConnector(Connector):
                    if (value := decimal_field(data, key, self, ENDPOINT, required=False)) is not None}
         return BalanceSnapshot(as_of=utcnow(), amount=amount_field(data, "available_balance", self, ENDPOINT),
                                currency=self.currency_for(self.account), details=details)
+
+
+PROVIDER = Provider(
+    connector=MoonshotConnector,
+    inference_origin="https://api.moonshot.ai",  # set base_url = "https://api.moonshot.cn" for the China platform
+    catalog_id="moonshotai",
+    starter=StarterAccount("MOONSHOT_API_KEY", "balance (CNY on .cn, USD on .ai)"),
+    key_patterns=(r"sk-[A-Za-z0-9_\-]{8,}",),
+)

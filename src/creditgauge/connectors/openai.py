@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from creditgauge.config import AccountConfig
@@ -24,6 +23,7 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
+from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import (
     Capability,
     CostBucket,
@@ -321,18 +321,24 @@ class OpenAIConnector(Connector):
             if exc.status == 404:
                 return []  # no hard limit set: nothing to report, nothing wrong
             raise
-        cents = require(body, "threshold_amount", self, endpoint)
-        if isinstance(cents, bool) or not isinstance(cents, int | Decimal):
-            raise self.contract_error(endpoint, f"threshold_amount is not a number of cents: {cents!r}")
         enforcement = body.get("enforcement")
         return [LimitSnapshot(
             as_of=utcnow().replace(microsecond=0),
             name="spend_limit",
-            amount=Decimal(cents) / 100,  # the API speaks cents
+            amount=amount_field(body, "threshold_amount", self, endpoint, cents=True),
             currency=str(require(body, "currency", self, endpoint)).upper(),
             details={"interval": body.get("interval"),
                      "enforcement": enforcement.get("status") if isinstance(enforcement, dict) else None},
         )]
 
 
-__all__ = ["USAGE_TYPES", "OpenAIConnector", "UsageType", "base_without_v1"]
+PROVIDER = Provider(
+    connector=OpenAIConnector,
+    inference_origin="https://api.openai.com",
+    starter=StarterAccount("OPENAI_ADMIN_KEY", "admin key (sk-admin-...): costs and usage",
+                           hints=('monthly_limit = "200.00"   # your own limit, in the account currency',)),
+    key_patterns=(r"sk-(?:admin-|proj-|svcacct-)?[A-Za-z0-9_\-]{8,}",),
+    sdk_modules=("openai",),
+)
+
+__all__ = ["PROVIDER", "USAGE_TYPES", "OpenAIConnector", "UsageType", "base_without_v1"]

@@ -26,6 +26,7 @@ from creditgauge.connectors.base import (
     require_list,
 )
 from creditgauge.connectors.openai import base_without_v1
+from creditgauge.connectors.record import Provider, ProviderOptions, StarterAccount
 from creditgauge.domain import (
     BalanceKind,
     BalanceSnapshot,
@@ -49,6 +50,10 @@ SUBSCRIPTION_LIMITS = (("hard_limit_usd", "hard_limit"), ("soft_limit_usd", "sof
                        ("system_hard_limit_usd", "system_hard_limit"))  # dollars; `hard_limit` etc. are not
 
 
+class OpenAILegacyOptions(ProviderOptions):
+    session_key_env: str | None = None  # the variable holding a browser session key (sess-...) for credit_grants
+
+
 class OpenAILegacyConnector(Connector):
     provider: ClassVar[str] = "openai-legacy"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
@@ -70,7 +75,8 @@ class OpenAILegacyConnector(Connector):
 
     def __init__(self, account: AccountConfig, key: str | None, client: ApiClient) -> None:
         super().__init__(account, key, client)
-        env = account.session_key_env
+        self.session_key_env = account.provider_options(OpenAILegacyOptions).session_key_env
+        env = self.session_key_env
         self.session_key = (os.environ.get(env, "").strip() or None) if env else None
         register_secret(self.session_key)
 
@@ -86,7 +92,7 @@ class OpenAILegacyConnector(Connector):
             # Relays (one-api, new-api) have no credit_grants route; with a session key configured the user
             # wants OpenAI's own balance, so there a missing route stays an error.
             EndpointTask("credit_grants", self.fetch_balance, windowed=False, official=False,
-                         optional=not self.account.session_key_env),
+                         optional=not self.session_key_env),
         ]
 
     async def _get(self, path: str, params: Sequence[tuple[str, Any]] = (), *, advice: str,
@@ -148,10 +154,10 @@ class OpenAILegacyConnector(Connector):
         start = day_field(entry, "timestamp", self, USAGE_ENDPOINT)
 
         def line(item: Any) -> list[CostBucket]:
-            cents = amount_field(item, "cost", self, USAGE_ENDPOINT)
-            if not cents:
+            amount = amount_field(item, "cost", self, USAGE_ENDPOINT, cents=True)
+            if not amount:
                 return []  # the dashboard lists every category, zeros included
-            return [CostBucket(start=start, end=start + timedelta(days=1), amount=cents / 100, currency="USD",
+            return [CostBucket(start=start, end=start + timedelta(days=1), amount=amount, currency="USD",
                                line_item=str(require(item, "name", self, USAGE_ENDPOINT)))]
 
         return read_items(self, USAGE_ENDPOINT, require_list(entry, "line_items", self, USAGE_ENDPOINT), line)
@@ -182,7 +188,7 @@ class OpenAILegacyConnector(Connector):
             return facts  # one-api / new-api send 100000000 for an unlimited token: nothing remains to count
         today = window.end.date() - timedelta(days=1)  # the sync's today, also when it is not the clock's
         usage = await self._usage(today.replace(day=1), window.end.date())
-        used = amount_field(usage, "total_usage", self, USAGE_ENDPOINT) / 100  # cents
+        used = amount_field(usage, "total_usage", self, USAGE_ENDPOINT, cents=True)
         facts.append(BalanceSnapshot(as_of=as_of, amount=hard_limit - used, currency="USD", official=False, details={
             "kind": BalanceKind.LIMIT_ONLY.value, "label": f"hard limit minus usage, as reported by {self.server}",
             "hard_limit_usd": hard_limit, "total_usage": used}))
@@ -191,7 +197,7 @@ class OpenAILegacyConnector(Connector):
     async def fetch_balance(self, window: Window) -> list[Fact]:
         path = "/dashboard/billing/credit_grants"
         endpoint = f"GET {path}"
-        env = self.account.session_key_env
+        env = self.session_key_env
         if env and self.session_key is None:
             raise AuthError(
                 f"{self.provider} {endpoint}: account {self.account.name!r} sets session_key_env = {env!r} but "
@@ -234,4 +240,14 @@ class OpenAILegacyConnector(Connector):
         }
 
 
-__all__ = ["OpenAILegacyConnector"]
+PROVIDER = Provider(
+    connector=OpenAILegacyConnector,
+    options=OpenAILegacyOptions,
+    inference_origin="https://api.openai.com",
+    catalog_id="openai",
+    starter=StarterAccount("OPENAI_API_KEY",
+                           "unofficial billing endpoints; the official reports need OPENAI_ADMIN_KEY"),
+    key_patterns=(r"sk-[A-Za-z0-9_\-]{8,}", r"sess-[A-Za-z0-9]{8,}"),
+)
+
+__all__ = ["PROVIDER", "OpenAILegacyConnector"]

@@ -19,6 +19,7 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
+from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import (
     BalanceSnapshot,
     Capability,
@@ -133,3 +134,11 @@ class OpenRouterConnector(Connector):
 
     def _count(self, item: Any, key: str, *, required: bool = True) -> int:
         return count_field(item, key, self, ACTIVITY_PATH, required=required) or 0
+
+
+PROVIDER = Provider(
+    connector=OpenRouterConnector,
+    inference_origin="https://openrouter.ai",  # paths start with /api/v1
+    starter=StarterAccount("OPENROUTER_API_KEY", "credits need a management key; /key works with any"),
+    key_patterns=(r"sk-or-v1-[A-Za-z0-9_\-]{8,}",),
+)

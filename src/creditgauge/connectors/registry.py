@@ -1,34 +1,44 @@
-"""provider name -> connector class. Built-ins register through the same entry-point group a plugin would use."""
+"""Every provider, by name: the built-ins and plugins, each registered by an entry point naming its record
+(`module:PROVIDER`). The tables other modules need (inference origins, catalogue ids, key shapes, SDK names,
+starter accounts) are lookups over these records; a provider module is imported only when it is asked for."""
 
 from __future__ import annotations
 
+import re
+import threading
 from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
+from creditgauge.connectors.record import Provider, ProviderOptions, StarterAccount
 from creditgauge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from creditgauge.connectors.base import Connector
 
 ENTRY_POINT_GROUP = "creditgauge.connectors"
 
 # The built-ins are also declared in pyproject's entry points; this table keeps a source checkout that was never
-# installed (and so has no entry-point metadata) working.
+# installed (and so has no entry-point metadata) working. Its order is the order `init` writes accounts in.
 BUILTIN = {
-    "openai": "creditgauge.connectors.openai:OpenAIConnector",
-    "openai-legacy": "creditgauge.connectors.openai_legacy:OpenAILegacyConnector",
-    "anthropic": "creditgauge.connectors.anthropic:AnthropicConnector",
-    "xai": "creditgauge.connectors.xai:XAIConnector",
-    "openrouter": "creditgauge.connectors.openrouter:OpenRouterConnector",
-    "deepseek": "creditgauge.connectors.deepseek:DeepSeekConnector",
-    "moonshot": "creditgauge.connectors.moonshot:MoonshotConnector",
-    "groq": "creditgauge.connectors.groq:GroqConnector",
-    "gemini": "creditgauge.connectors.gemini:GeminiConnector",
+    "openai": "creditgauge.connectors.openai:PROVIDER",
+    "anthropic": "creditgauge.connectors.anthropic:PROVIDER",
+    "xai": "creditgauge.connectors.xai:PROVIDER",
+    "openrouter": "creditgauge.connectors.openrouter:PROVIDER",
+    "deepseek": "creditgauge.connectors.deepseek:PROVIDER",
+    "moonshot": "creditgauge.connectors.moonshot:PROVIDER",
+    "groq": "creditgauge.connectors.groq:PROVIDER",
+    "openai-legacy": "creditgauge.connectors.openai_legacy:PROVIDER",
+    "gemini": "creditgauge.connectors.gemini:PROVIDER",
 }
 
 
 @cache
 def _targets() -> dict[str, str]:
+    """name -> "module:attribute": the built-ins first, then plugins by name (a plugin may replace a built-in)."""
     targets = dict(BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
         targets[ep.name] = ep.value
     return targets
 
@@ -37,10 +47,98 @@ def known_providers() -> list[str]:
     return sorted(_targets())
 
 
-def connector_class(provider: str):  # -> type[Connector]; untyped to keep this module import-light
+@cache
+def provider(name: str) -> Provider:
     try:
-        target = _targets()[provider]
+        target = _targets()[name]
     except KeyError:
-        raise ConfigError(f"unknown provider {provider!r}; use one of: {', '.join(known_providers())}") from None
+        raise ConfigError(f"unknown provider {name!r}; use one of: {', '.join(known_providers())}") from None
     module_name, _, attr = target.partition(":")
-    return getattr(import_module(module_name), attr)
+    try:
+        found = getattr(import_module(module_name), attr)
+    except Exception as error:  # a broken plugin: say which one, whatever it raised
+        raise ConfigError(f"provider {name!r} cannot be loaded from {target} ({type(error).__name__}: {error}); "
+                          "reinstall or remove the package that provides it") from None
+    if not isinstance(found, Provider):
+        from creditgauge.connectors.base import Connector
+
+        if not (isinstance(found, type) and issubclass(found, Connector)):
+            raise ConfigError(f"provider {name!r}: {target} is neither a Provider record nor a Connector class")
+        found = Provider(connector=found)  # an entry point naming a bare connector: a provider without options
+    if found.name != name:
+        raise ConfigError(f"provider {name!r}: {target} is the record of provider {found.name!r}; "
+                          "the entry point's name must be the provider's name")
+    return found
+
+
+def providers() -> list[Provider]:
+    """Every registered provider, in registration order."""
+    return [provider(name) for name in _targets()]
+
+
+def connector_class(name: str) -> type[Connector]:
+    return provider(name).connector
+
+
+def options_model(name: str) -> type[ProviderOptions]:
+    return provider(name).options
+
+
+def inference_origin(name: str) -> str | None:
+    return provider(name).inference_origin
+
+
+def catalog_id(name: str) -> str:
+    """The price catalogue's id for a provider; a name that is not registered (a tracked event's) is its own id."""
+    return (provider(name).catalog_id or name) if name in _targets() else name
+
+
+def catalog_ids() -> dict[str, str]:
+    return {record.name: catalog_id(record.name) for record in providers()}
+
+
+@cache
+def sdk_providers() -> dict[str, str]:
+    """SDK module -> provider, for clients track() is given without a provider."""
+    return {module: record.name for record in providers() for module in record.sdk_modules}
+
+
+def starter_accounts() -> list[tuple[str, StarterAccount]]:
+    return [(record.name, record.starter) for record in providers() if record.starter is not None]
+
+
+def _loadable() -> list[Provider]:
+    """The providers that load; for answers that must not fail because of another provider's broken plugin."""
+    found = []
+    for name in _targets():
+        try:
+            found.append(provider(name))
+        except ConfigError:
+            continue
+    return found
+
+
+def option_owners(option: str) -> list[str]:
+    """The providers that take `option`, for the error when another provider's account sets it."""
+    return [record.name for record in _loadable() if option in record.options.model_fields]
+
+
+_loading_patterns = threading.local()
+
+
+def key_pattern() -> re.Pattern[str] | None:
+    """Every registered provider's key shapes as one pattern (None if none are known). A provider that cannot be
+    loaded adds none: redaction never fails. While the providers load (a log record made by an import), None."""
+    if getattr(_loading_patterns, "active", False):
+        return None
+    return _key_pattern()
+
+
+@cache
+def _key_pattern() -> re.Pattern[str] | None:
+    _loading_patterns.active = True
+    try:
+        patterns = dict.fromkeys(pattern for record in _loadable() for pattern in record.key_patterns)
+    finally:
+        _loading_patterns.active = False
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None

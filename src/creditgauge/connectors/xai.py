@@ -27,6 +27,7 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
+from creditgauge.connectors.record import Provider, ProviderOptions, StarterAccount
 from creditgauge.domain import (
     BalanceSnapshot,
     Capability,
@@ -63,6 +64,11 @@ def model_of(description: str) -> str | None:
     return last if last.startswith("grok") else None
 
 
+class XAIOptions(ProviderOptions):
+    management_base_url: str | None = None  # billing lives on the management host, not the inference API
+    team_id: str = "default"  # console.x.ai/team/<team id>
+
+
 class XAIConnector(Connector):
     provider = "xai"
     capabilities = frozenset({Capability.BALANCE, Capability.COSTS, Capability.INVOICES, Capability.LIMITS})
@@ -76,14 +82,19 @@ class XAIConnector(Connector):
     def build(cls, account: AccountConfig, key: str | None, *, timeout: float = 30.0,
               retry: RetryPolicy | None = None, **client_options: Any) -> Connector:
         # The client talks to the management host, while the account's base_url stays the inference API.
-        billing = account.model_copy(update={"base_url": account.management_base_url or MANAGEMENT_BASE_URL})
+        options = account.provider_options(XAIOptions)
+        billing = account.model_copy(update={"base_url": options.management_base_url or MANAGEMENT_BASE_URL})
         connector = super().build(billing, key, timeout=timeout, retry=retry, **client_options)
         connector.account = account
         return connector
 
     @property
     def team_path(self) -> str:
-        return f"/v1/billing/teams/{quote(self.account.team_id, safe='')}"
+        return f"/v1/billing/teams/{quote(self.team_id, safe='')}"
+
+    @property
+    def team_id(self) -> str:
+        return self.account.provider_options(XAIOptions).team_id
 
     def tasks(self) -> list[EndpointTask]:
         return [
@@ -105,7 +116,7 @@ class XAIConnector(Connector):
             if error.status != 404:
                 raise
             raise ProviderError(
-                f"{error}. The team id {self.account.team_id!r} is probably wrong: copy it from the console URL "
+                f"{error}. The team id {self.team_id!r} is probably wrong: copy it from the console URL "
                 f"(console.x.ai/team/<team id>) or read teamId from GET {MANAGEMENT_BASE_URL}/auth/management-keys/"
                 f"validation, then set team_id in [accounts.{self.account.name}]",
                 provider=error.provider, endpoint=error.endpoint, status=error.status,
@@ -116,7 +127,7 @@ class XAIConnector(Connector):
         """A cent amount, sent bare ("744") or wrapped ({"val": "744"}), in US dollars."""
         value = require(obj, key, self, path)
         return amount_field(value if isinstance(value, dict) else obj, "val" if isinstance(value, dict) else key,
-                            self, path) / 100
+                            self, path, cents=True)
 
     def _cycle_start(self, cycle: Any, path: str) -> datetime:
         year, month = count_field(cycle, "year", self, path), count_field(cycle, "month", self, path)
@@ -233,3 +244,13 @@ class XAIConnector(Connector):
             # Prepaid-only teams report zeros, which mean "no postpaid limit", not "a limit of $0".
             if key in limits and (amount := self._cents(limits, key, path))
         ]
+
+
+PROVIDER = Provider(
+    connector=XAIConnector,
+    options=XAIOptions,
+    inference_origin="https://api.x.ai",
+    catalog_id="x-ai",
+    starter=StarterAccount("XAI_MANAGEMENT_KEY", "management key: balance, invoices, limits"),
+    key_patterns=(r"xai-[A-Za-z0-9_\-]{8,}",),
+)
