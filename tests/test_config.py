@@ -4,6 +4,9 @@ from pathlib import Path
 import pytest
 
 from creditgauge.config import load_config, resolve_key
+from creditgauge.connectors.gemini import GeminiOptions
+from creditgauge.connectors.record import ProviderOptions
+from creditgauge.connectors.xai import XAIOptions
 from creditgauge.errors import ConfigError
 
 
@@ -75,3 +78,43 @@ def test_missing_file_is_empty_unless_required(tmp_path: Path) -> None:
     assert load_config(tmp_path / "nope.toml").accounts == {}
     with pytest.raises(ConfigError, match="creditgauge init"):
         load_config(tmp_path / "nope.toml", required=True)
+
+
+# ---- provider options: flat in the account's table, validated by the provider's own model ---------------------
+
+
+def test_provider_options_are_read_by_the_providers_model(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[accounts.x]\nprovider = "xai"\nkey_env = "K"\nteam_id = "t-42"\n'
+                                         '[accounts.g]\nprovider = "gemini"\ngcp_project = "p"\n'
+                                         '[accounts.o]\nprovider = "openai"\nkey_env = "K"\n'))
+    xai = config.account("x").provider_options(XAIOptions)
+    assert (xai.team_id, xai.management_base_url) == ("t-42", None)
+    gemini = config.account("g").provider_options(GeminiOptions)
+    assert (gemini.gcp_project, gemini.billing_table) == ("p", None)
+    assert config.account("o").options == ProviderOptions()
+    with pytest.raises(ConfigError, match="provider 'openai' has options ProviderOptions, not XAIOptions"):
+        config.account("o").provider_options(XAIOptions)
+
+
+@pytest.mark.parametrize(
+    ("account", "expected"),
+    [
+        ('provider = "xai"\nteam = "t"',
+         "accounts.a.team: unknown field: remove it or check its spelling against the README's config reference "
+         "(provider 'xai' takes the common fields and: management_base_url, team_id)"),
+        ('provider = "openai"\nteam_id = "t"',
+         "accounts.a.team_id: unknown field: remove it or check its spelling against the README's config "
+         "reference (provider 'openai' takes only the common fields; team_id is an option of xai)"),
+        ('provider = "openai-legacy"\ngcp_project = "p"',
+         "(provider 'openai-legacy' takes the common fields and: session_key_env; gcp_project is an option of "
+         "gemini)"),
+        ('provider = "xai"\noptions = {team_id = "t"}', "accounts.a.options: unknown field"),
+        ('provider = "xai"\nteam_id = 7', "accounts.a.team_id: Input should be a valid string"),
+    ],
+)
+def test_a_provider_option_out_of_place_is_refused_with_the_valid_ones(tmp_path: Path, account: str,
+                                                                       expected: str) -> None:
+    path = write(tmp_path, f'[accounts.a]\nkey_env = "K"\n{account}\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert expected in str(info.value) and "\n" not in str(info.value)

@@ -27,10 +27,9 @@ def combine(amounts: Iterable[tuple[Decimal, str]], fx: Mapping[str, FxRate]) ->
     for currency, amount in sorted(per_currency.items()):
         if currency == target:
             total += amount
-        elif currency in rates and rates[currency].rate is not None:
-            rate = rates[currency]
-            total += amount * rate.rate
-            used.append({"from": currency, "to": target, "rate": rate.rate, "date": rate.date})
+        elif currency in rates and (rate := rates[currency].rate) is not None:
+            total += amount * rate
+            used.append({"from": currency, "to": target, "rate": rate, "date": rates[currency].date})
         else:
             missing.append(currency)
     label = ", ".join(f"1 {r['from']} = {r['rate']} {r['to']} ({r['date']})" for r in used)

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -32,6 +32,7 @@ log = logging.getLogger("creditgauge.http")
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
+ErrorT = TypeVar("ErrorT", bound=ProviderError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +190,7 @@ class ApiClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    def _error(self, cls: type[ProviderError], endpoint: str, status: int | None, detail: str) -> ProviderError:
+    def _error(self, cls: type[ErrorT], endpoint: str, status: int | None, detail: str) -> ErrorT:
         where = f"{self.provider} {endpoint}" + (f" -> HTTP {status}" if status is not None else "")
         return cls(redact(f"{where}: {detail}"), provider=self.provider, endpoint=endpoint, status=status)
 

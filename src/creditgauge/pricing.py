@@ -32,7 +32,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import genai_prices
 from genai_prices import Usage
@@ -125,8 +124,9 @@ def tool_calls(event: UsageEvent) -> dict[str, int]:
     return calls
 
 
-def _per_call(per_thousand: Decimal | None) -> Decimal | None:
-    return None if per_thousand is None else per_thousand / 1000
+def _per_call(per_thousand: Rate | None) -> Decimal | None:
+    """A price per call; tiers follow input tokens, so a tiered one is its base price."""
+    return None if per_thousand is None else _rate(per_thousand, 0) / 1000
 
 
 def catalog_fees(price: gp.ModelPrice) -> dict[str, Decimal]:
@@ -147,9 +147,8 @@ class FastCard:
             price.input_mtok, price.cache_read_mtok, price.cache_write_mtok, price.cache_write_1h_mtok,
             price.output_mtok, price.output_reasoning_mtok)
         tiered = any(isinstance(p, gp.TieredPrices) for p in self.prices)
-        self.flat = None if tiered else self.prices
-        requests = price.requests_kcount
-        self.per_request = ZERO if requests is None else requests / 1000
+        self.flat = None if tiered else tuple(None if p is None else _rate(p, 0) for p in self.prices)
+        self.per_request = _rate(price.requests_kcount, 0) / 1000
         self.fees = catalog_fees(price)
 
     def cost(self, c: Counts) -> Decimal:
@@ -169,7 +168,7 @@ class FastCard:
                 tokens += (c.cache_write_tokens - writes_1h) * write
             else:
                 uncached -= writes_1h
-            if writes_1h:
+            if writes_1h and write_1h is not None:
                 tokens += writes_1h * write_1h
         output = c.output_tokens
         if reasoning is not None:
@@ -253,7 +252,7 @@ class Pricer:
         self._currencies = dict(currencies or {})
         self._fees = {account: dict(prices) for account, prices in (fees or {}).items() if prices}
         self._cards: dict[tuple[str, str, Context, int], Card | None] = {}
-        self._models: dict[tuple[str, str], Any] = {}
+        self._models: dict[tuple[str, str], gp.ModelInfo | None] = {}
         self._override_cards: dict[tuple[str, str], OverrideCard | None] = {}
 
     @classmethod
@@ -344,6 +343,7 @@ class Pricer:
         key = (provider, model)
         if key not in self._models:
             catalog_provider = catalog_id(provider)
+            info: gp.ModelInfo | None
             try:
                 _, info = genai_prices.data_snapshot.get_snapshot().find_provider_model(
                     model, None, catalog_provider, None)

@@ -94,7 +94,8 @@ class AnthropicConnector(Connector):
     async def _pages(self, path: str, params: list[tuple[str, str]], cursor_param: str,
                      cursor_field: str) -> AsyncIterator[list[Any]]:
         async def fetch(cursor: str | None) -> dict[str, Any]:
-            return await self._get(path, [*params, (cursor_param, cursor)] if cursor else params)
+            body: dict[str, Any] = await self._get(path, [*params, (cursor_param, cursor)] if cursor else params)
+            return body
 
         async for body in paginate(fetch, lambda body: self._next_cursor(body, path, cursor_field), what=path):
             data = require(body, "data", self, path)

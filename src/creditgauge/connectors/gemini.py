@@ -177,7 +177,8 @@ class GeminiConnector(Connector):
         # Gemini's token quotas meter input tokens; a metric named for output tokens is counted as output.
         facts += [
             UsageBucket(start=day, end=day + DAY, kind="tokens", extra={"dim_quota_metric": metric},
-                        **{"output_tokens" if "output" in metric else "input_tokens": count})
+                        input_tokens=0 if "output" in metric else count,
+                        output_tokens=count if "output" in metric else 0)
             for (day, metric), count in sorted(token_counts.items())
         ]
         return facts

@@ -243,13 +243,15 @@ class OpenAIConnector(Connector):
     def _usage(self, kind: UsageType, start: datetime, end: datetime, result: Any, endpoint: str) -> UsageBucket:
         if not isinstance(result, dict):
             raise self.unreadable(endpoint, "result", f"expected a result object, got {type(result).__name__}")
-        counts = {_RENAMED.get(name, name): value for name, value in result.items()
+        fields: dict[str, Any] = result
+        counts = {_RENAMED.get(name, name): value for name, value in fields.items()
                   if isinstance(value, int) and not isinstance(value, bool) and name not in kind.group_by}
         for name in kind.required:
             if name not in counts:
                 raise self.unreadable(endpoint, name, f"a {kind.name} result is missing the required count {name!r}")
         requests_field = "num_model_requests" if "num_model_requests" in counts else "num_requests"
-        columns = {column: counts.pop(name) for name, column in _MEASURE_COLUMNS.items() if name in counts}
+        columns: dict[str, Any] = {column: counts.pop(name) for name, column in _MEASURE_COLUMNS.items()
+                                   if name in counts}
         dims: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for name in kind.group_by:
@@ -269,7 +271,7 @@ class OpenAIConnector(Connector):
         items: list[dict[str, Any]] = []
 
         async def fetch(after: str | None) -> dict[str, Any]:
-            page = await self._get(path, [*params, ("after", after)] if after else params)
+            page: dict[str, Any] = await self._get(path, [*params, ("after", after)] if after else params)
             data = require(page, "data", self, endpoint)
             if not isinstance(data, list):
                 raise self.contract_error(endpoint, "'data' is not a list")

@@ -234,8 +234,9 @@ class FakeAnthropic(FakeProvider):
                 tokens = {"input": self._scale(rng, day, 40_000), "output": self._scale(rng, day, 12_000),
                           "cache_read": self._scale(rng, day, 800_000), "cache_creation": self._scale(rng, day, 50_000)}
                 prices = MODELS[model][1]
-                cents = sum(Decimal(tokens[name]) * prices[index] for name, index in
-                            (("input", 0), ("output", 1), ("cache_read", 2), ("cache_creation", 3))) / 10_000
+                cents = sum((Decimal(tokens[name]) * prices[index] for name, index in
+                             (("input", 0), ("output", 1), ("cache_read", 2), ("cache_creation", 3))),
+                            Decimal(0)) / 10_000
                 breakdown.append({"model": model, "tokens": tokens,
                                   "estimated_cost": {"currency": "USD", "amount": int(cents.to_integral_value())}})
             records.append({
@@ -321,7 +322,7 @@ class FakeAnthropic(FakeProvider):
         end = _instant(query, "ending_at") if "ending_at" in query else _midnight(self.end)
         cursor = _uncursor(query["page"], datetime.fromisoformat) if "page" in query else None
         day = cursor or _midnight(start.date())
-        data = []
+        data: list[dict[str, Any]] = []
         while day < end and len(data) < limit:
             rows = history.get(day.date(), [])
             data.append({"starting_at": _stamp(day), "ending_at": _stamp(day + ONE_DAY),

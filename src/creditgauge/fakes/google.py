@@ -313,7 +313,7 @@ class FakeGoogle(FakeProvider):
         rows = self._cost_rows(parameters["service"], datetime.fromisoformat(parameters["start"]),
                                datetime.fromisoformat(parameters["end"]))
         project = request.match_info["project"]
-        job = {"id": f"job_{secrets.token_urlsafe(18)}", "project": project, "rows": rows,
+        job: dict[str, Any] = {"id": f"job_{secrets.token_urlsafe(18)}", "project": project, "rows": rows,
                "polls_left": self.pending_polls}
         self.jobs[job["id"]] = job
         max_results = int(body.get("maxResults") or self.rows_per_page)

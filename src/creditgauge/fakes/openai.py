@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 from aiohttp import web
 from multidict import MultiMapping
@@ -253,6 +253,10 @@ def _array(query: MultiMapping[str], name: str) -> list[str]:
     return [*query.getall(f"{name}[]", []), *query.getall(name, [])]
 
 
+@overload
+def _integer(query: Mapping[str, str], name: str, *, required: Literal[True]) -> int: ...
+@overload
+def _integer(query: Mapping[str, str], name: str, *, required: bool = False) -> int | None: ...
 def _integer(query: Mapping[str, str], name: str, *, required: bool = False) -> int | None:
     raw = query.get(name)
     if raw is None:
@@ -466,7 +470,8 @@ class FakeOpenAI(FakeProvider):
 
     def _costs_of(self, endpoint: str, row: Row) -> list[Row]:
         """The cost lines one usage row produces: (line_item, quantity, unit, unit price)."""
-        m, model = row.measures, row.dims.get("model")
+        m = row.measures
+        model: str = row.dims.get("model", "")  # "" for the endpoints without a model dimension
         lines: list[tuple[str, int | Decimal, str | None, Decimal]] = []
         if endpoint == "completions":
             price = self.models[model]
@@ -607,7 +612,7 @@ class FakeOpenAI(FakeProvider):
                                                                             validate=True))
         except (binascii.Error, struct.error, ValueError):
             raise BadRequest(f"Invalid page cursor: {page[:40]!r}.", "page", "invalid_value") from None
-        index, rest = divmod(next_start - start, width)
+        index, rest = divmod(int(next_start) - start, width)
         if query_start != start or rest or not 0 <= index < total:
             raise BadRequest("The page cursor does not belong to this query.", "page", "invalid_value")
         return index

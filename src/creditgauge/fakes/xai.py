@@ -272,7 +272,7 @@ class FakeXAI(FakeProvider):
         days = [first + timedelta(days=n) for n in range((end - first).days)]
         groups: list[str | None] = [None]  # ungrouped: one series of the day totals
         if group_by:
-            groups = sorted({description for day in days for description in self.spend.get(day, {})})
+            groups = [*sorted({description for day in days for description in self.spend.get(day, {})})]
         limited = self.max_series is not None and len(groups) > self.max_series
         series = []
         for group in groups[: self.max_series] if limited else groups:
