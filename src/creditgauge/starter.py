@@ -48,7 +48,9 @@ def _account_block(known: KnownKey, active: bool) -> str:
 
 
 def starter_config(env: Mapping[str, str]) -> tuple[str, list[KnownKey]]:
-    """The file text, and the keys found (by variable name only: values are never read here)."""
+    """The file text, and the keys found (by variable name only: values are never read here). An account is
+    written active when its variable is set; only the variables that hold a key are listed as found."""
     known = known_keys()
-    found = [key for key in known if env.get(key.env)]
-    return HEADER + "\n".join(_account_block(key, key in found) for key in known), found
+    present = [key for key in known if env.get(key.env)]
+    text = HEADER + "\n".join(_account_block(key, key in present) for key in known)
+    return text, [key for key in present if key.starter.key]
