@@ -38,6 +38,7 @@ from typing import Any, Literal, TextIO
 
 from sqlalchemy import Engine
 
+from creditgauge.connectors.registry import display_name
 from creditgauge.csv_safety import SafeDictWriter
 from creditgauge.store import queries
 from creditgauge.store.facts import entity_name_map
@@ -58,10 +59,6 @@ FOCUS_COLUMNS = (
     "ServiceCategory", "SkuId", "ChargeDescription", "ChargeCategory", "ChargeFrequency", "PricingCategory",
     "ResourceId", "ConsumedQuantity", "ConsumedUnit", "Tags", "x_Source", "x_UnpricedRequests",
 )
-PROVIDER_NAMES = {
-    "openai": "OpenAI", "openai-legacy": "OpenAI", "anthropic": "Anthropic", "xai": "xAI", "groq": "Groq",
-    "gemini": "Google", "openrouter": "OpenRouter", "deepseek": "DeepSeek", "moonshot": "Moonshot AI",
-}
 
 
 def _iso(moment: datetime) -> str:
@@ -101,7 +98,7 @@ def focus_row(row: dict[str, Any]) -> dict[str, str]:
     start: datetime = row["start"]
     month = datetime(start.year, start.month, 1, tzinfo=UTC)
     next_month = datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
-    provider = PROVIDER_NAMES.get(row["provider"] or "", row["provider"] or "")
+    provider = display_name(row["provider"] or "")
     tokens = (row["input_tokens"] or 0) + (row["output_tokens"] or 0)
     tags = {k: v for k, v in (("project", row["project"]), ("workspace", row["workspace"]),
                               ("service_tier", row["service_tier"])) if v}

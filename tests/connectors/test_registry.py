@@ -32,6 +32,8 @@ def test_the_tables_are_lookups_over_the_records() -> None:
         "deepseek": "deepseek", "moonshot": "moonshotai", "groq": "groq", "openai-legacy": "openai",
         "gemini": "google"}
     assert registry.catalog_id("a-tracked-provider-nobody-registered") == "a-tracked-provider-nobody-registered"
+    assert (registry.display_name("openai-legacy"), registry.display_name("xai")) == ("OpenAI", "xAI")
+    assert registry.display_name("a-tracked-provider-nobody-registered") == "a-tracked-provider-nobody-registered"
     assert registry.sdk_providers() == {"openai": "openai", "anthropic": "anthropic"}
     assert registry.option_owners("team_id") == ["xai"]
     assert [name for name, _ in registry.starter_accounts()] == list(registry.BUILTIN)

@@ -259,6 +259,7 @@ class AnthropicConnector(Connector):
 
 PROVIDER = Provider(
     connector=AnthropicConnector,
+    display_name="Anthropic",
     inference_origin="https://api.anthropic.com",
     starter=StarterAccount("ANTHROPIC_ADMIN_KEY", "Admin API key (sk-ant-admin01-...): costs and usage",
                            hints=('monthly_limit = "200.00"   # your own limit, in the account currency',)),

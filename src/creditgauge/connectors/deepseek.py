@@ -70,6 +70,7 @@ class DeepSeekConnector(Connector):
 
 PROVIDER = Provider(
     connector=DeepSeekConnector,
+    display_name="DeepSeek",
     inference_origin="https://api.deepseek.com",
     starter=StarterAccount("DEEPSEEK_API_KEY", "balance per currency"),
     key_patterns=(r"sk-[A-Za-z0-9_\-]{8,}",),

@@ -325,6 +325,7 @@ class GeminiConnector(Connector):
 
 PROVIDER = Provider(
     connector=GeminiConnector,
+    display_name="Google",
     options=GeminiOptions,
     inference_origin="https://generativelanguage.googleapis.com",
     catalog_id="google",

@@ -138,6 +138,7 @@ class GroqConnector(Connector):
 
 PROVIDER = Provider(
     connector=GroqConnector,
+    display_name="Groq",
     inference_origin="https://api.groq.com",  # OpenAI-compatible paths start with /openai/v1
     starter=StarterAccount("GROQ_API_KEY", "no billing API: spend comes from the proxy / SDK hook"),
     key_patterns=(r"gsk_[A-Za-z0-9]{8,}",),

@@ -75,6 +75,7 @@ class MoonshotConnector(Connector):
 
 PROVIDER = Provider(
     connector=MoonshotConnector,
+    display_name="Moonshot AI",
     inference_origin="https://api.moonshot.ai",  # set base_url = "https://api.moonshot.cn" for the China platform
     catalog_id="moonshotai",
     starter=StarterAccount("MOONSHOT_API_KEY", "balance (CNY on .cn, USD on .ai)"),

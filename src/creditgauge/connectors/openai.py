@@ -336,6 +336,7 @@ class OpenAIConnector(Connector):
 
 PROVIDER = Provider(
     connector=OpenAIConnector,
+    display_name="OpenAI",
     inference_origin="https://api.openai.com",
     starter=StarterAccount("OPENAI_ADMIN_KEY", "admin key (sk-admin-...): costs and usage",
                            hints=('monthly_limit = "200.00"   # your own limit, in the account currency',)),

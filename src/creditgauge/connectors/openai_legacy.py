@@ -242,6 +242,7 @@ class OpenAILegacyConnector(Connector):
 
 PROVIDER = Provider(
     connector=OpenAILegacyConnector,
+    display_name="OpenAI",
     options=OpenAILegacyOptions,
     inference_origin="https://api.openai.com",
     catalog_id="openai",

@@ -138,6 +138,7 @@ class OpenRouterConnector(Connector):
 
 PROVIDER = Provider(
     connector=OpenRouterConnector,
+    display_name="OpenRouter",
     inference_origin="https://openrouter.ai",  # paths start with /api/v1
     starter=StarterAccount("OPENROUTER_API_KEY", "credits need a management key; /key works with any"),
     key_patterns=(r"sk-or-v1-[A-Za-z0-9_\-]{8,}",),

@@ -1,7 +1,7 @@
 """What a provider is, in one record: its connector, the options its accounts may set, where its inference API
-lives, its price-catalogue id, the key variables `init` looks for and the key shapes the redactor masks, and the
-SDKs whose clients `track()` attributes to it. Each provider module ends with `PROVIDER = Provider(...)`, named by
-an entry point (registry.py); nothing else lists providers.
+lives, its display name and price-catalogue id, the key variables `init` looks for and the key shapes the redactor
+masks, and the SDKs whose clients `track()` attributes to it. Each provider module ends with
+`PROVIDER = Provider(...)`, named by an entry point (registry.py); nothing else lists providers.
 
 Import-light on purpose: the config validates provider options through this module, so it imports no connector."""
 
@@ -38,6 +38,7 @@ class StarterAccount:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Provider:
     connector: type[Connector]
+    display_name: str | None = None  # the company's name in exports (FOCUS ProviderName), when not the name
     options: type[ProviderOptions] = ProviderOptions
     inference_origin: str | None = None  # scheme + host the proxy forwards to when the account has no base_url
     catalog_id: str | None = None  # genai-prices' provider id, when it is not the provider's name

@@ -88,9 +88,20 @@ def inference_origin(name: str) -> str | None:
     return provider(name).inference_origin
 
 
+def _registered(name: str) -> Provider | None:
+    """The record of `name`, or None for a name no provider registers (a tracked event may name any provider)."""
+    return provider(name) if name in _targets() else None
+
+
 def catalog_id(name: str) -> str:
-    """The price catalogue's id for a provider; a name that is not registered (a tracked event's) is its own id."""
-    return (provider(name).catalog_id or name) if name in _targets() else name
+    """The price catalogue's id for a provider; a name that is not registered is its own id."""
+    record = _registered(name)
+    return (record and record.catalog_id) or name
+
+
+def display_name(name: str) -> str:
+    record = _registered(name)
+    return (record and record.display_name) or name
 
 
 def catalog_ids() -> dict[str, str]:

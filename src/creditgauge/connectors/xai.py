@@ -248,6 +248,7 @@ class XAIConnector(Connector):
 
 PROVIDER = Provider(
     connector=XAIConnector,
+    display_name="xAI",
     options=XAIOptions,
     inference_origin="https://api.x.ai",
     catalog_id="x-ai",
