@@ -28,6 +28,7 @@ from creditgauge.errors import ConfigError
 from creditgauge.http import DEFAULT_LIMITS, Limits
 
 OptionsT = TypeVar("OptionsT", bound=ProviderOptions)
+UNKNOWN_FIELD = "unknown field: remove it or check its spelling against the README's config reference"
 CONFIG_ENV = "CREDITGAUGE_CONFIG"
 DATABASE_ENV = "CREDITGAUGE_DATABASE_URL"
 
@@ -137,9 +138,8 @@ def _unknown_option(provider_name: str, options: list[str], loc: tuple[int | str
              else f"provider {provider_name!r} takes only the common fields")
     owners = [owner for owner in option_owners(str(loc[0])) if owner != provider_name] if loc else []
     belongs = f"; {loc[0]} is an option of {', '.join(owners)}" if owners else ""
-    message = ("unknown field: remove it or check its spelling against the README's config reference "
-               f"({takes}{belongs})")
-    return {"type": PydanticCustomError("unknown_option", message), "loc": loc, "input": value}
+    return {"type": PydanticCustomError("unknown_option", f"{UNKNOWN_FIELD} ({takes}{belongs})"), "loc": loc,
+            "input": value}
 
 
 class SyncConfig(Strict):
@@ -313,7 +313,7 @@ def _location(loc: tuple[Any, ...]) -> str:
 def _explain(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown field: remove it or check its spelling against the README's config reference"
+        return UNKNOWN_FIELD
     if kind == "missing":
         return "required field is missing: add it"
     message = str(error["msg"])

@@ -75,8 +75,7 @@ class OpenAILegacyConnector(Connector):
 
     def __init__(self, account: AccountConfig, key: str | None, client: ApiClient) -> None:
         super().__init__(account, key, client)
-        self.session_key_env = account.provider_options(OpenAILegacyOptions).session_key_env
-        env = self.session_key_env
+        env = self.session_key_env = account.provider_options(OpenAILegacyOptions).session_key_env
         self.session_key = (os.environ.get(env, "").strip() or None) if env else None
         register_secret(self.session_key)
 
