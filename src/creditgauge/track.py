@@ -85,7 +85,8 @@ def flush(timeout: float = 30.0) -> FlushReport | None:
     return None if recorder is None else recorder.writer.flush(timeout)
 
 
-def _http_libraries() -> list[Any]:
+@cache
+def _http_libraries() -> tuple[Any, ...]:
     """httpx2 (openai 3.x, anthropic 2.x) and legacy httpx, whichever are installed (imported on first use:
     importing creditgauge must not import an HTTP stack)."""
     found = []
@@ -94,7 +95,7 @@ def _http_libraries() -> list[Any]:
             found.append(importlib.import_module(name))
         except ImportError:
             continue
-    return found
+    return tuple(found)
 
 
 def _sdk_http_client(client: object) -> Any:
