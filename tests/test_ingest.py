@@ -233,3 +233,18 @@ def test_no_key_shaped_field_is_accepted_or_logged(client: TestClient, engine: E
     assert answer.status_code == 422 and key not in answer.text
     assert stored(engine) == {}
     assert key not in caplog.text
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
+def test_a_body_that_is_not_utf8_is_a_422_on_the_whole_server(engine: Engine, content_type: str) -> None:
+    token = "cg-ingest-token-0123456789abcdef"
+    client = TestClient(create_app(CONFIG, engine, token=token, scheduler=False), base_url="http://127.0.0.1",
+                        raise_server_exceptions=False)
+    latin1 = json.dumps([item("caf\u00e9", model="caf\u00e9")]).encode("utf-8").replace(b"\\u00e9", b"\xe9")
+    for body in (latin1, b"\xff\xfe[\x00{\x00}\x00]\x00", b'{"events": [' + b"\xc3\x28" + b"]}"):
+        answer = client.post("/api/v1/events", content=body,
+                             headers={"content-type": content_type, "authorization": f"Bearer {token}"})
+        assert answer.status_code == 422, answer.text
+        [problem] = answer.json()["errors"]
+        assert "not UTF-8" in problem["message"] and "send JSON encoded as UTF-8" in problem["message"]
+    assert stored(engine) == {}

@@ -132,6 +132,31 @@ def test_injection_can_be_switched_off(upstream: FakeUpstream, recorder: Recorde
     assert event["cost"] is None and event["extra"]["usage_missing"] is True
 
 
+def test_tracking_twice_records_each_call_once(upstream: FakeUpstream, recorder: Recorder) -> None:
+    tracked = track(openai.OpenAI(base_url=upstream.url + "/v1", api_key=OPENAI_KEY), account="oa",
+                    recorder=recorder)
+    again = track(tracked, account="oa", tags={"team": "other"}, recorder=recorder)
+    assert again is tracked  # a tracked client is returned as it is
+    again.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    [event] = events(recorder)
+    assert event["tags"] is None or event["tags"] == {}
+
+
+def test_the_users_http_client_still_sends(upstream: FakeUpstream, recorder: Recorder) -> None:
+    import httpx2
+
+    sent: list[str] = []
+    own = httpx2.Client(headers={"x-team-proxy": "on"}, event_hooks={"request": [lambda r: sent.append(r.url.path)]})
+    client = track(openai.OpenAI(base_url=upstream.url + "/v1", api_key=OPENAI_KEY, http_client=own), account="oa",
+                   recorder=recorder)
+    with client:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert sent == ["/v1/chat/completions"]  # through the user's client: its hooks ran
+    assert upstream.requests[-1].headers.get("x-team-proxy") == "on"  # and its default headers were sent
+    assert own.is_closed  # closing the tracked copy closes the client it shares, as with_options copies do
+    assert len(events(recorder)) == 1
+
+
 def test_not_a_client() -> None:
     with pytest.raises(ConfigError, match="not an openai or anthropic client"):
         track(object(), account="x")

@@ -1,11 +1,13 @@
-"""Figures for the eye, shared by the terminal and the pages (JSON and the API keep every digit)."""
+"""Figures for the eye, shared by the terminal, the pages and messages (JSON and the API keep every digit)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from creditgauge.currencies import minor_digits
+from creditgauge.domain import as_utc
 
 CENT = Decimal("0.01")
 UNKNOWN = "—"  # a figure nobody reported: never 0 or 0.00
@@ -20,7 +22,8 @@ def minor_unit(currency: str | None) -> Decimal:
 
 def money(value: Any, currency: str | None = None, *, signed: bool = False, show_currency: bool = False) -> str:
     """An amount rounded half-even to its currency's minor unit with thousands separators: 38.557596325 USD ->
-    "38.56". A non-zero amount too small for that unit reads "<0.01" (never "0.00"); None reads "—"."""
+    "38.56". A non-zero amount too small for that unit reads "<0.01" (never "0.00"); None reads "—". The one
+    formatter of amounts for people: the terminal, the pages (the `money` filter) and alert messages."""
     if value is None:
         return UNKNOWN
     amount = Decimal(str(value))
@@ -34,14 +37,15 @@ def money(value: Any, currency: str | None = None, *, signed: bool = False, show
     return f"{text} {currency}" if show_currency and currency else text
 
 
-def cents(value: Any, *, signed: bool = False) -> str:
-    """A difference to the cent: sub-cent noise (per-event pricing summed over thousands of events) reads as 0.00,
-    never as -0.00000002. The API keeps every digit."""
-    if value is None:
+def age(moment: datetime | None, now: datetime, *, ago: bool = False) -> str:
+    """How long before `now` a moment was: "<1 min", "42 min", "5 h" (under two days), "12 d"; None reads "—".
+    `ago` adds " ago" for a sentence."""
+    if moment is None:
         return UNKNOWN
-    amount = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_EVEN)
-    amount = amount if amount != 0 else abs(amount)
-    return f"{amount:+,}" if signed and amount != 0 else f"{amount:,}"
+    minutes = int((now - as_utc(moment)).total_seconds() // 60)
+    text = ("<1 min" if minutes < 1 else f"{minutes} min" if minutes < 60
+            else f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // 1440} d")
+    return f"{text} ago" if ago else text
 
 
 def percent(ratio: Any) -> str:

@@ -49,34 +49,6 @@ def to_decimal(value: Any, *, what: str = "amount") -> Decimal:
 
 
 @dataclass(frozen=True, slots=True)
-class Money:
-    amount: Decimal
-    currency: str
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "amount", to_decimal(self.amount))
-        object.__setattr__(self, "currency", self.currency.upper())
-
-    def _check(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise ValueError(f"cannot combine {self.currency} and {other.currency} without an exchange rate")
-
-    def __add__(self, other: Money) -> Money:
-        self._check(other)
-        return Money(self.amount + other.amount, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._check(other)
-        return Money(self.amount - other.amount, self.currency)
-
-    def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
-
-    def __str__(self) -> str:
-        return f"{self.amount} {self.currency}"
-
-
-@dataclass(frozen=True, slots=True)
 class Window:
     """A half-open UTC interval [start, end)."""
 

@@ -2,12 +2,13 @@
 every inference call an `openai` or `anthropic` client makes (sync or async, streaming included) as tracked
 events, the same ones the proxy records, without a proxy.
 
-How: the client's HTTP transport (httpx2 in openai 3.x and anthropic 2.x; legacy httpx clients work the same way)
-is wrapped. Each request is classified like the proxy does; OpenAI-style streams get
-`stream_options.include_usage` unless `inject_stream_usage=False`; the answer's bytes are read as they pass to the
-SDK, and the event is priced and handed to the process's writer (journal + batch writer, see capture.writer) when
-the answer ends. A stream the application stops reading early is recorded with the usage seen so far, marked
-incomplete. The key is never kept: only its fingerprint.
+How: through the seam the SDKs document, `client.with_options(http_client=...)`. track() returns a copy of the
+client whose HTTP client (httpx2 in openai 3.x and anthropic 2.x; legacy httpx the same way) sends every request
+through the original one, so the user's own HTTP settings still apply. Each request is classified like the proxy
+does; OpenAI-style streams get `stream_options.include_usage` unless `inject_stream_usage=False`; the answer's
+bytes are read as they pass to the SDK, and the event is priced and handed to the process's writer (journal +
+batch writer, see capture.writer) when the answer ends. A stream the application stops reading early is recorded
+with the usage seen so far, marked incomplete. The key is never kept: only its fingerprint.
 
 The user's call is sacred: nothing creditgauge does around it (reading a hostile answer's usage, pricing,
 journaling) can turn the provider's answer into an exception in the application. Usage that cannot be read is
@@ -22,9 +23,10 @@ import importlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from creditgauge.capture.endpoints import Call, decodable_encodings
 from creditgauge.capture.guarded import GuardedTracker, mark_unreadable, prepare_call, record_safely
@@ -42,20 +44,22 @@ log = logging.getLogger("creditgauge.track")
 Client = TypeVar("Client")
 _recorder: Recorder | None = None
 _recorder_lock = threading.Lock()
+_tracking_clients: weakref.WeakSet[Any] = weakref.WeakSet()  # the HTTP clients track() made
 
 
 def track(client: Client, *, account: str, tags: Mapping[str, str] | None = None, provider: str | None = None,
           inject_stream_usage: bool | None = None, recorder: Recorder | None = None) -> Client:
-    """Record every inference call `client` makes under `account`; returns the same client.
+    """A copy of `client` that records every inference call it makes under `account` (the SDK's own
+    `with_options(http_client=...)`; the copy shares the client's connections and settings). A client track()
+    returned is returned as it is: tracking it again would record every call twice.
 
     provider: defaults to the account's provider in the config, else the SDK's (openai or anthropic).
     inject_stream_usage: defaults to the account's setting (true): ask OpenAI-style streams for their usage.
     recorder: where events go; default a process-wide one on the configured database and journal.
     """
-    http = getattr(client, "_client", None)
-    if http is None or not hasattr(http, "_transport"):
-        raise ConfigError(f"creditgauge.track: {type(client).__name__} is not an openai or anthropic client "
-                          f"(no HTTP transport to hook); pass OpenAI(), AsyncOpenAI(), Anthropic() or AsyncAnthropic()")
+    http = _sdk_http_client(client)
+    if http in _tracking_clients:
+        return client
     from creditgauge.config import load_config
 
     config = load_config()
@@ -68,10 +72,9 @@ def track(client: Client, *, account: str, tags: Mapping[str, str] | None = None
     inject = inject_stream_usage if inject_stream_usage is not None else (
         configured.inject_stream_usage if configured else True)
     hook = Hook(account, resolved, dict(tags or {}), inject, recorder or default_recorder())
-    wrapper = AsyncTrackingTransport if _is_async(http) else TrackingTransport
-    http._transport = wrapper(http._transport, hook)
-    http._mounts = {pattern: (None if t is None else wrapper(t, hook)) for pattern, t in http._mounts.items()}
-    return client
+    tracking = _tracking_http_client(http, hook)
+    _tracking_clients.add(tracking)
+    return cast(Client, cast(Any, client).with_options(http_client=tracking))
 
 
 def flush(timeout: float = 30.0) -> FlushReport | None:
@@ -82,8 +85,41 @@ def flush(timeout: float = 30.0) -> FlushReport | None:
     return None if recorder is None else recorder.writer.flush(timeout)
 
 
-def _is_async(http: Any) -> bool:
-    return hasattr(http._transport, "handle_async_request")
+@cache
+def _http_libraries() -> tuple[Any, ...]:
+    """httpx2 (openai 3.x, anthropic 2.x) and legacy httpx, whichever are installed (imported on first use:
+    importing creditgauge must not import an HTTP stack)."""
+    found = []
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return tuple(found)
+
+
+def _sdk_http_client(client: object) -> Any:
+    """The HTTP client an openai or anthropic client sends through. The SDKs take it as `http_client=` but keep
+    it as `_client`: it is only read here, and used through httpx's public `send`."""
+    http = getattr(client, "_client", None)
+    clients = tuple(kind for library in _http_libraries() for kind in (library.Client, library.AsyncClient))
+    if not (clients and isinstance(http, clients) and callable(getattr(client, "with_options", None))):
+        raise ConfigError(f"creditgauge.track: {type(client).__name__} is not an openai or anthropic client "
+                          f"(no HTTP client to hook); pass OpenAI(), AsyncOpenAI(), Anthropic() or AsyncAnthropic()")
+    return http
+
+
+def _tracking_http_client(inner: Any, hook: Hook) -> Any:
+    """A client of the same httpx library as `inner` whose transport sends every request through `inner` (so its
+    proxies, TLS settings, limits, auth and event hooks apply) and watches the answers. Requests are built by
+    this client, so it carries inner's default headers, query and cookies; redirects are left to inner."""
+    library = next(library for library in _http_libraries() if isinstance(inner, (library.Client,
+                                                                                   library.AsyncClient)))
+    is_async = isinstance(inner, library.AsyncClient)
+    kind = library.AsyncClient if is_async else library.Client
+    transport = (AsyncSendThrough if is_async else SendThrough)(inner, hook)
+    return kind(transport=transport, base_url=inner.base_url, headers=inner.headers, params=inner.params,
+                cookies=inner.cookies, timeout=inner.timeout, follow_redirects=False, trust_env=False)
 
 
 def default_recorder() -> Recorder:
@@ -190,57 +226,57 @@ class Exchange:
 
 @cache
 def _stream_classes() -> tuple[type, type]:
-    """httpx and httpx2 check the class of a response stream before reading it, so the wrappers subclass whichever
+    """httpx and httpx2 check the class of a response stream before reading it, so the streams subclass whichever
     of the two is installed. Built on first use: importing creditgauge must not import an HTTP stack."""
 
     def bases(kind: str) -> tuple[type, ...]:
-        found = []
-        for module in ("httpx2", "httpx"):
-            try:
-                found.append(getattr(importlib.import_module(module), kind))
-            except ImportError:
-                continue
-        return tuple(found) or (object,)
+        return tuple(getattr(library, kind) for library in _http_libraries()) or (object,)
 
-    class TrackingStream(*bases("SyncByteStream")):  # type: ignore[misc]
-        """The response body as the SDK reads it, seen on the way."""
+    class ResponseBytes(*bases("SyncByteStream")):  # type: ignore[misc]  # bases known only at run time
+        """The raw body of inner's answer as the SDK reads it, seen on the way by the exchange (if tracked)."""
 
-        def __init__(self, inner: Any, exchange: Exchange) -> None:
-            self.inner, self.exchange = inner, exchange
+        def __init__(self, response: Any, exchange: Exchange | None) -> None:
+            self.response, self.exchange = response, exchange
 
         def __iter__(self) -> Iterator[bytes]:
             complete = False
             try:
-                for chunk in self.inner:
-                    self.exchange.feed(chunk)
+                for chunk in self.response.iter_raw():
+                    if self.exchange is not None:
+                        self.exchange.feed(chunk)
                     yield chunk
                 complete = True
             finally:
-                self.exchange.finish(complete=complete)
+                if self.exchange is not None:
+                    self.exchange.finish(complete=complete)
 
         def close(self) -> None:
-            self.exchange.finish(complete=False)
-            self.inner.close()
+            if self.exchange is not None:
+                self.exchange.finish(complete=False)
+            self.response.close()
 
-    class AsyncTrackingStream(*bases("AsyncByteStream")):  # type: ignore[misc]
-        def __init__(self, inner: Any, exchange: Exchange) -> None:
-            self.inner, self.exchange = inner, exchange
+    class AsyncResponseBytes(*bases("AsyncByteStream")):  # type: ignore[misc]  # bases known only at run time
+        def __init__(self, response: Any, exchange: Exchange | None) -> None:
+            self.response, self.exchange = response, exchange
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             complete = False
             try:
-                async for chunk in self.inner:
-                    self.exchange.feed(chunk)
+                async for chunk in self.response.aiter_raw():
+                    if self.exchange is not None:
+                        self.exchange.feed(chunk)
                     yield chunk
                 complete = True
             finally:
-                self.exchange.finish(complete=complete)
+                if self.exchange is not None:
+                    self.exchange.finish(complete=complete)
 
         async def aclose(self) -> None:
-            self.exchange.finish(complete=False)
-            await self.inner.aclose()
+            if self.exchange is not None:
+                self.exchange.finish(complete=False)
+            await self.response.aclose()
 
-    return TrackingStream, AsyncTrackingStream
+    return ResponseBytes, AsyncResponseBytes
 
 
 def _prepare_safely(hook: Hook, request: Any) -> tuple[Any, Exchange | None]:
@@ -251,53 +287,58 @@ def _prepare_safely(hook: Hook, request: Any) -> tuple[Any, Exchange | None]:
         return request, None
 
 
-def _watch_safely(exchange: Exchange, response: Any) -> bool:
+def _watched(exchange: Exchange | None, response: Any) -> Exchange | None:
+    """The exchange, if the answer is one to record (not an error) and could be started on."""
+    if exchange is None:
+        return None
     try:
-        return exchange.watch(response)
+        return exchange if exchange.watch(response) else None
     except Exception as exc:  # the answer goes back as it came, untracked, rather than fail
         log.error("an answer could not be tracked: %s", type(exc).__name__)
-        return False
+        return None
 
 
-class TrackingTransport:
+def _relayed(response: Any, stream: Any) -> Any:
+    """inner's answer as a transport's answer to the tracking client, its body read through `stream`."""
+    return type(response)(response.status_code, headers=response.headers, stream=stream,
+                          extensions=response.extensions)
+
+
+class SendThrough:
+    """The tracking client's transport: each request goes out through the SDK's own client."""
+
     def __init__(self, inner: Any, hook: Hook) -> None:
         self.inner, self.hook = inner, hook
 
     def handle_request(self, request: Any) -> Any:
         request, exchange = _prepare_safely(self.hook, request)
-        response = self.inner.handle_request(request)
-        if exchange is not None and _watch_safely(exchange, response):
-            response.stream = _stream_classes()[0](response.stream, exchange)
-        return response
+        response = self.inner.send(request, stream=True)
+        return _relayed(response, _stream_classes()[0](response, _watched(exchange, response)))
 
-    def close(self) -> None:
+    def close(self) -> None:  # like the SDK's own with_options copies, closing a copy closes the shared client
         self.inner.close()
 
-    def __enter__(self) -> TrackingTransport:
-        self.inner.__enter__()
+    def __enter__(self) -> SendThrough:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.inner.__exit__(*exc)
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-class AsyncTrackingTransport:
+class AsyncSendThrough:
     def __init__(self, inner: Any, hook: Hook) -> None:
         self.inner, self.hook = inner, hook
 
     async def handle_async_request(self, request: Any) -> Any:
         request, exchange = _prepare_safely(self.hook, request)
-        response = await self.inner.handle_async_request(request)
-        if exchange is not None and _watch_safely(exchange, response):
-            response.stream = _stream_classes()[1](response.stream, exchange)
-        return response
+        response = await self.inner.send(request, stream=True)
+        return _relayed(response, _stream_classes()[1](response, _watched(exchange, response)))
 
     async def aclose(self) -> None:
         await self.inner.aclose()
 
-    async def __aenter__(self) -> AsyncTrackingTransport:
-        await self.inner.__aenter__()
+    async def __aenter__(self) -> AsyncSendThrough:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.inner.__aexit__(*exc)
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

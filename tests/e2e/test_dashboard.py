@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from creditgauge.web.templating import money, number
+from creditgauge.web.templating import money_filter as money
+from creditgauge.web.templating import number
 
 from .conftest import Demo, save_screenshot
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from creditgauge.store.sync_log import record_success
 from creditgauge.web import create_app
-from creditgauge.web.templating import money
+from creditgauge.web.templating import money_filter as money
 
 from . import dataset
 
@@ -109,7 +109,7 @@ def test_ledger_page_names_balance_kinds_in_words(client: TestClient) -> None:
 
 def test_money_filter_keeps_small_amounts_visible() -> None:
     assert money("1234.5", "USD") == "1,234.50 USD"
-    assert money("0.0004") == "0.0004"
+    assert money("0.0004") == "<0.01"  # as on the terminal: never "0.00" (display.money)
     assert money("0") == "0.00"
     assert money("-2.345") == "-2.34"
     assert money(None) == "—"

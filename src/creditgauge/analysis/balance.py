@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -38,7 +39,7 @@ class Balance:
     official: bool = True
     source: str | None = None  # the endpoint task of a verified balance, "ledger" or "monthly_limit"
     grants: tuple[GrantState, ...] = ()
-    details: dict[str, object] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)  # as the provider or the ledger gave it (JSON)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -58,7 +59,7 @@ class BalanceReport:
     as_of: datetime
     rows: list[Balance]
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:  # JSON: as_of, rows (Balance.to_dict), unknown (names)
         known = [row for row in self.rows if row.kind != BalanceKind.UNKNOWN]
         unknown = [row.account for row in self.rows if row.kind == BalanceKind.UNKNOWN]
         return {"as_of": self.as_of, "rows": [row.to_dict() for row in known], "unknown": unknown}

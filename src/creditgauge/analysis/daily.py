@@ -149,9 +149,9 @@ def spend_series(
     engine: Engine, *, since: date, until: date, accounts: Sequence[str] | None = None
 ) -> dict[tuple[str, str], Series]:
     """Per (account, currency), the daily spend over the days [since, until), reported or tracked, never both."""
-    window = {"since": day_start(since), "until": day_start(until), "accounts": accounts}
-    reported = spend_by_day(engine, source="reported", **window)
-    tracked = spend_by_day(engine, source="tracked", **window)
+    start, end = day_start(since), day_start(until)
+    reported = spend_by_day(engine, source="reported", since=start, until=end, accounts=accounts)
+    tracked = spend_by_day(engine, source="tracked", since=start, until=end, accounts=accounts)
     return _series(engine, reported, tracked, since, until, accounts)
 
 
@@ -174,7 +174,7 @@ def blended_spend(
     for item in series.values():
         if days := [day for day, src in item.sources.items() if src == "reported"]:
             spans[item.account] = (day_start(min(days)), day_start(max(days) + timedelta(days=1)))
-    window = {"since": day_start(since), "until": day_start(until), "accounts": accounts}
+    start, end = day_start(since), day_start(until)
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def group(values: dict[str, Any], currency: str) -> dict[str, Any]:
@@ -184,9 +184,11 @@ def blended_spend(
                            "unpriced_requests": 0}
         return groups[key]
 
-    reported = spend(engine, source="reported", **{**window, "by": _side(by, REPORTED_DIMENSIONS, False)})
+    reported = spend(engine, source="reported", since=start, until=end, accounts=accounts,
+                     by=_side(by, REPORTED_DIMENSIONS, False))
     tracked_by = _side(by, (*TRACKED_DIMENSIONS, "line_item"), True)  # tracked line items: tokens and tool fees
-    tracked = spend(engine, source="tracked", outside=spans, **{**window, "by": tracked_by})
+    tracked = spend(engine, source="tracked", since=start, until=end, accounts=accounts, by=tracked_by,
+                    outside=spans)
     for row in [*reported, *tracked]:
         target = group(dict.fromkeys(by) | row, row["currency"])
         if row["amount"] is not None:
@@ -209,5 +211,5 @@ def split_by_dimension(
     """Spend per (account, currency, value of `dimension`) over the days [since, until), each day taken from the
     same side `spend_series` takes it from (for project or model budgets)."""
     rows, _series = blended_spend(engine, since=since, until=until, by=["account", dimension], accounts=accounts)
-    return {(str(row["account"]), str(row["currency"]), row[dimension]): row["amount"]  # type: ignore[misc]
+    return {(str(row["account"]), str(row["currency"]), row[dimension]): row["amount"]
             for row in rows if row["amount"] is not None}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Engine
 
@@ -21,7 +21,7 @@ from creditgauge.analysis.accounts import select_accounts
 from creditgauge.analysis.burn import estimate
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import ZERO, day_start
-from creditgauge.store.queries import spend
+from creditgauge.store.queries import Source, spend
 
 DEFAULT_DELAY_HOURS = 48  # providers post costs 1 to 48 hours late
 Direction = Literal["reported_above_tracked", "tracked_above_reported"]
@@ -125,7 +125,7 @@ def reconcile(config: Config, engine: Engine, *, since: date, until: date | None
     chosen = select_accounts(config, accounts)
     until = min(until or now.date(), now.date())
     names = [a.name for a in chosen]
-    window = {"since": day_start(since), "until": day_start(until), "accounts": names}
+    window: _Window = {"since": day_start(since), "until": day_start(until), "accounts": names}
     reported = _by_day(spend(engine, by=["account", "day"], source="reported", **window)) if names else {}
     tracked = _by_day(spend(engine, by=["account", "day"], source="tracked", **window)) if names else {}
     rows: list[DayComparison] = []
@@ -151,14 +151,23 @@ def reconcile(config: Config, engine: Engine, *, since: date, until: date | None
     return ReconcileReport(since, until, rows, skipped)
 
 
-def _with_breakdowns(engine: Engine, rows: list[DayComparison], window: dict[str, Any]) -> list[DayComparison]:
+class _Window(TypedDict):
+    """The window both sides of a comparison are read over (spend()'s keyword arguments)."""
+
+    since: datetime
+    until: datetime
+    accounts: Sequence[str] | None
+
+
+def _with_breakdowns(engine: Engine, rows: list[DayComparison], window: _Window) -> list[DayComparison]:
     """Attach per-model and per-key differences to each day where both sides carry that dimension."""
     if not rows:
         return rows
     parts: dict[tuple[str, date, str], list[Part]] = defaultdict(list)
     for name, (reported_column, tracked_column) in BREAKDOWNS.items():
-        sides = {}
-        for source, column in (("reported", reported_column), ("tracked", tracked_column)):
+        sides: dict[Source, dict[tuple[str, date, str], dict[Any, Decimal]]] = {}
+        pairs: tuple[tuple[Source, str], ...] = (("reported", reported_column), ("tracked", tracked_column))
+        for source, column in pairs:
             sides[source] = defaultdict(dict)
             for row in spend(engine, by=["account", "day", column], source=source, **window):
                 if row[column] is not None:

@@ -39,17 +39,20 @@ class Thresholds:
         )
 
 
+Day = date  # the type, under a name the Runway.date field does not hide
+
+
 @dataclass(frozen=True, slots=True)
 class Runway:
     basis: Basis | None
     state: State
     reason: str
     days: Decimal | None = None  # None: not reached (within the horizon, or this month for a limit)
-    date: date | None = None
+    date: Day | None = None
     shortest_days: Decimal | None = None  # at the high end of the burn range
-    shortest_date: date | None = None
+    shortest_date: Day | None = None
     longest_days: Decimal | None = None  # at the low end of the burn range
-    longest_date: date | None = None
+    longest_date: Day | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ class Call:
     wants_usage: bool  # an OpenAI-style stream that already asks for usage
 
 
-def classify(method: str, path: str, query: dict[str, str], body: bytes) -> Call | None:
+def classify(method: str, path: str, query: Mapping[str, str], body: bytes) -> Call | None:
     """The inference call a request makes, or None for anything else (listing models, files, batches...)."""
     if method == "GET":
         return _retrieval(path, query)
@@ -68,7 +69,7 @@ def classify(method: str, path: str, query: dict[str, str], body: bytes) -> Call
     return Call(flavor, endpoint, model, payload.get("stream") is True, wants_usage)
 
 
-def _retrieval(path: str, query: dict[str, str]) -> Call | None:
+def _retrieval(path: str, query: Mapping[str, str]) -> Call | None:
     if _RESPONSE_PATH.search(path):
         return Call("responses", RESPONSE_RETRIEVAL, None, query.get("stream") == "true", True)
     if _BATCH_RESULTS.search(path):

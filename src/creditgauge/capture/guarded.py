@@ -111,7 +111,7 @@ class GuardedTracker:
 
     def feed(self, chunk: bytes) -> None:
         if self._inflater is not None and self.problem is None:
-            self._guard(lambda: self.tracker.feed(self._inflater.inflate(chunk)))  # type: ignore[union-attr]
+            self._guard(lambda: self.tracker.feed(self._inflater.inflate(chunk)))
 
     def close(self) -> None:
         if self._inflater is not None and self.problem is None:

@@ -227,15 +227,17 @@ class RecordingProxy:
             return _error(400, "creditgauge proxy: the path has a '.' or '..' segment; call the API's own path",
                           "invalid_path")
         tail = unquote(raw_tail) if "%" in raw_tail else raw_tail
+        body: bytes | None
         if request.content.is_eof():  # the common case: the whole body came with the headers
             try:
-                body: bytes | web.StreamResponse | None = await request.read()
+                body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 return self._too_large()
         else:
-            body = await self._read_body(request, tail)
-            if isinstance(body, web.StreamResponse):
-                return body
+            read = await self._read_body(request, tail)
+            if isinstance(read, web.StreamResponse):
+                return read
+            body = read
         call: Call | None = None
         if body is not None:
             inject = route.inject_stream_usage
@@ -259,10 +261,10 @@ class RecordingProxy:
             log.warning("upstream for account %s unreachable: %s", route.account, type(exc).__name__)
             return _error(502, f"creditgauge proxy: the upstream of account {route.account!r} could not be "
                                f"reached ({type(exc).__name__})", "upstream_unreachable")
-        exchange = Exchange(self.recorder, route, call, request, started, ts, upstream.status)
         async with upstream:
             if call is None or upstream.status >= 400:
                 return await _relay(request, upstream, None)
+            exchange = Exchange(self.recorder, route, call, request, started, ts, upstream.status)
             length = upstream.content_length
             if call.stream or upstream.content_type == "text/event-stream" or length is None \
                     or length > self.max_inflated_bytes:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import aiohttp
 from aiohttp import WSMsgType, web
+from yarl import URL
 
 log = logging.getLogger("creditgauge.capture.proxy")
 
@@ -27,7 +28,7 @@ def _protocols(request: web.BaseRequest) -> tuple[str, ...]:
     return tuple(part.strip() for part in header.split(",") if part.strip())
 
 
-async def relay_websocket(request: web.BaseRequest, session: aiohttp.ClientSession, url: str,
+async def relay_websocket(request: web.BaseRequest, session: aiohttp.ClientSession, url: str | URL,
                           headers: Mapping[str, str], account: str) -> web.StreamResponse:
     """Connect to `url` as a WebSocket with the client's headers and subprotocols, then relay until either side
     closes. An upstream that refuses the handshake answers the client with its status."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import typer
 
 from creditgauge import clock
@@ -11,17 +9,8 @@ from creditgauge.analysis.balance import balances
 from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
 from creditgauge.cli.status import kind_label, when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.display import UNKNOWN, money
+from creditgauge.display import age, money
 from creditgauge.domain import BalanceKind
-
-
-def age(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return UNKNOWN
-    minutes = int((now - moment).total_seconds() // 60)
-    if minutes < 60:
-        return f"{max(minutes, 0)} min"
-    return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // 1440} d"
 
 
 @app.command("balance")

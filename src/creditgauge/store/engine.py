@@ -121,7 +121,8 @@ def migrate(engine: Engine) -> None:
 
 
 def _short(exc: SQLAlchemyError) -> str:
-    return redact(str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0])
+    orig = getattr(exc, "orig", None)  # the driver's own error, on the DBAPI errors that wrap one
+    return redact(str(orig if orig else exc).splitlines()[0])
 
 
 def database_error(exc: SQLAlchemyError, url: URL, *, doing: str = "use") -> StoreError:

@@ -102,10 +102,16 @@ def _check_for(cls: type, spec: dataclasses.Field[Any]) -> Check | None:
     return None  # a flag
 
 
-@functools.cache
-def _checks(cls: type) -> tuple[tuple[str, Check], ...]:
-    return tuple((spec.name, check) for spec in dataclasses.fields(cls)
-                 if (check := _check_for(cls, spec)) is not None)
+_CHECKS: dict[type[Any], tuple[tuple[str, Check], ...]] = {}
+
+
+def _checks(cls: type[Any]) -> tuple[tuple[str, Check], ...]:
+    """The checks of a fact class's fields, worked out once per class."""
+    found = _CHECKS.get(cls)
+    if found is None:
+        found = _CHECKS[cls] = tuple((spec.name, check) for spec in dataclasses.fields(cls)
+                                     if (check := _check_for(cls, spec)) is not None)
+    return found
 
 
 def fact_problem(fact: Fact, endpoint: str) -> ItemProblem | None:

@@ -172,16 +172,18 @@ def spend(
         table = schema.cost_buckets
         dims = _reported_columns(engine, table, by)
         currency = table.c.currency
-        statement = _reported_select(table, [*dims, currency, func.sum(table.c.amount).label("nanos")], since, until)
+        statement: Select[Any] = _reported_select(table, [*dims, currency, func.sum(table.c.amount).label("nanos")],
+                                                  since, until)
         account_column = table.c.account
     else:
         _check_dimensions(by, TRACKED_DIMENSIONS, source)
         tracked = _tracked_source(engine, by, since, until)
         dims, currency = tracked.dims, tracked.table.c.currency
+        columns: list[Any] = [*dims, currency, func.sum(tracked.cost).label("nanos"),
+                              func.sum(tracked.unpriced).label("unpriced_requests"),
+                              func.sum(tracked.priced).label("priced_requests")]
         statement = (
-            select(*dims, currency, func.sum(tracked.cost).label("nanos"),
-                   func.sum(tracked.unpriced).label("unpriced_requests"),
-                   func.sum(tracked.priced).label("priced_requests"))
+            select(*columns)
             .select_from(tracked.source)
             .where(_window(tracked.moment, since, until))
         )
@@ -248,7 +250,7 @@ def usage(
         _check_dimensions(by, REPORTED_USAGE_DIMENSIONS, source)
         table = schema.usage_buckets
         dims = _reported_columns(engine, table, by)
-        measures = (*USAGE_MEASURES, *EXTRA_USAGE_MEASURES)
+        measures: tuple[str, ...] = (*USAGE_MEASURES, *EXTRA_USAGE_MEASURES)
         gaps = not_reported or {}
         sums = [_sum_unless(table.c[m], gaps.get(m)).label(m) for m in measures]
         statement = _reported_select(table, [*dims, *sums], since, until)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -35,7 +37,7 @@ accounts = Table(
 )
 
 
-def _dimensions() -> list[Column]:
+def _dimensions() -> list[Column[Any]]:
     return [
         Column("project", String(200)),
         Column("model", String(200)),

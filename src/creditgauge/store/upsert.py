@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 
-def _insert(connection: Connection, table: Table):
+def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
 
 

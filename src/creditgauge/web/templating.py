@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -12,43 +12,22 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from creditgauge.display import cents, percent
+from creditgauge.display import age, minor_unit, money, percent
 from creditgauge.domain import as_utc
 
 TEMPLATES = Path(__file__).parent / "templates"
-CENT = Decimal("0.01")
 
 
-def money(value: Any, currency: str | None = None) -> str:
-    """12345.678 -> "12,345.68 USD" (display only: rounded half-even to cents; the API keeps every digit).
-    Amounts under a cent but not zero keep their significant digits, so $0.0004 never reads as $0.00."""
-    if value is None:
-        return "—"
+def money_filter(value: Any, currency: str | None = None) -> str:
+    """The `money` filter: display.money, with the currency after the amount when the template names one; takes
+    {"amount", "currency"} figures too. 12345.678, "USD" -> "12,345.68 USD"; 0.0004 -> "<0.01"."""
     if isinstance(value, dict):
         value, currency = value.get("amount"), currency or value.get("currency")
-        if value is None:
-            return "—"
-    amount = Decimal(str(value))
-    text = f"{amount.quantize(CENT, rounding=ROUND_HALF_EVEN):,}" if amount == 0 or abs(amount) >= CENT \
-        else f"{amount.normalize():f}"
-    return f"{text} {currency}" if currency else text
+    return money(value, currency, show_currency=True)
 
 
 def number(value: Any) -> str:
     return "—" if value is None else f"{int(value):,}"
-
-
-def age(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "never"
-    seconds = int((now - as_utc(moment)).total_seconds())
-    if seconds < 90:
-        return "just now" if seconds < 10 else f"{seconds} s ago"
-    if seconds < 90 * 60:
-        return f"{seconds // 60} min ago"
-    if seconds < 36 * 3600:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
 
 
 def tenths(part: Any, whole: Any) -> int:
@@ -70,9 +49,9 @@ def utc_time(value: datetime | None) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
-templates.env.filters.update(money=money, cents=cents, percent=percent, number=number, iso_day=iso_day,
+templates.env.filters.update(money=money_filter, percent=percent, number=number, iso_day=iso_day,
                              utc_time=utc_time)
-templates.env.globals.update(tenths=tenths)
+templates.env.globals.update(tenths=tenths, minor_unit=minor_unit)
 templates.env.globals.update(version=version("creditgauge"))
 
 
@@ -80,5 +59,6 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     ctx = request.app.state.ctx
     now = ctx.now()
     page = {"demo": ctx.demo, "now": now, "csrf": request.scope.get("state", {}).get("csrf", ""),
-            "path": request.url.path, "age": lambda moment: age(moment, now), **context}
+            "path": request.url.path, **context,
+            "age": lambda moment: "never" if moment is None else age(moment, now, ago=True)}
     return templates.TemplateResponse(request, name, page, status_code=status_code)

@@ -67,7 +67,7 @@ class Facts:
 
 
 def _need(rule: AlertRule, field: str) -> Decimal:
-    value = getattr(rule, field)
+    value: Decimal | None = getattr(rule, field)
     if value is None:
         raise ConfigError(f"alerts.rules {rule.name!r}: a {rule.kind} rule needs {field} = \"...\"; add it")
     return value
@@ -138,13 +138,14 @@ def _budget(rule: AlertRule, facts: Facts, period: str) -> list[Finding]:
     elif rule.project:
         split = split_by_dimension(facts.engine, since=since, until=today + timedelta(days=1), dimension="project",
                                    accounts=[rule.account] if rule.account else list(facts.config.accounts))
-        for (account, currency, project), amount in split.items():
+        for (account, currency, project), in_project in split.items():
             if project == rule.project:
-                spent[f"{account}/{currency} project {project}"] = (amount, currency, f"project {project} on {account}")
+                spent[f"{account}/{currency} project {project}"] = (in_project, currency,
+                                                                    f"project {project} on {account}")
     else:
-        for row in _rows(rule, facts):
-            amount = row.today if period == "today" else row.month_to_date
-            spent[_subject(row)] = (amount, row.currency, row.account)
+        for status in _rows(rule, facts):
+            spent[_subject(status)] = (status.today if period == "today" else status.month_to_date, status.currency,
+                                       status.account)
     when = "today" if period == "today" else "this month"
     found = []
     for subject, (amount, currency, label) in spent.items():
@@ -251,7 +252,8 @@ def quarantined_items(rule: AlertRule, facts: Facts) -> list[Finding]:
     in quarantine), and resolves at the first check that finds none newer. The finding's value, kept with the
     alert's state, is the newest quarantined item's id: the mark the next check counts from."""
     previous = facts.alert_states.get((rule.name, QUARANTINE_SUBJECT))
-    mark = int(previous.value) if previous is not None and (previous.value or "").isdigit() else 0
+    value = None if previous is None else previous.value
+    mark = int(value) if value is not None and value.isdigit() else 0
     new, newest_id, newest = quarantined_after(facts.engine, mark)
     if not new or newest is None:
         return [Finding(rule.name, QUARANTINE_SUBJECT, False, "no tracked item quarantined since the last alert",

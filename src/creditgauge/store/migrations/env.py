@@ -10,7 +10,10 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` run by hand: take the URL from alembic's own config
     from sqlalchemy import create_engine
 
-    connection = create_engine(context.config.get_main_option("sqlalchemy.url")).connect()
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise SystemExit("alembic.ini has no sqlalchemy.url: set it to the database to migrate")
+    connection = create_engine(url).connect()
 
 context.configure(
     connection=connection,

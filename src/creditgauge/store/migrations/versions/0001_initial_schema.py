@@ -3,12 +3,13 @@
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-23 06:35:13.164493
+
+Frozen: the column types are the DDL of store.types as it was (UTCDateTime: timestamp with time zone, Nanos:
+BIGINT of nano-units, JSONText: text), so this migration creates the same tables whatever those become.
 """
 
 import sqlalchemy as sa
 from alembic import op
-
-import creditgauge.store.types
 
 revision = "0001"
 down_revision = None
@@ -22,7 +23,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("provider", sa.String(length=40), nullable=False),
         sa.Column("currency", sa.String(length=8), nullable=False),
-        sa.Column("first_seen_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_accounts")),
     )
     op.create_table(
@@ -31,9 +32,9 @@ def upgrade() -> None:
         sa.Column("rule", sa.String(length=200), nullable=False),
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("event", sa.String(length=20), nullable=False),
-        sa.Column("at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
-        sa.Column("channels", creditgauge.store.types.JSONText(), nullable=True),
+        sa.Column("channels", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_history")),
     )
     with op.batch_alter_table("alert_history", schema=None) as batch_op:
@@ -44,8 +45,8 @@ def upgrade() -> None:
         sa.Column("rule", sa.String(length=200), nullable=False),
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
-        sa.Column("since", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_notified_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_notified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column("value", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("rule", "subject", name=op.f("pk_alert_state")),
@@ -55,11 +56,11 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("account", sa.String(length=100), nullable=False),
         sa.Column("source", sa.String(length=100), nullable=False),
-        sa.Column("as_of", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("amount", creditgauge.store.types.Nanos(), nullable=False),
+        sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=8), nullable=False),
         sa.Column("official", sa.Boolean(), nullable=False),
-        sa.Column("details", creditgauge.store.types.JSONText(), nullable=True),
+        sa.Column("details", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_balance_snapshots")),
         sa.UniqueConstraint(
             "account", "source", "currency", "as_of", name=op.f("uq_balance_snapshots_account_source_currency_as_of")
@@ -73,8 +74,8 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("account", sa.String(length=100), nullable=False),
         sa.Column("source", sa.String(length=100), nullable=False),
-        sa.Column("start_time", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("end_time", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end_time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("dims_key", sa.Text(), nullable=False),
         sa.Column("project", sa.String(length=200), nullable=True),
         sa.Column("model", sa.String(length=200), nullable=True),
@@ -82,13 +83,13 @@ def upgrade() -> None:
         sa.Column("api_key", sa.String(length=200), nullable=True),
         sa.Column("workspace", sa.String(length=200), nullable=True),
         sa.Column("service_tier", sa.String(length=60), nullable=True),
-        sa.Column("amount", creditgauge.store.types.Nanos(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=8), nullable=False),
         sa.Column("quantity", sa.Text(), nullable=True),
         sa.Column("quantity_unit", sa.String(length=60), nullable=True),
         sa.Column("official", sa.Boolean(), nullable=False),
-        sa.Column("extra", creditgauge.store.types.JSONText(), nullable=True),
-        sa.Column("fetched_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("extra", sa.Text(), nullable=True),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cost_buckets")),
         sa.UniqueConstraint(
             "account",
@@ -108,7 +109,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("entity_id", sa.String(length=200), nullable=False),
         sa.Column("name", sa.String(length=300), nullable=False),
-        sa.Column("updated_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("account", "kind", "entity_id", name=op.f("pk_entity_names")),
     )
     op.create_table(
@@ -126,12 +127,12 @@ def upgrade() -> None:
         sa.Column("account", sa.String(length=100), nullable=False),
         sa.Column("invoice_id", sa.String(length=200), nullable=False),
         sa.Column("source", sa.String(length=100), nullable=False),
-        sa.Column("period_start", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("amount", creditgauge.store.types.Nanos(), nullable=False),
+        sa.Column("period_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=8), nullable=False),
         sa.Column("status", sa.String(length=60), nullable=False),
-        sa.Column("details", creditgauge.store.types.JSONText(), nullable=True),
-        sa.Column("fetched_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("details", sa.Text(), nullable=True),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("account", "invoice_id", name=op.f("pk_invoices")),
     )
     op.create_table(
@@ -139,12 +140,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("account", sa.String(length=100), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("amount", creditgauge.store.types.Nanos(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=8), nullable=False),
-        sa.Column("at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("created_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
     )
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
@@ -156,11 +157,11 @@ def upgrade() -> None:
         sa.Column("account", sa.String(length=100), nullable=False),
         sa.Column("source", sa.String(length=100), nullable=False),
         sa.Column("name", sa.String(length=60), nullable=False),
-        sa.Column("as_of", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("amount", creditgauge.store.types.Nanos(), nullable=False),
+        sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=8), nullable=False),
         sa.Column("official", sa.Boolean(), nullable=False),
-        sa.Column("details", creditgauge.store.types.JSONText(), nullable=True),
+        sa.Column("details", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_limit_snapshots")),
         sa.UniqueConstraint(
             "account", "source", "name", "as_of", name=op.f("uq_limit_snapshots_account_source_name_as_of")
@@ -169,12 +170,12 @@ def upgrade() -> None:
     op.create_table(
         "sync_runs",
         sa.Column("id", sa.String(length=26), nullable=False),
-        sa.Column("started_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("trigger", sa.String(length=20), nullable=False),
         sa.Column("requests", sa.Integer(), nullable=False),
-        sa.Column("detail", creditgauge.store.types.JSONText(), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_runs")),
     )
     with op.batch_alter_table("sync_runs", schema=None) as batch_op:
@@ -184,12 +185,12 @@ def upgrade() -> None:
         "sync_state",
         sa.Column("account", sa.String(length=100), nullable=False),
         sa.Column("source", sa.String(length=100), nullable=False),
-        sa.Column("high_water", creditgauge.store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_attempt_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_success_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("high_water", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("last_error_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("failing_since", creditgauge.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("account", "source", name=op.f("pk_sync_state")),
     )
     op.create_table(
@@ -198,8 +199,8 @@ def upgrade() -> None:
         sa.Column("account", sa.String(length=100), nullable=False),
         sa.Column("source", sa.String(length=100), nullable=False),
         sa.Column("kind", sa.String(length=60), nullable=False),
-        sa.Column("start_time", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("end_time", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end_time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("dims_key", sa.Text(), nullable=False),
         sa.Column("project", sa.String(length=200), nullable=True),
         sa.Column("model", sa.String(length=200), nullable=True),
@@ -216,8 +217,8 @@ def upgrade() -> None:
         sa.Column("images", sa.BigInteger(), nullable=False),
         sa.Column("characters", sa.BigInteger(), nullable=False),
         sa.Column("seconds", sa.BigInteger(), nullable=False),
-        sa.Column("extra", creditgauge.store.types.JSONText(), nullable=True),
-        sa.Column("fetched_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("extra", sa.Text(), nullable=True),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_buckets")),
         sa.UniqueConstraint(
             "account",
@@ -236,7 +237,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("account", sa.String(length=100), nullable=False),
         sa.Column("provider", sa.String(length=40), nullable=False),
-        sa.Column("ts", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
         sa.Column("endpoint", sa.String(length=120), nullable=False),
         sa.Column("model", sa.String(length=200), nullable=True),
         sa.Column("source", sa.String(length=20), nullable=False),
@@ -250,15 +251,15 @@ def upgrade() -> None:
         sa.Column("requests", sa.Integer(), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("incomplete", sa.Boolean(), nullable=False),
-        sa.Column("cost", creditgauge.store.types.Nanos(), nullable=True),
+        sa.Column("cost", sa.BigInteger(), nullable=True),
         sa.Column("currency", sa.String(length=8), nullable=False),
         sa.Column("price_source", sa.String(length=40), nullable=True),
         sa.Column("prices_version", sa.String(length=40), nullable=True),
         sa.Column("latency_ms", sa.Integer(), nullable=True),
         sa.Column("request_id", sa.String(length=200), nullable=True),
-        sa.Column("tags", creditgauge.store.types.JSONText(), nullable=True),
-        sa.Column("extra", creditgauge.store.types.JSONText(), nullable=True),
-        sa.Column("stored_at", creditgauge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("tags", sa.Text(), nullable=True),
+        sa.Column("extra", sa.Text(), nullable=True),
+        sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_events")),
     )
     with op.batch_alter_table("usage_events", schema=None) as batch_op:

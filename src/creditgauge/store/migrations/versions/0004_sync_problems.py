@@ -1,22 +1,16 @@
 """sync_problems: items a sync could not store as they came; sync_state.item_problems and sync_state.note
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.types import TypeDecorator
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
-
-
-class _UTCDateTime(TypeDecorator):  # the DDL of store.types.UTCDateTime, frozen here as this migration needs it
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
 
 
 def upgrade() -> None:
@@ -29,7 +23,7 @@ def upgrade() -> None:
         sa.Column("endpoint", sa.String(length=200), nullable=False),
         sa.Column("field", sa.String(length=200), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("seen_at", _UTCDateTime(), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),  # the DDL of store.types.UTCDateTime
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_problems")),
     )
     with op.batch_alter_table("sync_problems", schema=None) as batch_op:
