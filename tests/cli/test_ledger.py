@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.clock import FrozenClock, use_clock
 
 NOW = datetime(2026, 3, 18, 12, tzinfo=UTC)

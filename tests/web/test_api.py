@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from creditgauge.analysis.balance import balances
 from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import status
-from creditgauge.reports import ReportQuery, spend_report, usage_report
 from creditgauge.serialize import jsonable
+from creditgauge.service.reports import ReportQuery, spend_report, usage_report
 
 from . import dataset
 
@@ -173,8 +173,7 @@ def test_events_ingest_is_mounted_and_feeds_the_reports(client: TestClient) -> N
 def test_cli_json_and_api_print_the_same_documents(client: TestClient, store: Engine, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-    from creditgauge.cli.app import app
+    from creditgauge.cli import app
 
     config_file = tmp_path / "config.toml"
     config_file.write_text("".join(

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from creditgauge.analysis.accounts import home_currency
 from creditgauge.analysis.balance import Balance, MoneyFacts, load_money_facts, spend_in
 from creditgauge.analysis.burn import Burn, burn_rate
 from creditgauge.analysis.forecast import Forecast, month_forecast
@@ -97,7 +96,7 @@ class StatusReport:
 
 def _rows_for(account: AccountConfig, balances: list[Balance], facts: MoneyFacts, config: Config, now: datetime,
               limits: tuple[Snapshot, ...]) -> list[AccountStatus]:
-    home = home_currency(account)
+    home = facts.currency_of(account)
     series = facts.series
     spent_in = {currency for (name, currency) in series if name == account.name}
     by_currency = {b.currency: b for b in balances if b.kind != BalanceKind.UNKNOWN}

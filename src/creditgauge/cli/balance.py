@@ -6,13 +6,12 @@ from datetime import datetime
 
 import typer
 
-from creditgauge import clock
-from creditgauge.analysis.balance import balances
-from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
 from creditgauge.cli.status import kind_label, when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.display import UNKNOWN, money
 from creditgauge.domain import BalanceKind
+from creditgauge.service.status import balance_report
 
 
 def age(moment: datetime | None, now: datetime) -> str:
@@ -24,7 +23,6 @@ def age(moment: datetime | None, now: datetime) -> str:
     return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // 1440} d"
 
 
-@app.command("balance")
 def balance_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: {\"rows\": [...]}."),
@@ -33,8 +31,8 @@ def balance_command(
 ) -> None:
     """Latest balance per account: amount, currency, kind (verified/estimated/limit only), age."""
     fmt = output_format(as_json, as_csv)
-    now = clock.now()
-    report = balances(get_config(), get_engine(), now=now, accounts=account or None)
+    report = balance_report(get_session(), account)
+    now = report.as_of
     if fmt is OutputFormat.json:
         emit_json(report.to_dict())
         return
@@ -59,3 +57,7 @@ def balance_command(
                       "(add `creditgauge ledger add ACCOUNT --deposit AMOUNT` or a monthly_limit)")
     if not report.rows:
         console.print("no accounts configured: run `creditgauge init`")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("balance")(balance_command)

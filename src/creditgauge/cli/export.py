@@ -8,15 +8,14 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from creditgauge import export as exporter
-from creditgauge.cli.app import app, err_console, get_engine
+from creditgauge.cli.context import err_console, get_engine
 from creditgauge.cli.reports import SINCE_HELP, UNTIL_HELP, report_query
 from creditgauge.errors import ConfigError
 from creditgauge.filesystem import file_error
-from creditgauge.reports import USAGE_SOURCES, report_window
+from creditgauge.service import export as exporter
+from creditgauge.service.reports import USAGE_SOURCES, report_window
 
 
-@app.command()
 def export(
     fmt: str = typer.Option(..., "--format", "-f", help="csv, json (the report envelope) or focus (FinOps FOCUS "
                             "columns, CSV)."),
@@ -55,3 +54,7 @@ def export(
         raise file_error(exc, "write the export to", output) from None
     if output:
         err_console.print(f"wrote {total} rows to {output}", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)

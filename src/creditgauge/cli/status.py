@@ -12,13 +12,13 @@ from decimal import Decimal
 import typer
 from rich.text import Text
 
-from creditgauge import clock
 from creditgauge.analysis.balance import Balance
-from creditgauge.analysis.status import AccountStatus, StatusReport, status
-from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.analysis.status import AccountStatus, StatusReport
+from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.display import UNKNOWN, money
 from creditgauge.domain import BalanceKind
+from creditgauge.service.status import status_report
 
 STATE_STYLE = {"healthy": "green", "warning": "yellow", "critical": "bold red", "unknown": "dim"}
 KIND_LABEL = {BalanceKind.VERIFIED: "verified", BalanceKind.ESTIMATED: "estimated",
@@ -184,7 +184,6 @@ def _csv_row(row: AccountStatus) -> dict[str, object]:
     }
 
 
-@app.command("status")
 def status_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -193,7 +192,7 @@ def status_command(
 ) -> None:
     """Per account: balance (verified/estimated/limit only), month-to-date spend, burn per day, runway, state."""
     fmt = output_format(as_json, as_csv)
-    report = status(get_config(), get_engine(), now=clock.now(), accounts=account or None)
+    report = status_report(get_session(), account)
     if fmt is OutputFormat.json:
         emit_json(report.to_dict())
         return
@@ -204,3 +203,7 @@ def status_command(
         console.print("no accounts configured: run `creditgauge init`, then `creditgauge sync`")
         return
     print_fitted(console, status_table(report, wide=wide))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status_command)

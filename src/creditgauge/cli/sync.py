@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from creditgauge import clock
-from creditgauge.cli.app import app, console, emit_json, err_console, get_config, get_engine, print_table
+from creditgauge.cli.context import console, emit_json, err_console, get_config, get_engine, print_table
 from creditgauge.dates import parse_day
 from creditgauge.errors import ConfigError
 from creditgauge.sync import SyncReport, TaskResult, run_sync
@@ -40,7 +40,6 @@ class RichProgress:
                                         markup=True, highlight=False)
 
 
-@app.command()
 def sync(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     since: str | None = typer.Option(None, "--since", help="Re-read from this day (YYYY-MM-DD, 30d, month)."),
@@ -109,3 +108,7 @@ def _closing_line(report: SyncReport) -> str:
     if not parts:
         return "Everything was stored."
     return f"{'; '.join(parts)}; everything else was stored. {details}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(sync)

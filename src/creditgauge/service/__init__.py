@@ -1,0 +1,1 @@
+"""The use cases both faces call."""
