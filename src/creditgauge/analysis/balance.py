@@ -22,8 +22,9 @@ from creditgauge.analysis.ledger import GrantState, ledger_balance
 from creditgauge.analysis.windows import DayWindow, this_month
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import BalanceKind
-from creditgauge.store.alerts import SyncHealth, sync_health
-from creditgauge.store.ledger import LedgerEntry, Snapshot, latest_balances, list_entries
+from creditgauge.store.ledger import LedgerEntry, list_entries
+from creditgauge.store.snapshots import Snapshot, latest_balances
+from creditgauge.store.sync_health import SyncHealth, sync_health
 from creditgauge.store.types import money
 
 

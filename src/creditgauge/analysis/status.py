@@ -21,9 +21,9 @@ from creditgauge.analysis.windows import LAST_DAYS_SHOWN, last_days, this_month,
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import BalanceKind
 from creditgauge.fx import combine
-from creditgauge.store.alerts import SyncHealth
-from creditgauge.store.ledger import Snapshot, latest_limits
 from creditgauge.store.quarantine import count_quarantined
+from creditgauge.store.snapshots import Snapshot, latest_limits
+from creditgauge.store.sync_health import SyncHealth
 
 BASIS: dict[BalanceKind, Basis] = {BalanceKind.VERIFIED: "balance", BalanceKind.ESTIMATED: "balance",
                                    BalanceKind.LIMIT_ONLY: "limit"}

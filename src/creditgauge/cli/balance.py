@@ -37,7 +37,7 @@ def balance_command(
         emit_json(report.to_dict())
         return
     if fmt is OutputFormat.csv:
-        rows = report.to_dict()["rows"]
+        rows = [row.to_dict() for row in report.rows if row.kind != BalanceKind.UNKNOWN]  # the JSON's rows
         emit_csv(rows, ["account", "provider", "amount", "currency", "kind", "official", "as_of", "source"])
         return
     known = [row for row in report.rows if row.kind != BalanceKind.UNKNOWN]

@@ -133,8 +133,9 @@ def _notes(report: StatusReport) -> list[str]:
                          f"expiring {grant.expires_at:%Y-%m-%d}: {state}")
         if row.balance.kind == BalanceKind.VERIFIED and not row.balance.official:
             notes.append(f"{row.account}: balance from an unofficial endpoint ({row.balance.source})")
+        reported = row.balance.details.get("grants")
         notes += [f"{row.account}: credit grant {_reported_grant(grant, row.currency)}"
-                  for grant in row.balance.details.get("grants") or [] if isinstance(grant, dict)]
+                  for grant in reported if isinstance(grant, dict)] if isinstance(reported, list) else []
         if row.reported_through is not None and row.reported_through < report.as_of.date() and row.today:
             notes.append(f"{row.account}: spend after {row.reported_through} is tracked (provider not posted yet)")
         if row.sync and row.sync.failing_since:

@@ -6,7 +6,15 @@ import sys
 from collections.abc import Sequence
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from creditgauge import clock
 from creditgauge.cli.context import console, emit_json, err_console, get_config, get_engine, print_table
@@ -21,7 +29,7 @@ class RichProgress:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.overall = progress.add_task("sync", total=0)
-        self.running: dict[tuple[str, str], int] = {}
+        self.running: dict[tuple[str, str], TaskID] = {}
 
     def planned(self, account: str, sources: Sequence[str]) -> None:
         task = self.progress.tasks[self.overall]
