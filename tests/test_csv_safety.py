@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app as cli
+from creditgauge.cli import app as cli
 from creditgauge.config import parse_config
 from creditgauge.csv_safety import neutralise
 from creditgauge.web import create_app

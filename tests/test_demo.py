@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 
 from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import status
-from creditgauge.cli import commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.demo import DemoHandle, build_demo
 from creditgauge.demo.scenario import ACCOUNTS, DEMO_KEYS, INFERENCE_KEY, RUNNING_LOW
 from creditgauge.domain import BalanceKind, day_start

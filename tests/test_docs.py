@@ -6,8 +6,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 ROOT = get_command(app)

@@ -12,7 +12,7 @@ from creditgauge.config import load_config, parse_config
 from creditgauge.domain import CostBucket, Window
 from creditgauge.errors import ConfigError
 from creditgauge.fx import combine
-from creditgauge.reports import ReportQuery, spend_report
+from creditgauge.service.reports import ReportQuery, spend_report
 from creditgauge.store.facts import store_facts
 
 FX = {"fx": {"CNY": {"rate": "0.1381", "date": "2026-11-20"}}}

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select, text
 
 from creditgauge.config import parse_config
 from creditgauge.pricing import Pricer
+from creditgauge.service.events import store_isolating
 from creditgauge.store import schema
 from creditgauge.store.engine import open_engine
 from creditgauge.web import create_app
@@ -22,7 +23,6 @@ from creditgauge.web.ingest import (
     MAX_BODY_BYTES,
     IngestEvent,
     create_ingest_app,
-    store_isolating,
     to_usage_event,
 )
 

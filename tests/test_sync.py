@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.config import parse_config
 from creditgauge.connectors import registry
 from creditgauge.connectors.base import Connector, EndpointTask

@@ -16,8 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.clock import FrozenClock, use_clock
 from creditgauge.config import load_config
 from creditgauge.domain import BalanceSnapshot, CostBucket, UsageBucket, UsageEvent, day_start

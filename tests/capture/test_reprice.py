@@ -11,8 +11,7 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from creditgauge.capture.reprice import reprice
-from creditgauge.cli import commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.config import parse_config
 from creditgauge.domain import UsageEvent
 from creditgauge.pricing import Pricer

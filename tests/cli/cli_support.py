@@ -14,8 +14,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 
 DEMO_CONFIG = "creditgauge-demo.toml"
 DEMO_DATABASE = "creditgauge-demo.db"

@@ -12,8 +12,7 @@ import pytest
 from aiohttp import web
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.clock import FrozenClock, use_clock
 from creditgauge.fakes.server import FakeServer
 from creditgauge.store.engine import open_engine

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.clock import FrozenClock, use_clock
 from creditgauge.domain import UsageEvent
 from creditgauge.store.engine import open_engine

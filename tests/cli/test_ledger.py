@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.clock import FrozenClock, use_clock
 
 NOW = datetime(2026, 3, 18, 12, tzinfo=UTC)
@@ -67,3 +66,21 @@ def test_add_list_remove_and_the_estimated_balance(config_path: Path):
 def test_bad_input_is_one_line_and_exit_2(config_path: Path, args, message):
     result = run(config_path, *args)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_the_default_currency_is_the_one_the_accounts_table_recorded(config_path: Path, database_url: str):
+    """The account's currency comes from the `accounts` table (sync records its connector's there), not from loading
+    a connector class: here a table that says EUR for an OpenAI account."""
+    from creditgauge.store.engine import open_engine
+    from creditgauge.store.facts import register_account
+
+    engine = open_engine(database_url)
+    try:
+        register_account(engine, "oa", "openai", "EUR")
+    finally:
+        engine.dispose()
+    added = run(config_path, "ledger", "add", "oa", "--deposit", "5", "--json")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.output)["currency"] == "EUR"
+    balance = json.loads(run(config_path, "balance", "--json").output)
+    assert [(r["account"], r["currency"]) for r in balance["rows"]] == [("oa", "EUR")]

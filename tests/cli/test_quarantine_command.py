@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.store.engine import open_engine
 from quarantine_support import PLANTED_KEY, poison, stored_text
 

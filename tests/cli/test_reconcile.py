@@ -11,8 +11,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.clock import FrozenClock, use_clock
 from creditgauge.domain import CostBucket, UsageEvent, day_start
 from creditgauge.store.engine import open_engine

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 
 runner = CliRunner()
 

@@ -11,9 +11,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
 from creditgauge.analysis.status import status
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.cli.status import status_table
 from creditgauge.clock import FrozenClock, use_clock
 from creditgauge.config import load_config

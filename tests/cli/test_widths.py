@@ -13,8 +13,7 @@ import pytest
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
-from creditgauge.cli import commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app
+from creditgauge.cli import app
 from creditgauge.demo import DemoHandle, build_demo
 from creditgauge.demo.scenario import ACCOUNTS
 

@@ -15,8 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from creditgauge.cli import commands  # noqa: F401  (registers the commands)
-from creditgauge.cli.app import app as cli
+from creditgauge.cli import app as cli
 from creditgauge.config import load_config
 from creditgauge.fakes.upstream import FakeUpstream
 from creditgauge.store import schema

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from creditgauge.analysis.balance import balances
 from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import status
-from creditgauge.reports import ReportQuery, spend_report, usage_report
 from creditgauge.serialize import jsonable
+from creditgauge.service.reports import ReportQuery, spend_report, usage_report
 
 from . import dataset
 
@@ -170,18 +170,22 @@ def test_events_ingest_is_mounted_and_feeds_the_reports(client: TestClient) -> N
     assert "/api/v1/events" in client.get("/api/v1/openapi.json").json()["paths"]
 
 
-def test_cli_json_and_api_print_the_same_documents(client: TestClient, store: Engine, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-    from creditgauge.cli.app import app
-
+def cli_env(store: Engine, tmp_path: Path) -> dict[str, str]:
+    """The environment that points the CLI at the dataset's store and accounts."""
     config_file = tmp_path / "config.toml"
     config_file.write_text("".join(
         f'[accounts.{name}]\n' + "".join(f'{key} = "{value}"\n' for key, value in body.items())
         for name, body in dataset.ACCOUNTS.items()))
-    env = {"CREDITGAUGE_DATABASE_URL": store.url.render_as_string(hide_password=False),
-           "CREDITGAUGE_CONFIG": str(config_file)}
+    return {"CREDITGAUGE_DATABASE_URL": store.url.render_as_string(hide_password=False),
+            "CREDITGAUGE_CONFIG": str(config_file)}
+
+
+def test_cli_json_and_api_print_the_same_documents(client: TestClient, store: Engine, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from creditgauge.cli import app
+
+    env = cli_env(store, tmp_path)
     pairs = [
         (["status"], "/api/v1/status"),
         (["balance"], "/api/v1/balances"),
@@ -197,6 +201,27 @@ def test_cli_json_and_api_print_the_same_documents(client: TestClient, store: En
         result = CliRunner().invoke(app, [*command, "--json"], env=env)
         assert result.exit_code == 0, (command, result.output)
         assert without_today(json.loads(result.stdout)) == without_today(client.get(path).json()), command
+
+
+def test_cli_csv_and_api_csv_have_the_same_columns(client: TestClient, store: Engine, tmp_path: Path) -> None:
+    """One column list per report: `usage --csv --by day,project` names the project and marks provisional days, as
+    the API's CSV does."""
+    from typer.testing import CliRunner
+
+    from creditgauge.cli import app
+
+    env = cli_env(store, tmp_path)
+    for report, by, source in (("usage", "day,project", "reported"), ("usage", "model", "tracked"),
+                               ("spend", "day,project", "best"), ("spend", "account", "reported")):
+        result = CliRunner().invoke(app, [report, "--since", "2026-11-01", "--by", by, "--source", source, "--csv"],
+                                    env=env)
+        assert result.exit_code == 0, (report, result.output)
+        api = client.get(f"/api/v1/{report}", params={"since": "2026-11-01", "by": by, "source": source,
+                                                      "format": "csv"}).text
+        cli_header, api_header = (next(csv.reader(io.StringIO(text))) for text in (result.stdout, api))
+        assert cli_header == api_header, (report, by, source)
+    assert {"project_name", "provisional"} <= set(next(csv.reader(io.StringIO(CliRunner().invoke(
+        app, ["usage", "--since", "2026-11-01", "--by", "day,project", "--csv"], env=env).stdout))))
 
 
 def without_today(document: dict[str, Any]) -> dict[str, Any]:

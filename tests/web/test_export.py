@@ -13,10 +13,9 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-from creditgauge import export as exporter
-from creditgauge.cli.app import app
-from creditgauge.reports import ReportQuery, spend_report
+from creditgauge.cli import app
+from creditgauge.service import export as exporter
+from creditgauge.service.reports import ReportQuery, spend_report
 
 from . import dataset
 

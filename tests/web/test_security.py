@@ -163,8 +163,7 @@ def test_planted_key_is_on_no_page_no_response_no_row_no_log(
 def test_serve_command_refuses_a_public_bind_without_a_token() -> None:
     from typer.testing import CliRunner
 
-    import creditgauge.cli.commands  # noqa: F401  (registers the commands)
-    from creditgauge.cli.app import app
+    from creditgauge.cli import app
 
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "0"])
     assert result.exit_code == 2

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Engine
 
 from creditgauge.config import AccountConfig, Config
 from creditgauge.errors import ConfigError
+from creditgauge.store.queries import accounts_seen
 
 
 def select_accounts(config: Config, names: Sequence[str] | None = None) -> list[AccountConfig]:
@@ -15,17 +18,17 @@ def select_accounts(config: Config, names: Sequence[str] | None = None) -> list[
     return [config.account(name) for name in names]
 
 
-def home_currency(account: AccountConfig) -> str:
-    """The account's own currency: the config override, else its connector's default (USD when the connector
-    cannot be loaded, e.g. a plugin that is not installed here)."""
+def home_currency(account: AccountConfig, stored: Mapping[str, str]) -> str:
+    """The account's own currency: the config override, else the one the `accounts` table recorded when it last
+    synced (its connector's currency), else USD for an account never synced."""
     if account.currency:
         return account.currency.upper()
-    from creditgauge.connectors.registry import connector_class
+    return stored.get(account.name, "USD").upper()
 
-    try:
-        return connector_class(account.provider).currency_for(account)
-    except (ImportError, AttributeError, ConfigError):
-        return "USD"
+
+def stored_currencies(engine: Engine) -> dict[str, str]:
+    """Per account, the currency the `accounts` table recorded when it synced."""
+    return {name: row["currency"] for name, row in accounts_seen(engine).items()}
 
 
 def reports_spend(account: AccountConfig) -> bool:

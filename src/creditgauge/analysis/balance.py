@@ -17,14 +17,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from creditgauge.analysis.accounts import home_currency, reports_spend, select_accounts
+from creditgauge.analysis.accounts import home_currency, reports_spend, select_accounts, stored_currencies
 from creditgauge.analysis.daily import Figure, Series, spend_series
 from creditgauge.analysis.ledger import GrantState, ledger_balance
 from creditgauge.analysis.windows import DayWindow, this_month
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import BalanceKind
-from creditgauge.store.alerts import SyncHealth, sync_health
-from creditgauge.store.ledger import LedgerEntry, Snapshot, latest_balances, list_entries
+from creditgauge.store.ledger import LedgerEntry, list_entries
+from creditgauge.store.snapshots import Snapshot, latest_balances
+from creditgauge.store.sync_health import SyncHealth, sync_health
 from creditgauge.store.types import money
 
 
@@ -111,26 +112,25 @@ def month_to_date(series: Series | None, now: datetime, *, spend_known: bool = T
     return spend_in(series, this_month(now.date()), spend_known=spend_known).amount
 
 
-def _limit_only(account: AccountConfig, series: dict[tuple[str, str], Series], now: datetime,
+def _limit_only(account: AccountConfig, currency: str, series: dict[tuple[str, str], Series], now: datetime,
                 spend_known: bool) -> list[Balance]:
     if account.monthly_limit is None:
         return []
-    currency = home_currency(account)
     spent = month_to_date(series.get((account.name, currency)), now, spend_known=spend_known)
     remaining = None if spent is None else money(account.monthly_limit - spent)  # unknown spend: unknown room
     return [Balance(account.name, account.provider, currency, BalanceKind.LIMIT_ONLY, remaining, now,
                     source="monthly_limit", details={"monthly_limit": account.monthly_limit, "month_to_date": spent})]
 
 
-def account_balances(account: AccountConfig, *, snapshots: Sequence[Snapshot], entries: Sequence[LedgerEntry],
-                     series: dict[tuple[str, str], Series], now: datetime,
+def account_balances(account: AccountConfig, *, currency: str, snapshots: Sequence[Snapshot],
+                     entries: Sequence[LedgerEntry], series: dict[tuple[str, str], Series], now: datetime,
                      spend_known: bool = True) -> list[Balance]:
     """Every balance row of one account: verified per currency, the ledger for currencies with no snapshot,
-    else what remains under the monthly limit, else one unknown row."""
+    else what remains under the monthly limit, else one unknown row (those two in the account's `currency`)."""
     rows = _verified(account, snapshots)
     rows += _estimated(account, entries, series, {row.currency for row in rows}, now)
-    rows = rows or _limit_only(account, series, now, spend_known)
-    return rows or [Balance(account.name, account.provider, home_currency(account), BalanceKind.UNKNOWN, None, None)]
+    rows = rows or _limit_only(account, currency, series, now, spend_known)
+    return rows or [Balance(account.name, account.provider, currency, BalanceKind.UNKNOWN, None, None)]
 
 
 def history_start(entries: Sequence[LedgerEntry], now: datetime, *, at_least_days: int = 0) -> date:
@@ -151,6 +151,10 @@ class MoneyFacts:
     entries: list[LedgerEntry]
     series: dict[tuple[str, str], Series]
     health: dict[str, SyncHealth] = field(default_factory=dict)
+    currencies: dict[str, str] = field(default_factory=dict)  # per account, as the accounts table recorded it
+
+    def currency_of(self, account: AccountConfig) -> str:
+        return home_currency(account, self.currencies)
 
     def spend_known(self, account: AccountConfig) -> bool:
         """Whether a window without spend rows spent nothing (rather than: nobody can tell): the account is
@@ -162,7 +166,8 @@ class MoneyFacts:
 
     def balances_of(self, account: AccountConfig, now: datetime) -> list[Balance]:
         return account_balances(
-            account, snapshots=[s for s in self.snapshots if s.account == account.name],
+            account, currency=self.currency_of(account),
+            snapshots=[s for s in self.snapshots if s.account == account.name],
             entries=[e for e in self.entries if e.account == account.name], series=self.series, now=now,
             spend_known=self.spend_known(account),
         )
@@ -177,7 +182,8 @@ def load_money_facts(config: Config, engine: Engine, *, now: datetime, accounts:
     entries = list_entries(engine, names)
     series = spend_series(engine, since=history_start(entries, now, at_least_days=window_days),
                           until=now.date() + timedelta(days=1), accounts=names)
-    return MoneyFacts(chosen, latest_balances(engine, names), entries, series, sync_health(engine, names))
+    return MoneyFacts(chosen, latest_balances(engine, names), entries, series, sync_health(engine, names),
+                      stored_currencies(engine))
 
 
 def balances(config: Config, engine: Engine, *, now: datetime, accounts: Sequence[str] | None = None) -> BalanceReport:

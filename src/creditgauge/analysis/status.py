@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from creditgauge.analysis.accounts import home_currency
 from creditgauge.analysis.balance import Balance, MoneyFacts, load_money_facts, spend_in
 from creditgauge.analysis.burn import Burn, burn_rate
 from creditgauge.analysis.forecast import Forecast, month_forecast
@@ -22,9 +21,9 @@ from creditgauge.analysis.windows import LAST_DAYS_SHOWN, last_days, this_month,
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import BalanceKind
 from creditgauge.fx import combine
-from creditgauge.store.alerts import SyncHealth
-from creditgauge.store.ledger import Snapshot, latest_limits
 from creditgauge.store.quarantine import count_quarantined
+from creditgauge.store.snapshots import Snapshot, latest_limits
+from creditgauge.store.sync_health import SyncHealth
 
 BASIS: dict[BalanceKind, Basis] = {BalanceKind.VERIFIED: "balance", BalanceKind.ESTIMATED: "balance",
                                    BalanceKind.LIMIT_ONLY: "limit"}
@@ -97,7 +96,7 @@ class StatusReport:
 
 def _rows_for(account: AccountConfig, balances: list[Balance], facts: MoneyFacts, config: Config, now: datetime,
               limits: tuple[Snapshot, ...]) -> list[AccountStatus]:
-    home = home_currency(account)
+    home = facts.currency_of(account)
     series = facts.series
     spent_in = {currency for (name, currency) in series if name == account.name}
     by_currency = {b.currency: b for b in balances if b.kind != BalanceKind.UNKNOWN}

@@ -9,14 +9,13 @@ import typer
 from creditgauge import clock
 from creditgauge.analysis.alerts.engine import check_alerts, send_test_notice
 from creditgauge.analysis.alerts.rules import active_rules
-from creditgauge.cli.app import app, console, emit_json, err_console, get_config, get_engine
+from creditgauge.cli.context import console, emit_json, err_console, get_config, get_engine, get_session
 from creditgauge.cli.status import when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.store.alerts import alert_history, alert_states
+from creditgauge.service.alerts import alerts_overview
 
 alerts_app = typer.Typer(help="Alert rules and channels: check (for cron), test a channel, list states.",
                          no_args_is_help=True)
-app.add_typer(alerts_app, name="alerts")
 MESSAGE_WIDTH = 48  # a message wraps at word boundaries within this many columns
 
 
@@ -58,27 +57,18 @@ def list_command(
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Configured rules, the state of each subject, and recent events."""
-    config, engine = get_config(), get_engine()
-    states = alert_states(engine)
-    events = alert_history(engine, limit=history)
+    overview = alerts_overview(get_session(), history=history)
     if as_json:
-        emit_json({
-            "rules": [rule.model_dump(mode="json") for rule in active_rules(config)],
-            "states": [{"rule": s.rule, "subject": s.subject, "state": s.state, "since": s.since,
-                        "last_notified_at": s.last_notified_at, "message": s.message} for s in states.values()],
-            "history": [{"rule": e.rule, "subject": e.subject, "event": e.event, "at": e.at, "message": e.message,
-                         "channels": e.channels} for e in events],
-        })
+        emit_json(overview.to_dict())
         return
-    rules = active_rules(config)
+    rules, events = overview.rules, overview.history
     print_fitted(console, FittedTable("Alert rules", [
         Column("rule", [r.name for r in rules], keep=True),
         Column("kind", [r.kind for r in rules], keep=True),
         Column("scope", [r.account or r.tag or r.project or "all accounts" for r in rules], priority=1),
         Column("channels", [", ".join(r.channels) for r in rules], wrap=MESSAGE_WIDTH),
     ], shows_all="--wide or --json", wide=wide))
-    if states:
-        rows = list(states.values())
+    if rows := overview.states:
         print_fitted(console, FittedTable("States", [
             Column("rule", [s.rule for s in rows], keep=True),
             Column("subject", [s.subject for s in rows], keep=True),
@@ -94,3 +84,7 @@ def list_command(
             Column("event", [e.event for e in events], keep=True),
             Column("message", [e.message for e in events], wrap=MESSAGE_WIDTH),
         ], shows_all="--wide or --json", wide=wide))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(alerts_app, name="alerts")

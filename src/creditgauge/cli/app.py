@@ -1,35 +1,47 @@
-"""The Typer application, its global options and the helpers every command uses to load, print and fail."""
+"""The Typer application: its global options, how an error reaches the terminal, and every command, registered
+here in the order `--help` lists them."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
-from creditgauge.config import CONFIG_ENV, Config, load_config
-from creditgauge.csv_safety import SafeDictWriter
-from creditgauge.errors import ConfigError, CreditgaugeError
+from creditgauge.cli import (
+    alerts,
+    balance,
+    demo,
+    export,
+    guard,
+    ledger,
+    proxy,
+    quarantine,
+    reconcile,
+    reports,
+    reprice,
+    serve,
+    setup,
+    status,
+    sync,
+)
+from creditgauge.cli.context import console, err_console, load_once, state
+from creditgauge.config import CONFIG_ENV
+from creditgauge.errors import CreditgaugeError
 from creditgauge.filesystem import file_error
 from creditgauge.redact import install_log_redaction, redact
-from creditgauge.serialize import jsonable
+from creditgauge.service.session import database_error
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Each module's register(app) adds its commands; this order is the order of `creditgauge --help`.
+COMMAND_MODULES = (status, balance, demo, reports, export, guard, proxy, quarantine, reconcile, reprice, serve,
+                   setup, sync, alerts, ledger)
 
 
 class _Group(TyperGroup):
@@ -46,8 +58,6 @@ class _Group(TyperGroup):
             except OSError as exc:
                 raise file_error(exc, "use") from None
             except SQLAlchemyError as exc:
-                from creditgauge.store.engine import database_error
-
                 raise database_error(exc, state._engine.url if state._engine else make_url("sqlite://")) from None
         except CreditgaugeError as error:
             err_console.print(f"error: {redact(str(error))}", markup=False, highlight=False, soft_wrap=True)
@@ -68,18 +78,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-
-@dataclass
-class Globals:
-    config_path: Path | None = None
-    config_named_by: str | None = None  # "-c" or "$CREDITGAUGE_CONFIG" when the user named the file
-    verbose: bool = False
-    no_config_note: str | None = None
-    _config: Config | None = None
-    _engine: Engine | None = None
-
-
-state = Globals()
 
 FIRST_STEPS = """\
 No accounts yet: {path} {why}.
@@ -120,7 +118,7 @@ def _print_version() -> None:
 
 def _status_or_first_steps(ctx: typer.Context) -> None:
     """`creditgauge` alone: the status when accounts are configured, else the first steps."""
-    config = _load_config()
+    config = load_once()
     if config.accounts:
         command = ctx.command.get_command(ctx, "status")  # type: ignore[attr-defined]
         with command.make_context("status", [], parent=ctx) as status_ctx:  # its defaults, as `creditgauge status`
@@ -132,66 +130,9 @@ def _status_or_first_steps(ctx: typer.Context) -> None:
                       markup=False, highlight=False, soft_wrap=True)
 
 
-def _load_config() -> Config:
-    if state._config is None:
-        state._config = load_config(state.config_path, named_by=state.config_named_by)
-    return state._config
-
-
-def get_config() -> Config:
-    """The config; when the default file is absent (an empty config), a line on stderr after the command's answer
-    says so and how to add accounts."""
-    config = _load_config()
-    if not config.accounts and config.path is not None and not config.path.exists():
-        state.no_config_note = f"note: no config at {config.path}, so no accounts; run `creditgauge init` to write one"
-    return config
-
-
-def get_engine() -> Engine:
-    if state._engine is None:
-        from creditgauge.store.engine import open_engine
-
-        state._engine = open_engine(get_config().resolved_database_url())
-    return state._engine
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-def output_format(as_json: bool, as_csv: bool = False) -> OutputFormat:
-    if as_json and as_csv:
-        raise ConfigError("choose one of --json and --csv")
-    return OutputFormat.json if as_json else OutputFormat.csv if as_csv else OutputFormat.table
-
-
-def emit_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(jsonable(payload), indent=2) + "\n")
-
-
-def emit_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    writer = SafeDictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else jsonable(v)) for k, v in row.items()})
-
-
-def print_table(title: str | None, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]],
-                footer: Sequence[Any] | None = None, caption: str | None = None) -> None:
-    """columns: (header, justify). Numbers are right-aligned by their column's justify."""
-    table = Table(title=title, caption=caption, show_footer=footer is not None, header_style="bold",
-                  caption_justify="left")
-    for index, (header, justify) in enumerate(columns):
-        table.add_column(header, justify=justify,  # type: ignore[arg-type]
-                         footer="" if footer is None else str(footer[index]), no_wrap=justify == "right")
-    for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
-    console.print(table)
+for module in COMMAND_MODULES:
+    module.register(app)
 
 
 def main() -> None:
-    from creditgauge.cli import commands  # noqa: F401  (registers every command on `app`)
-
     app(prog_name="creditgauge")  # the same name under `python -m creditgauge`

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from creditgauge import clock
-from creditgauge.analysis.balance import balances
-from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
 from creditgauge.cli.status import kind_label, when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.display import age, money
 from creditgauge.domain import BalanceKind
+from creditgauge.service.status import balance_report
 
 
-@app.command("balance")
 def balance_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: {\"rows\": [...]}."),
@@ -22,13 +20,13 @@ def balance_command(
 ) -> None:
     """Latest balance per account: amount, currency, kind (verified/estimated/limit only), age."""
     fmt = output_format(as_json, as_csv)
-    now = clock.now()
-    report = balances(get_config(), get_engine(), now=now, accounts=account or None)
+    report = balance_report(get_session(), account)
+    now = report.as_of
     if fmt is OutputFormat.json:
         emit_json(report.to_dict())
         return
     if fmt is OutputFormat.csv:
-        rows = report.to_dict()["rows"]
+        rows = [row.to_dict() for row in report.rows if row.kind != BalanceKind.UNKNOWN]  # the JSON's rows
         emit_csv(rows, ["account", "provider", "amount", "currency", "kind", "official", "as_of", "source"])
         return
     known = [row for row in report.rows if row.kind != BalanceKind.UNKNOWN]
@@ -48,3 +46,7 @@ def balance_command(
                       "(add `creditgauge ledger add ACCOUNT --deposit AMOUNT` or a monthly_limit)")
     if not report.rows:
         console.print("no accounts configured: run `creditgauge init`")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("balance")(balance_command)

@@ -21,22 +21,21 @@ from creditgauge import clock
 from creditgauge.analysis.daily import spend_series, split_by_dimension
 from creditgauge.analysis.reconcile import EXPLAIN, reconcile
 from creditgauge.analysis.status import StatusReport, status
-from creditgauge.cli.app import app, console, err_console, print_table
+from creditgauge.cli.context import console, err_console, print_table
 from creditgauge.cli.status import kind_label, shown, status_table
 from creditgauge.connectors.registry import connector_class
 from creditgauge.demo import DemoHandle, build_demo
 from creditgauge.demo.scenario import MAX_DAYS, MIN_DAYS, RUNNING_LOW
-from creditgauge.domain import day_start
 from creditgauge.filesystem import writable_directory
 from creditgauge.ports import any_free_port, port_is_free, require_free_port
-from creditgauge.store import queries
+from creditgauge.service.reports import ReportQuery, Source, spend_report
 
 SPEND_DAYS = 30
+SOURCES_APART: tuple[Source, ...] = ("reported", "tracked")
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8484
 
 
-@app.command()
 def demo(
     days: int = typer.Option(180, "--days", min=MIN_DAYS, max=MAX_DAYS, help="Days of generated history."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Print the tables and stop (no dashboard)."),
@@ -113,9 +112,9 @@ def _spend_window() -> tuple[date, date]:
 
 def _what_is_verified(handle: DemoHandle, report: StatusReport) -> None:
     since, until = _spend_window()
-    window = {"since": day_start(since), "until": day_start(until), "by": ["account"]}
-    sides = {source: {row["account"] for row in queries.spend(handle.engine, source=source, **window)}
-             for source in ("reported", "tracked")}
+    sides = {source: {row["account"] for row in spend_report(handle.engine, ReportQuery(
+        since=since, until=until, by=["account"], source=source, today=clock.now().date()))["rows"]}
+        for source in SOURCES_APART}
     rows = []
     for name, account in handle.config.accounts.items():
         mine = [row for row in report.rows if row.account == name]
@@ -191,3 +190,7 @@ def _serve(handle: DemoHandle, port: int) -> None:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()  # once the server is listening
     run_server(handle.config, handle.engine, host=HOST, port=port, demo=True,
                proxy_observers=handle.recorder.observers)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

@@ -8,15 +8,13 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from creditgauge import export as exporter
-from creditgauge.cli.app import app, err_console, get_engine
+from creditgauge.cli.context import err_console, get_engine
 from creditgauge.cli.reports import SINCE_HELP, UNTIL_HELP, report_query
-from creditgauge.errors import ConfigError
 from creditgauge.filesystem import file_error
-from creditgauge.reports import USAGE_SOURCES, report_window
+from creditgauge.service import export as exporter
+from creditgauge.service.reports import USAGE_SOURCES, report_window
 
 
-@app.command()
 def export(
     fmt: str = typer.Option(..., "--format", "-f", help="csv, json (the report envelope) or focus (FinOps FOCUS "
                             "columns, CSV)."),
@@ -27,12 +25,12 @@ def export(
 ) -> None:
     """Export spend at its finest grain for spreadsheets and FinOps tools. The FOCUS column mapping is in the
     README."""
-    if fmt not in ("csv", "json", "focus"):
-        raise ConfigError(f"--format {fmt!r}: use csv, json or focus")
+    chosen_format = exporter.export_format(fmt)
     # an export lists the stored rows of one side; `best` is a blend of whole days that only `spend` computes
     query = report_query(since, until, [], source, [], USAGE_SOURCES)
     start, end = report_window(query)
-    engine, chosen = get_engine(), query.source
+    engine = get_engine()
+    chosen: exporter.Source = "tracked" if query.source == "tracked" else "reported"
     total = exporter.count(engine, since=start, until=end, source=chosen)
     progress = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=err_console, transient=True, disable=not err_console.is_terminal)
@@ -42,7 +40,7 @@ def export(
             bar = progress.add_task("rows", total=total)
             target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
             try:
-                exporter.export(engine, target, fmt=fmt, since=start, until=end,  # type: ignore[arg-type]
+                exporter.export(engine, target, fmt=chosen_format, since=start, until=end,
                                 source=chosen, progress=lambda n: progress.advance(bar, n))
             finally:
                 if output:
@@ -55,3 +53,7 @@ def export(
         raise file_error(exc, "write the export to", output) from None
     if output:
         err_console.print(f"wrote {total} rows to {output}", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)

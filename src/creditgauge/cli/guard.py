@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from creditgauge import clock
 from creditgauge.analysis.guard import Limits, guard
-from creditgauge.analysis.status import status
-from creditgauge.cli.app import app, console, emit_json, err_console, get_config, get_engine
-from creditgauge.cli.ledger import parse_amount
+from creditgauge.analysis.ledger import parse_amount
+from creditgauge.cli.context import console, emit_json, err_console, get_session
+from creditgauge.service.status import status_report
 
 SHORTFALL_EXIT = 3
 
 
-@app.command("guard")
 def guard_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     min_runway_days: str | None = typer.Option(None, "--min-runway-days", help="Fail under this many days."),
@@ -27,7 +25,7 @@ def guard_command(
         min_balance=parse_amount(min_balance, "--min-balance") if min_balance else None,
         max_month_spend=parse_amount(max_month_spend, "--max-month-spend") if max_month_spend else None,
     )
-    report = guard(status(get_config(), get_engine(), now=clock.now(), accounts=account or None), limits)
+    report = guard(status_report(get_session(), account), limits)
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -39,3 +37,7 @@ def guard_command(
             console.print(f"ok: {len(report.checked)} account(s) checked", markup=False)
     if not report.ok:
         raise typer.Exit(SHORTFALL_EXIT)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("guard")(guard_command)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from creditgauge import clock
-from creditgauge.analysis.accounts import home_currency
-from creditgauge.analysis.ledger import check_entry, entry_dict, parse_amount
-from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
 from creditgauge.cli.status import shown, when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.currencies import iso_currency
-from creditgauge.dates import parse_moment
 from creditgauge.errors import ConfigError
-from creditgauge.store.ledger import add_entry, list_entries, remove_entry
+from creditgauge.service import ledger
+from creditgauge.service.ledger import EntryOptions, entry_dict
+
+# The ledger's fields as this command names them: the amount is the option that says the kind (--deposit 20).
+CLI_OPTIONS = {kind: EntryOptions(amount=f"--{kind}", at="--at", expires="--expires", currency="--currency")
+               for kind in ledger.LEDGER_KINDS}
 
 ledger_app = typer.Typer(help="Deposits, grants and adjustments: how accounts without a balance API get one.",
                          no_args_is_help=True)
-app.add_typer(ledger_app, name="ledger")
 
 
 @ledger_app.command("add")
@@ -37,20 +36,12 @@ def add(
     if len(given) != 1:
         raise ConfigError("give exactly one of --deposit AMOUNT, --grant AMOUNT --expires DATE, --adjust AMOUNT")
     kind, text = given[0]
-    config = get_config()
-    account_config = config.account(account)
-    now = clock.now()
-    when_at = parse_moment(at, now=now) if at else now
-    expires_at = parse_moment(expires, now=now, option="--expires") if expires else None
-    amount = parse_amount(text, f"--{kind}")
-    check_entry(kind, amount, when_at, expires_at)
-    code = iso_currency(currency) if currency else home_currency(account_config).upper()
-    entry = add_entry(get_engine(), account=account, kind=kind, amount=amount, currency=code, at=when_at,
-                      expires_at=expires_at, note=note, created_at=now)
+    entry = ledger.add_entry(get_session(), account=account, kind=kind, amount=text, currency=currency, at=at,
+                             expires=expires, note=note, options=CLI_OPTIONS[kind])
     if as_json:
         emit_json(entry_dict(entry))
         return
-    console.print(f"added #{entry.id}: {kind} {entry.amount} {entry.currency} to {account} at {when(entry.at)}"
+    console.print(f"added #{entry.id}: {kind} {entry.amount} {entry.currency} to {entry.account} at {when(entry.at)}"
                   + (f", expires {entry.expires_at:%Y-%m-%d}" if entry.expires_at else ""))
 
 
@@ -63,7 +54,7 @@ def list_command(
 ) -> None:
     """Every ledger entry, oldest first."""
     fmt = output_format(as_json, as_csv)
-    entries = list_entries(get_engine(), account or None)
+    entries = ledger.list_entries(get_session(), account)
     if fmt is OutputFormat.json:
         emit_json({"rows": [entry_dict(e) for e in entries]})
         return
@@ -89,7 +80,11 @@ def list_command(
 @ledger_app.command("remove")
 def remove(entry_id: int = typer.Argument(..., metavar="ID", help="The entry's id (see `ledger list`).")) -> None:
     """Delete one entry."""
-    removed = remove_entry(get_engine(), entry_id)
+    removed = ledger.remove_entry(get_session(), entry_id)
     if removed is None:
         raise ConfigError(f"no ledger entry #{entry_id}; see `creditgauge ledger list`")
     console.print(f"removed #{removed.id}: {removed.kind} {removed.amount} {removed.currency} from {removed.account}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger_app, name="ledger")

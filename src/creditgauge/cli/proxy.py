@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from creditgauge.cli.app import app, get_config
+from creditgauge.cli.context import get_config
 from creditgauge.ports import require_free_port
 
 
-@app.command()
 def proxy(
     host: str | None = typer.Option(None, "--host", help="Interface to listen on (default proxy.host, 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default proxy.port, 4000)."),
@@ -21,3 +20,7 @@ def proxy(
     bind, chosen_port = host or config.proxy.host, port or config.proxy.port
     require_free_port(bind, chosen_port)
     run_proxy(config, bind, chosen_port)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(proxy)

@@ -8,20 +8,19 @@ from typing import Any
 
 import typer
 
-from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_engine, output_format
+from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.display import UNKNOWN
-from creditgauge.redact import redact
-from creditgauge.store.quarantine import count_quarantined, recent_quarantined
+from creditgauge.service.syncing import quarantined
 
 CSV_COLUMNS = ("quarantined_at", "kind", "origin", "account", "reason")
 REASON_WIDTH = 44  # prose: word-wrapped so the when, origin and account columns stay whole in 80 columns
 
 
 def _item(row: dict[str, Any]) -> dict[str, Any]:
-    """One item as shown: masked again on the way out (it was masked when stored, by the keys known then)."""
+    """One item as shown, its fields in this order."""
     return {"quarantined_at": row["quarantined_at"], "kind": row["kind"], "origin": row["origin"],
-            "account": row["account"], "reason": redact(row["reason"]), "payload": redact(row["payload"])}
+            "account": row["account"], "reason": row["reason"], "payload": row["payload"]}
 
 
 def quarantine_table(items: list[dict[str, Any]], total: int, *, wide: bool = False) -> FittedTable:
@@ -37,7 +36,6 @@ def quarantine_table(items: list[dict[str, Any]], total: int, *, wide: bool = Fa
     return FittedTable(f"Quarantined items: {total:,}, not counted in any figure", columns, notes, wide=wide)
 
 
-@app.command("quarantine")
 def quarantine_command(
     limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="Show at most this many, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON, with each item's payload (keys masked)."),
@@ -46,9 +44,8 @@ def quarantine_command(
 ) -> None:
     """Tracked items that could not be stored as they came (not counted anywhere), with the reason."""
     fmt = output_format(as_json, as_csv)
-    engine = get_engine()
-    items = [_item(row) for row in recent_quarantined(engine, limit=limit)]
-    total = count_quarantined(engine)
+    total, rows = quarantined(get_session(), limit=limit)
+    items = [_item(row) for row in rows]
     if fmt is OutputFormat.json:
         emit_json({"total": total, "items": items})
     elif fmt is OutputFormat.csv:
@@ -57,3 +54,7 @@ def quarantine_command(
         console.print("nothing quarantined: every tracked item was stored as it came")
     else:
         print_fitted(console, quarantine_table(items, total, wide=wide))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("quarantine")(quarantine_command)

@@ -5,20 +5,18 @@ from __future__ import annotations
 import typer
 from rich.text import Text
 
-from creditgauge import clock
-from creditgauge.analysis.reconcile import EXPLAIN, DayComparison, reconcile
-from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.analysis.reconcile import EXPLAIN, DayComparison
+from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.dates import parse_day
 from creditgauge.display import UNKNOWN, minor_unit, money, percent
+from creditgauge.service.reconcile import DEFAULT_SINCE, reconcile_report
 
 CSV_COLUMNS = ("account", "provider", "day", "currency", "reported", "tracked", "difference", "ratio", "flagged",
                "direction", "explanation", "tolerance", "unpriced_requests")
 
 
-@app.command("reconcile")
 def reconcile_command(
-    since: str = typer.Option("30d", "--since", help="First day (YYYY-MM-DD, month, 30d...). Default: 30d."),
+    since: str = typer.Option(DEFAULT_SINCE, "--since", help="First day (YYYY-MM-DD, month, 30d...). Default: 30d."),
     until: str | None = typer.Option(None, "--until", help="Last day, exclusive (default: today)."),
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -27,10 +25,7 @@ def reconcile_command(
 ) -> None:
     """Reported vs tracked spend per account and day, for days past the provider's data delay; flags differences."""
     fmt = output_format(as_json, as_csv)
-    now = clock.now()
-    report = reconcile(get_config(), get_engine(), since=parse_day(since, today=now.date()),
-                       until=parse_day(until, today=now.date(), option="--until") if until else None, now=now,
-                       accounts=account or None)
+    report = reconcile_report(get_session(), since=since, until=until, accounts=account)
     if fmt is OutputFormat.json:
         emit_json(report.to_dict())
         return
@@ -71,3 +66,7 @@ def _columns(rows: list[DayComparison]) -> list[Column]:
 def _flag(row: DayComparison) -> Text:
     direction = row.direction
     return Text(direction.replace("_", " "), style="bold red") if direction else Text("ok", style="green")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reconcile")(reconcile_command)

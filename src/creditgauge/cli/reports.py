@@ -7,22 +7,11 @@ from typing import Any
 
 import typer
 
-from creditgauge import clock
-from creditgauge.analysis.accounts import select_accounts
-from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_engine, get_session, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.dates import parse_day
 from creditgauge.display import NOT_REPORTED, UNKNOWN, money
-from creditgauge.reports import (
-    SPEND_SOURCES,
-    USAGE_SOURCES,
-    ReportQuery,
-    Source,
-    parse_by,
-    parse_source,
-    spend_report,
-    usage_report,
-)
+from creditgauge.service import reports
+from creditgauge.service.reports import SPEND_SOURCES, USAGE_SOURCES, ReportQuery, Source, parse_by, parse_source
 
 SINCE_HELP = "First day, inclusive (YYYY-MM-DD, today, yesterday, month, 30d). Default: start of this month."
 UNTIL_HELP = "Last day, exclusive (default: through today)."
@@ -32,18 +21,10 @@ BY_HELP = ("Group by, comma-separated: day, month, account, provider, project, m
 
 def report_query(since: str | None, until: str | None, by: list[str], source: str, accounts: list[str],
                  sources: Sequence[Source] = SPEND_SOURCES) -> ReportQuery:
-    today = clock.now().date()
-    return ReportQuery(
-        since=parse_day(since, today=today) if since else today.replace(day=1),
-        until=parse_day(until, today=today, option="--until") if until else None,
-        by=by, source=parse_source(source, sources), today=today,
-        late_window_days=get_config().sync.late_window_days,
-        accounts=[a.name for a in select_accounts(get_config(), accounts)] if accounts else None,
-        fx=get_config().fx,
-    )
+    return reports.report_query(get_session(), since=since, until=until, by=by, source=parse_source(source, sources),
+                                accounts=accounts)
 
 
-@app.command()
 def spend(
     since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
     until: str | None = typer.Option(None, "--until", help=UNTIL_HELP),
@@ -58,14 +39,13 @@ def spend(
     """Spend table: money per day, account, provider, project, model, line item..."""
     fmt = output_format(as_json, as_csv)
     dims = parse_by(by)
-    report = spend_report(get_engine(), report_query(since, until, dims, source, account))
+    report = reports.spend_report(get_engine(), report_query(since, until, dims, source, account))
     if fmt is OutputFormat.json:
         emit_json(report)
         return
     extra = ["unpriced_requests"] if report["source"] != "reported" else []
     if fmt is OutputFormat.csv:
-        emit_csv(report["rows"], [*dims, *(["project_name"] if "project" in dims else []), "amount", "currency",
-                                  *extra, *(["provisional"] if "day" in dims else [])])
+        emit_csv(report["rows"], reports.spend_columns(report))
         return
     _print_spend(report, dims, extra, wide)
 
@@ -126,7 +106,6 @@ def _dim_cell(row: dict[str, Any], dim: str) -> str:
     return text
 
 
-@app.command()
 def usage(
     since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
     until: str | None = typer.Option(None, "--until", help=UNTIL_HELP),
@@ -140,13 +119,12 @@ def usage(
     """Tokens and requests table (input includes cached and cache-write tokens; output includes reasoning)."""
     fmt = output_format(as_json, as_csv)
     dims = parse_by(by)
-    report = usage_report(get_engine(), report_query(since, until, dims, source, account, USAGE_SOURCES))
-    measures = list(report["totals"])
+    report = reports.usage_report(get_engine(), report_query(since, until, dims, source, account, USAGE_SOURCES))
     if fmt is OutputFormat.json:
         emit_json(report)
         return
     if fmt is OutputFormat.csv:
-        emit_csv(report["rows"], [*dims, *measures])
+        emit_csv(report["rows"], reports.usage_columns(report))
         return
     if not report["rows"]:
         console.print(f"no {report['source']} usage between {report['since'].date()} and {report['until'].date()}")
@@ -174,3 +152,8 @@ def _print_usage(report: dict[str, Any], dims: list[str], wide: bool) -> None:
     title = f"Usage ({report['source']}) {report['since'].date()} to {report['until'].date()} (exclusive)"
     left_out = [f"{row['kind']}: not in the total ({row['not_in_totals']})" for row in rows if row.get("not_in_totals")]
     print_fitted(console, FittedTable(title, columns, left_out, wide=wide))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(spend)
+    app.command()(usage)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from creditgauge.cli.app import app, console, emit_json, get_config, get_engine
+from creditgauge.cli.context import console, emit_json, get_config, get_engine
 from creditgauge.dates import parse_day
 from creditgauge.domain import day_start, utcnow
 
 
-@app.command()
 def reprice(
     since: str = typer.Option(..., "--since", help="First day of events to reprice (YYYY-MM-DD, 30d, month...)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -27,3 +26,7 @@ def reprice(
         return
     console.print(f"repriced tracked events since {start.date()}: {report.checked} checked, {report.changed} "
                   f"changed, {report.unpriced} unpriced, {report.provider_priced} kept the provider's cost")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(reprice)

@@ -6,11 +6,10 @@ import os
 
 import typer
 
-from creditgauge.cli.app import app, err_console, get_config, get_engine
+from creditgauge.cli.context import err_console, get_config, get_engine
 from creditgauge.ports import require_free_port
 
 
-@app.command()
 def serve(
     host: str | None = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1, or [serve] host). "
                                     "Anything but loopback needs a token."),
@@ -31,3 +30,7 @@ def serve(
                       + (" (token required)" if secret else "") + (" read-only" if no_sync else ""),
                       markup=False, highlight=False)
     run_server(config, get_engine(), host=bind, port=chosen_port, token=secret, scheduler=not no_sync)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)

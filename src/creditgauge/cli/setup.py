@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from creditgauge.cli.app import app, console, emit_json, get_config, state
+from creditgauge.cli.context import console, emit_json, get_config, state
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.config import default_config_path, resolve_key
 from creditgauge.connectors.registry import connector_class
@@ -17,7 +17,6 @@ from creditgauge.filesystem import file_error
 from creditgauge.starter import starter_config
 
 
-@app.command()
 def init(
     path: Path | None = typer.Option(None, "--path", help="Where to write the config (default: the config path)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
@@ -42,7 +41,6 @@ def init(
     console.print("next: creditgauge providers   then   creditgauge sync")
 
 
-@app.command()
 def providers(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
@@ -83,3 +81,8 @@ def _key_state(row: dict[str, Any]) -> str:
     if row["key_found"] is None:
         return "not needed"
     return f"{'found' if row['key_found'] else 'MISSING'}\n{row['key_source'] or 'not set'}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(providers)

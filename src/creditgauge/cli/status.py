@@ -12,13 +12,13 @@ from decimal import Decimal
 import typer
 from rich.text import Text
 
-from creditgauge import clock
 from creditgauge.analysis.balance import Balance
-from creditgauge.analysis.status import AccountStatus, StatusReport, status
-from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
+from creditgauge.analysis.status import AccountStatus, StatusReport
+from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.display import UNKNOWN, money
 from creditgauge.domain import BalanceKind
+from creditgauge.service.status import status_report
 
 STATE_STYLE = {"healthy": "green", "warning": "yellow", "critical": "bold red", "unknown": "dim"}
 KIND_LABEL = {BalanceKind.VERIFIED: "verified", BalanceKind.ESTIMATED: "estimated",
@@ -133,8 +133,9 @@ def _notes(report: StatusReport) -> list[str]:
                          f"expiring {grant.expires_at:%Y-%m-%d}: {state}")
         if row.balance.kind == BalanceKind.VERIFIED and not row.balance.official:
             notes.append(f"{row.account}: balance from an unofficial endpoint ({row.balance.source})")
+        reported = row.balance.details.get("grants")
         notes += [f"{row.account}: credit grant {_reported_grant(grant, row.currency)}"
-                  for grant in row.balance.details.get("grants") or [] if isinstance(grant, dict)]
+                  for grant in reported if isinstance(grant, dict)] if isinstance(reported, list) else []
         if row.reported_through is not None and row.reported_through < report.as_of.date() and row.today:
             notes.append(f"{row.account}: spend after {row.reported_through} is tracked (provider not posted yet)")
         if row.sync and row.sync.failing_since:
@@ -184,7 +185,6 @@ def _csv_row(row: AccountStatus) -> dict[str, object]:
     }
 
 
-@app.command("status")
 def status_command(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -193,7 +193,7 @@ def status_command(
 ) -> None:
     """Per account: balance (verified/estimated/limit only), month-to-date spend, burn per day, runway, state."""
     fmt = output_format(as_json, as_csv)
-    report = status(get_config(), get_engine(), now=clock.now(), accounts=account or None)
+    report = status_report(get_session(), account)
     if fmt is OutputFormat.json:
         emit_json(report.to_dict())
         return
@@ -204,3 +204,7 @@ def status_command(
         console.print("no accounts configured: run `creditgauge init`, then `creditgauge sync`")
         return
     print_fitted(console, status_table(report, wide=wide))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status_command)

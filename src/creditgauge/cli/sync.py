@@ -6,10 +6,18 @@ import sys
 from collections.abc import Sequence
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from creditgauge import clock
-from creditgauge.cli.app import app, console, emit_json, err_console, get_config, get_engine, print_table
+from creditgauge.cli.context import console, emit_json, err_console, get_config, get_engine, print_table
 from creditgauge.dates import parse_day
 from creditgauge.errors import ConfigError
 from creditgauge.sync import SyncReport, TaskResult, run_sync
@@ -21,7 +29,7 @@ class RichProgress:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.overall = progress.add_task("sync", total=0)
-        self.running: dict[tuple[str, str], int] = {}
+        self.running: dict[tuple[str, str], TaskID] = {}
 
     def planned(self, account: str, sources: Sequence[str]) -> None:
         task = self.progress.tasks[self.overall]
@@ -40,7 +48,6 @@ class RichProgress:
                                         markup=True, highlight=False)
 
 
-@app.command()
 def sync(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only this account (repeatable)."),
     since: str | None = typer.Option(None, "--since", help="Re-read from this day (YYYY-MM-DD, 30d, month)."),
@@ -109,3 +116,7 @@ def _closing_line(report: SyncReport) -> str:
     if not parts:
         return "Everything was stored."
     return f"{'; '.join(parts)}; everything else was stored. {details}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(sync)

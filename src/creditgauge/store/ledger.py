@@ -1,5 +1,4 @@
-"""The money records analysis reads besides spend: the user's ledger entries and the latest balance and limit
-snapshots providers reported."""
+"""The user's ledger: deposits, credit grants and adjustments, added, listed and removed."""
 
 from __future__ import annotations
 
@@ -7,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Engine, Table, and_, delete, func, insert, select
+from sqlalchemy import Engine, RowMapping, delete, insert, select
 
 from creditgauge.store import schema
 from creditgauge.store.types import money
@@ -30,20 +28,6 @@ class LedgerEntry:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The latest balance (name None) or limit (name set) one source reported for an account and currency."""
-
-    account: str
-    source: str
-    as_of: datetime
-    amount: Decimal
-    currency: str
-    official: bool
-    details: dict[str, Any] | None
-    name: str | None = None
-
-
 def add_entry(
     engine: Engine,
     *,
@@ -62,8 +46,11 @@ def add_entry(
               "expires_at": expires_at, "note": note, "created_at": created_at}
     with engine.begin() as connection:
         result = connection.execute(insert(schema.ledger_entries).values(**values))
-        entry_id = int(result.inserted_primary_key[0])
-    return LedgerEntry(id=entry_id, **{**values, "amount": money(amount)})
+        inserted = result.inserted_primary_key
+    assert inserted is not None  # an insert into a table with a primary key always reports it
+    entry_id = int(inserted[0])
+    return LedgerEntry(id=entry_id, account=account, kind=kind, amount=money(amount), currency=currency.upper(), at=at,
+                       expires_at=expires_at, note=note, created_at=created_at)
 
 
 def list_entries(engine: Engine, accounts: Sequence[str] | None = None) -> list[LedgerEntry]:
@@ -86,35 +73,7 @@ def remove_entry(engine: Engine, entry_id: int) -> LedgerEntry | None:
     return _entry(row._mapping)
 
 
-def _entry(row: Any) -> LedgerEntry:
-    return LedgerEntry(**{**row, "amount": money(row["amount"])})
-
-
-def _latest(engine: Engine, table: Table, group: Sequence[str], accounts: Sequence[str] | None) -> list[dict[str, Any]]:
-    """The newest row of `table` per `group` (by as_of), on both databases."""
-    newest = select(*(table.c[name] for name in group), func.max(table.c.as_of).label("as_of")).group_by(
-        *(table.c[name] for name in group)
-    )
-    if accounts:
-        newest = newest.where(table.c.account.in_(accounts))
-    newest_sq = newest.subquery()
-    statement = select(table).join(
-        newest_sq, and_(*(table.c[name] == newest_sq.c[name] for name in (*group, "as_of")))
-    ).order_by(table.c.account, table.c.source)
-    with engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(statement)]
-
-
-def latest_balances(engine: Engine, accounts: Sequence[str] | None = None) -> list[Snapshot]:
-    """Per account, source and currency, the newest balance snapshot."""
-    rows = _latest(engine, schema.balance_snapshots, ("account", "source", "currency"), accounts)
-    return [Snapshot(account=r["account"], source=r["source"], as_of=r["as_of"], amount=money(r["amount"]),
-                     currency=r["currency"], official=r["official"], details=r["details"]) for r in rows]
-
-
-def latest_limits(engine: Engine, accounts: Sequence[str] | None = None) -> list[Snapshot]:
-    """Per account, source and limit name, the newest limit snapshot."""
-    rows = _latest(engine, schema.limit_snapshots, ("account", "source", "name"), accounts)
-    return [Snapshot(account=r["account"], source=r["source"], as_of=r["as_of"], amount=money(r["amount"]),
-                     currency=r["currency"], official=r["official"], details=r["details"], name=r["name"])
-            for r in rows]
+def _entry(row: RowMapping) -> LedgerEntry:
+    return LedgerEntry(id=row["id"], account=row["account"], kind=row["kind"], amount=money(row["amount"]),
+                       currency=row["currency"], at=row["at"], expires_at=row["expires_at"], note=row["note"],
+                       created_at=row["created_at"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
@@ -25,7 +25,7 @@ def scheduler_of(request: Request) -> Scheduler:
     scheduler = request.app.state.scheduler
     if scheduler is None:
         raise HTTPException(409, "this server is read-only (serve --no-sync): run `creditgauge sync` instead")
-    return scheduler
+    return cast(Scheduler, scheduler)
 
 
 @router.get("/api/v1/alerts", summary="Alert rules, states and history", response_model=None,

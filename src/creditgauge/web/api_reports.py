@@ -8,11 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from creditgauge.analysis.accounts import select_accounts
-from creditgauge.analysis.windows import this_month
-from creditgauge.dates import parse_day
-from creditgauge.reports import ReportQuery, Source, parse_by, spend_report, usage_report
-from creditgauge.store import queries
+from creditgauge.service import reports
+from creditgauge.service.reports import Source
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.responses import ApiJSON, csv_response
 from creditgauge.web.schemas import CSV_CONTENT, DAY_PATTERN, SpendReport, UsageReport
@@ -37,43 +34,23 @@ Format = Annotated[Literal["json", "csv"], Query(description="json (the report e
 
 
 def report_window(ctx: WebContext, since: str | None, until: str | None) -> tuple[date, date | None]:
-    today = ctx.today()
-    first = parse_day(since, today=today, option="since") if since else this_month(today).since
-    last = parse_day(until, today=today, option="until") if until else None
-    return first, last
-
-
-def report_query(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: Source,
-                 accounts: list[str] | None) -> ReportQuery:
-    first, last = report_window(ctx, since, until)
-    named = [a.name for a in select_accounts(ctx.config, accounts)] if accounts else None  # unknown: 400, as the CLI
-    return ReportQuery(since=first, until=last, by=parse_by(by), source=source, today=ctx.today(),
-                       late_window_days=ctx.config.sync.late_window_days, accounts=named, fx=ctx.config.fx)
+    return reports.days_asked(ctx.today(), since, until, reports.API_OPTIONS)
 
 
 def spend_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: Source,
               accounts: list[str] | None) -> dict[str, Any]:
-    return spend_report(ctx.engine, report_query(ctx, since, until, by, source, accounts))
+    return reports.spend_report(ctx.engine, _query(ctx, since, until, by, source, accounts))
 
 
 def usage_for(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: Source,
               accounts: list[str] | None) -> dict[str, Any]:
-    return usage_report(ctx.engine, report_query(ctx, since, until, by, source, accounts))
+    return reports.usage_report(ctx.engine, _query(ctx, since, until, by, source, accounts))
 
 
-def spend_columns(report: dict[str, Any]) -> list[str]:
-    by = report["by"]
-    return [*by, *(["project_name"] if "project" in by else []), "amount", "currency",
-            *(["unpriced_requests"] if report["source"] != "reported" else []),
-            *(["provisional"] if "day" in by else [])]
-
-
-def usage_columns(report: dict[str, Any]) -> list[str]:
-    by = report["by"]
-    measures = [m for m in (*queries.USAGE_MEASURES, *queries.EXTRA_USAGE_MEASURES)
-                if report["rows"] and m in report["rows"][0]] or list(queries.USAGE_MEASURES)
-    return [*by, *(["project_name"] if "project" in by else []), *measures,
-            *(["provisional"] if "day" in by else [])]
+def _query(ctx: WebContext, since: str | None, until: str | None, by: str | None, source: Source,
+           accounts: list[str] | None) -> reports.ReportQuery:
+    return reports.report_query(ctx, since=since, until=until, by=reports.parse_by(by), source=source,
+                                accounts=accounts, options=reports.API_OPTIONS)
 
 
 @router.get("/spend", summary="Spend report", response_model=None,
@@ -84,7 +61,7 @@ def spend(ctx: Annotated[WebContext, Depends(web_context)], since: Since = None,
     """Money per the `by` dimensions, one row per combination and currency, with totals per currency."""
     report = spend_for(ctx, since, until, by, source, account)
     if format == "csv":
-        return csv_response(report["rows"], spend_columns(report), f"spend-{source}.csv")
+        return csv_response(report["rows"], reports.spend_columns(report), f"spend-{source}.csv")
     return ApiJSON(report)
 
 
@@ -96,5 +73,5 @@ def usage(ctx: Annotated[WebContext, Depends(web_context)], since: Since = None,
     """Tokens (input includes cached and cache-write; output includes reasoning) and requests per the dimensions."""
     report = usage_for(ctx, since, until, by, source, account)
     if format == "csv":
-        return csv_response(report["rows"], usage_columns(report), f"usage-{source}.csv")
+        return csv_response(report["rows"], reports.usage_columns(report), f"usage-{source}.csv")
     return ApiJSON(report)

@@ -23,8 +23,7 @@ from starlette.types import Scope
 from creditgauge.config import Config
 from creditgauge.errors import ConfigError, CreditgaugeError, ProviderError, StoreError
 from creditgauge.redact import redact, register_secret
-from creditgauge.store import sync_log
-from creditgauge.store.quarantine import quarantine_counts
+from creditgauge.service import syncing
 from creditgauge.web import answers, api_accounts, api_ops, api_reports, ingest, otlp, pages
 from creditgauge.web.body_limit import BodyLimit
 from creditgauge.web.context import WebContext
@@ -59,8 +58,8 @@ def create_app(config: Config, engine: Engine, *, token: str | None = None, demo
     if token:
         register_secret(token)
     ctx = WebContext(config=config, engine=engine, demo=demo)
-    ctx.metrics.watch_store(AnswersCollector(lambda: answers.status_rows(ctx), lambda: sync_log.sync_states(engine),
-                                             lambda: quarantine_counts(engine)))
+    ctx.metrics.watch_store(AnswersCollector(lambda: answers.status_rows(ctx), lambda: syncing.sync_states(ctx),
+                                             lambda: syncing.quarantine_counts(ctx)))
     syncer = Scheduler(config, engine, metrics=ctx.metrics, now=ctx.now,
                        after_sync=lambda: answers.evaluate_alerts(ctx))
 

@@ -15,7 +15,6 @@ Items are priced like proxy events; a `cost` the caller sends is taken as the pr
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -28,9 +27,8 @@ from sqlalchemy import Engine
 from creditgauge import clock, limits
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent, as_utc
-from creditgauge.errors import StoreError
 from creditgauge.pricing import Pricer
-from creditgauge.store.events import Refused, is_outage, store_isolating
+from creditgauge.service.events import store_or_503
 from creditgauge.web.body_limit import BodyLimit
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.responses import ApiJSON, error_json
@@ -220,18 +218,6 @@ def _pricer(config: Config) -> Pricer:
     if cached is None or cached[0] is not config:
         cached = _pricers[id(config)] = (config, Pricer.from_config(config))
     return cached[1]
-
-
-def store_or_503(engine: Engine, events: Sequence[UsageEvent]) -> tuple[int, list[Refused]]:
-    """Store the events (store_isolating): (how many were new, the ones the database refused). A database that is
-    down or unreachable is raised as StoreError (answered 503): the caller sends the batch again."""
-    try:
-        return store_isolating(engine, events)
-    except Exception as exc:  # an outage comes as SQLAlchemy's, psycopg's or the driver's own error
-        if not (is_outage(exc) or isinstance(exc, StoreError)):
-            raise
-        raise StoreError(f"the database did not take the batch ({type(exc).__name__}); nothing was stored: "
-                         "send it again") from None
 
 
 def ingest(config: Config, engine: Engine, body: bytes) -> tuple[int, dict[str, Any]]:

@@ -12,8 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from creditgauge.reports import SPEND_SOURCES, USAGE_SOURCES, Source, parse_source
-from creditgauge.store.queries import tag_keys
+from creditgauge.service.reports import SPEND_SOURCES, USAGE_SOURCES, Source, parse_source, tag_keys
 from creditgauge.web import answers
 from creditgauge.web.api_reports import report_window, spend_for, usage_for
 from creditgauge.web.context import WebContext, web_context
@@ -42,7 +41,7 @@ def _controls(request: Request, ctx: WebContext, sources: Sequence[Source]) -> d
     source = parse_source(params.get("source", sources[0]), sources, option="source")
     groups = list(GROUPS[source])
     if source == "tracked":
-        groups += [f"tag:{key}" for key in tag_keys(ctx.engine)]
+        groups += [f"tag:{key}" for key in tag_keys(ctx)]
     group = params.get("group", "account")
     if group not in groups:
         group = "account"

@@ -24,9 +24,10 @@ from creditgauge.display import money
 from creditgauge.domain import BalanceKind, day_start
 from creditgauge.errors import ConfigError
 from creditgauge.redact import redact
-from creditgauge.store.alerts import AlertState, SyncHealth, alert_states, sync_health
+from creditgauge.store.alerts import AlertState, alert_states
 from creditgauge.store.quarantine import quarantined_after
 from creditgauge.store.queries import spend
+from creditgauge.store.sync_health import SyncHealth, sync_health
 
 
 @dataclass(frozen=True, slots=True)

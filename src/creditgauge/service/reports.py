@@ -1,5 +1,6 @@
-"""Spend and usage reports in the public shape {since, until, source, rows, totals}: one function each, called by the
-CLI, the JSON API and the dashboard alike so all three show the same figures.
+"""Spend and usage reports in the public shape {since, until, source, rows, totals}: the query with its defaults,
+one function per report and the columns of its CSV, called by the CLI, the JSON API and the dashboard alike so all
+three show the same figures.
 
 Spend has three sources: `reported` (the providers' reports), `tracked` (the proxy, SDK hook and ingest API) and
 `best`, the default: the blend of analysis.daily (the provider's report where it has posted, tracked spend for the
@@ -16,12 +17,15 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import Engine
 
-from creditgauge.analysis.accounts import measures_not_reported
+from creditgauge.analysis.accounts import measures_not_reported, select_accounts
 from creditgauge.analysis.daily import blended_spend
+from creditgauge.analysis.windows import this_month
 from creditgauge.config import FxRate
+from creditgauge.dates import parse_day
 from creditgauge.domain import day_start
 from creditgauge.errors import ConfigError
 from creditgauge.fx import combine
+from creditgauge.service.session import Session
 from creditgauge.store import queries
 from creditgauge.store.facts import entity_name_map
 from creditgauge.store.types import money
@@ -64,6 +68,36 @@ class ReportQuery:
     late_window_days: int = 3
     accounts: Sequence[str] | None = None
     fx: Mapping[str, FxRate] | None = None  # [fx] rates: adds a labelled combined total across currencies
+
+
+@dataclass(frozen=True, slots=True)
+class WindowOptions:
+    """How a face names the window's two options, so a bad day is reported in the face's own words."""
+
+    since: str
+    until: str
+
+
+CLI_OPTIONS = WindowOptions("--since", "--until")
+API_OPTIONS = WindowOptions("since", "until")
+
+
+def days_asked(today: date, since: str | None, until: str | None,
+               options: WindowOptions = CLI_OPTIONS) -> tuple[date, date | None]:
+    """The first day (default: the start of this month) and the exclusive last day (default: none, through today)."""
+    first = parse_day(since, today=today, option=options.since) if since else this_month(today).since
+    last = parse_day(until, today=today, option=options.until) if until else None
+    return first, last
+
+
+def report_query(session: Session, *, since: str | None, until: str | None, by: Sequence[str], source: Source,
+                 accounts: Sequence[str] | None, options: WindowOptions = CLI_OPTIONS) -> ReportQuery:
+    """The query a face asks with its defaults applied; an account not configured is refused (exit 2 / 400)."""
+    today = session.today()
+    first, last = days_asked(today, since, until, options)
+    named = [a.name for a in select_accounts(session.config, accounts)] if accounts else None
+    return ReportQuery(since=first, until=last, by=by, source=source, today=today,
+                       late_window_days=session.config.sync.late_window_days, accounts=named, fx=session.config.fx)
 
 
 def report_window(query: ReportQuery) -> tuple[datetime, datetime]:
@@ -170,3 +204,23 @@ def _measure_total(rows: list[dict[str, Any]], measure: str) -> int | None:
     """The sum of a measure, or None when a row does not know it."""
     values = [row[measure] for row in rows]
     return None if any(value is None for value in values) else sum(values)
+
+
+def spend_columns(report: Mapping[str, Any]) -> list[str]:
+    """The CSV columns of a spend report, the same for `spend --csv` and the API's format=csv."""
+    by = report["by"]
+    return [*by, *(["project_name"] if "project" in by else []), "amount", "currency",
+            *(["unpriced_requests"] if report["source"] != "reported" else []),
+            *(["provisional"] if "day" in by else [])]
+
+
+def usage_columns(report: Mapping[str, Any]) -> list[str]:
+    """The CSV columns of a usage report, the same for `usage --csv` and the API's format=csv."""
+    by = report["by"]
+    return [*by, *(["project_name"] if "project" in by else []), *report["totals"],
+            *(["provisional"] if "day" in by else [])]
+
+
+def tag_keys(session: Session) -> list[str]:
+    """The tag names tracked events carry, so a face can offer `tag:<name>` as a grouping."""
+    return queries.tag_keys(session.engine)

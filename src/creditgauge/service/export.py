@@ -40,10 +40,13 @@ from sqlalchemy import Engine
 
 from creditgauge.connectors.registry import display_name
 from creditgauge.csv_safety import SafeDictWriter
+from creditgauge.errors import ConfigError
 from creditgauge.store import queries
 from creditgauge.store.facts import entity_name_map
 
 Format = Literal["csv", "json", "focus"]
+FORMATS: tuple[Format, ...] = ("csv", "json", "focus")
+Source = queries.Source  # reported or tracked: an export lists the stored rows of one side
 Progress = Callable[[int], None]
 
 NATIVE_COLUMNS = (
@@ -122,7 +125,13 @@ def focus_row(row: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def rows(engine: Engine, *, since: datetime, until: datetime, source: queries.Source) -> Iterator[dict[str, Any]]:
+def export_format(text: str) -> Format:
+    if text not in FORMATS:
+        raise ConfigError(f"--format {text!r}: use csv, json or focus")
+    return text
+
+
+def rows(engine: Engine, *, since: datetime, until: datetime, source: Source) -> Iterator[dict[str, Any]]:
     names = entity_name_map(engine, "project")
     for row in queries.export_rows(engine, since=since, until=until, source=source):
         yield native_row(row, source, names)
@@ -158,7 +167,7 @@ def _json_value(value: Any) -> Any:
 
 
 def export(engine: Engine, out: TextIO, *, fmt: Format, since: datetime, until: datetime,
-           source: queries.Source, progress: Progress = lambda _n: None) -> None:
+           source: Source, progress: Progress = lambda _n: None) -> None:
     """Write the export to `out`, calling `progress(n)` as rows are written."""
     items = rows(engine, since=since, until=until, source=source)
     if fmt == "focus":
@@ -169,5 +178,5 @@ def export(engine: Engine, out: TextIO, *, fmt: Format, since: datetime, until: 
         _write_json(out, items, {"since": _iso(since), "until": _iso(until), "source": source}, progress)
 
 
-def count(engine: Engine, *, since: datetime, until: datetime, source: queries.Source) -> int:
+def count(engine: Engine, *, since: datetime, until: datetime, source: Source) -> int:
     return queries.count_export_rows(engine, since=since, until=until, source=source)
