@@ -28,6 +28,7 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: $(STAMP) browser lint
 	$(BIN)/pytest -q

@@ -5,9 +5,9 @@ import pytest
 
 from creditgauge.config import load_config, resolve_key
 from creditgauge.connectors.gemini import GeminiOptions
-from creditgauge.connectors.record import ProviderOptions
 from creditgauge.connectors.xai import XAIOptions
 from creditgauge.errors import ConfigError
+from creditgauge.providers.record import ProviderOptions
 
 
 def write(tmp_path: Path, text: str) -> Path:

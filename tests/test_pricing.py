@@ -14,9 +14,9 @@ from genai_prices import calc_price
 from genai_prices.data import providers
 
 from creditgauge.config import parse_config
-from creditgauge.connectors.registry import catalog_ids
 from creditgauge.domain import UsageEvent
 from creditgauge.pricing import PRICES_VERSION, Counts, FastCard, Pricer
+from creditgauge.providers.registry import catalog_ids
 
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 M = Decimal(1_000_000)

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from creditgauge.cli import app
 from creditgauge.config import parse_config
-from creditgauge.connectors import registry
 from creditgauge.connectors.base import Connector, EndpointTask
 from creditgauge.domain import BalanceSnapshot, CostBucket, EndpointUnavailable, ItemProblem
 from creditgauge.fakes.deepseek import FakeDeepSeek, balance_info
+from creditgauge.providers import registry
 from creditgauge.store import schema, sync_log
 from creditgauge.sync import plan_window, run_sync
 from support import database_dump

@@ -22,10 +22,10 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
-from creditgauge.connectors.record import ProviderOptions
-from creditgauge.connectors.registry import known_providers, option_owners, provider
 from creditgauge.errors import ConfigError
 from creditgauge.http import DEFAULT_LIMITS, Limits
+from creditgauge.providers.record import ProviderOptions
+from creditgauge.providers.registry import known_providers, option_owners, provider
 
 OptionsT = TypeVar("OptionsT", bound=ProviderOptions)
 UNKNOWN_FIELD = "unknown field: remove it or check its spelling against the README's config reference"

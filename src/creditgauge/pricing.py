@@ -38,8 +38,8 @@ from genai_prices import Usage
 from genai_prices import types as gp
 
 from creditgauge.config import AccountConfig, Config, PriceOverride
-from creditgauge.connectors.registry import catalog_id
 from creditgauge.domain import ZERO, UsageEvent
+from creditgauge.providers.registry import catalog_id
 
 PRICES_VERSION = genai_prices.__version__
 SOURCE_PROVIDER = "provider"

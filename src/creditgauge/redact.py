@@ -15,7 +15,7 @@ import re
 import threading
 from typing import Any
 
-from creditgauge.connectors.registry import key_pattern
+from creditgauge.providers.registry import key_pattern
 
 # Values in credential positions, whatever their shape: header lines (also as Python reprs of header tuples,
 # `'authorization': 'Bearer ...'`) and query parameters.

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from creditgauge.connectors.record import StarterAccount
-from creditgauge.connectors.registry import starter_accounts
+from creditgauge.providers.record import StarterAccount
+from creditgauge.providers.registry import starter_accounts
 
 
 @dataclass(frozen=True)

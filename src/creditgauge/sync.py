@@ -20,11 +20,11 @@ from sqlalchemy import Engine
 
 from creditgauge.config import AccountConfig, Config, resolve_key
 from creditgauge.connectors.base import Connector, EndpointTask
-from creditgauge.connectors.registry import connector_class
 from creditgauge.domain import EndpointUnavailable, ItemProblem, Window, day_start, utcnow
 from creditgauge.errors import CreditgaugeError
 from creditgauge.http import Budget, RetryPolicy, task_budget
 from creditgauge.ids import new_ulid
+from creditgauge.providers.registry import connector_class
 from creditgauge.redact import redact
 from creditgauge.store import sync_log
 from creditgauge.store.facts import register_account, store_facts

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from creditgauge.capture.endpoints import Call, decodable_encodings
 from creditgauge.capture.guarded import GuardedTracker, mark_unreadable, prepare_call, record_safely
 from creditgauge.capture.observed import TAGS_HEADER, key_fingerprint, make_event, parse_tags
-from creditgauge.connectors.registry import sdk_providers
 from creditgauge.domain import utcnow
 from creditgauge.errors import ConfigError
+from creditgauge.providers.registry import sdk_providers
 
 if TYPE_CHECKING:
     from creditgauge.capture.recorder import Recorder

@@ -84,3 +84,11 @@ def test_the_default_currency_is_the_one_the_accounts_table_recorded(config_path
     assert json.loads(added.output)["currency"] == "EUR"
     balance = json.loads(run(config_path, "balance", "--json").output)
     assert [(r["account"], r["currency"]) for r in balance["rows"]] == [("oa", "EUR")]
+
+
+def test_an_account_never_synced_keeps_its_providers_currency(config_path: Path):
+    """Before its first sync the `accounts` table knows nothing of an account: a DeepSeek deposit is in yuan, as
+    DeepSeek keeps money, not in dollars."""
+    added = run(config_path, "ledger", "add", "ds", "--deposit", "50", "--json")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.output)["currency"] == "CNY"

@@ -8,9 +8,9 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from creditgauge.connectors import registry
-from creditgauge.connectors.record import Provider
 from creditgauge.errors import ConfigError
+from creditgauge.providers import registry
+from creditgauge.providers.record import Provider
 from creditgauge.redact import redact
 from creditgauge.starter import starter_config
 

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from creditgauge.config import parse_config
-from creditgauge.connectors.registry import connector_class
 from creditgauge.domain import (
     BalanceSnapshot,
     CostBucket,
@@ -29,6 +28,7 @@ from creditgauge.domain import (
 )
 from creditgauge.fakes.replay import Recorded, ReplayServer
 from creditgauge.http import RetryPolicy
+from creditgauge.providers.registry import connector_class
 from support import run_task
 
 CORPUS = Path(__file__).parent / "admin"

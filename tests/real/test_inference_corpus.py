@@ -21,7 +21,7 @@ import pytest
 from replay_support import SDK_BASE, Replay, replaying
 from sqlalchemy import Engine
 
-from creditgauge.connectors.registry import catalog_id
+from creditgauge.providers.registry import catalog_id
 
 CORPUS = Path(__file__).parent / "inference"
 SIDECARS = sorted(CORPUS.glob("*.provenance.json"))

@@ -20,10 +20,18 @@ def select_accounts(config: Config, names: Sequence[str] | None = None) -> list[
 
 def home_currency(account: AccountConfig, stored: Mapping[str, str]) -> str:
     """The account's own currency: the config override, else the one the `accounts` table recorded when it last
-    synced (its connector's currency), else USD for an account never synced."""
+    synced, else, for an account never synced, the one its provider keeps money in (DeepSeek and Moonshot .cn: CNY),
+    else USD."""
     if account.currency:
         return account.currency.upper()
-    return stored.get(account.name, "USD").upper()
+    if account.name in stored:
+        return stored[account.name].upper()
+    from creditgauge.providers.registry import connector_class
+
+    try:
+        return connector_class(account.provider).currency_for(account)
+    except (ImportError, AttributeError, ConfigError):
+        return "USD"
 
 
 def stored_currencies(engine: Engine) -> dict[str, str]:
@@ -34,8 +42,8 @@ def stored_currencies(engine: Engine) -> dict[str, str]:
 def reports_spend(account: AccountConfig) -> bool:
     """Whether the account's provider reports its spend (a cost report), so a synced account with no cost rows
     spent nothing; without one, spend is known only where it is tracked."""
-    from creditgauge.connectors.registry import connector_class
     from creditgauge.domain import Capability
+    from creditgauge.providers.registry import connector_class
 
     try:
         return Capability.COSTS in connector_class(account.provider).capabilities
@@ -45,7 +53,7 @@ def reports_spend(account: AccountConfig) -> bool:
 
 def measures_not_reported() -> dict[str, list[str]]:
     """Per usage measure, the providers whose usage reports never carry it (Anthropic: requests)."""
-    from creditgauge.connectors.registry import connector_class, known_providers
+    from creditgauge.providers.registry import connector_class, known_providers
 
     gaps: dict[str, list[str]] = {}
     for provider in known_providers():

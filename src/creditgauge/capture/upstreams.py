@@ -9,8 +9,8 @@ host (xAI's management API) or carry a path prefix.
 from __future__ import annotations
 
 from creditgauge.config import AccountConfig
-from creditgauge.connectors.registry import inference_origin
 from creditgauge.errors import ConfigError
+from creditgauge.providers.registry import inference_origin
 
 
 def upstream_base(account: AccountConfig) -> str:

@@ -23,11 +23,11 @@ from creditgauge.analysis.reconcile import EXPLAIN, reconcile
 from creditgauge.analysis.status import StatusReport, status
 from creditgauge.cli.context import console, err_console, print_table
 from creditgauge.cli.status import kind_label, shown, status_table
-from creditgauge.connectors.registry import connector_class
 from creditgauge.demo import DemoHandle, build_demo
 from creditgauge.demo.scenario import MAX_DAYS, MIN_DAYS, RUNNING_LOW
 from creditgauge.filesystem import writable_directory
 from creditgauge.ports import any_free_port, port_is_free, require_free_port
+from creditgauge.providers.registry import connector_class
 from creditgauge.service.reports import ReportQuery, Source, spend_report
 
 SPEND_DAYS = 30

@@ -11,9 +11,9 @@ import typer
 from creditgauge.cli.context import console, emit_json, get_config, state
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.config import default_config_path, resolve_key
-from creditgauge.connectors.registry import connector_class
 from creditgauge.errors import ConfigError
 from creditgauge.filesystem import file_error
+from creditgauge.providers.registry import connector_class
 from creditgauge.starter import starter_config
 
 
@@ -47,7 +47,7 @@ def providers(
 ) -> None:
     """Each configured account: provider, capabilities, what is verified, whether its key was found."""
     config = get_config()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for account in config.accounts.values():
         cls = connector_class(account.provider)
         key_found = resolve_key(account, required=False) is not None

@@ -22,10 +22,10 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
-from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import Capability, CostBucket, EntityName, Fact, UsageBucket, Window, day_start
 from creditgauge.errors import AuthError
 from creditgauge.http import Params, paginate
+from creditgauge.providers.record import Provider, StarterAccount
 
 API_VERSION = "2023-06-01"
 ADMIN_KEY_PREFIX = "sk-ant-admin01-"

@@ -15,9 +15,9 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
-from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import BalanceSnapshot, Capability, Fact, Window, utcnow
 from creditgauge.errors import AuthError
+from creditgauge.providers.record import Provider, StarterAccount
 
 BALANCE_PATH = "/user/balance"
 ENDPOINT = f"GET {BALANCE_PATH}"

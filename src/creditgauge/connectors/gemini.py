@@ -29,11 +29,11 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
-from creditgauge.connectors.record import Provider, ProviderOptions, StarterAccount
 from creditgauge.domain import Capability, CostBucket, Fact, UsageBucket, Window, as_utc, day_start
 from creditgauge.errors import AuthError, ConfigError, ProviderError
 from creditgauge.google_auth import GoogleTokens
 from creditgauge.http import ApiClient, RetryPolicy, paginate
+from creditgauge.providers.record import Provider, ProviderOptions, StarterAccount
 
 MONITORING_URL = "https://monitoring.googleapis.com"
 BIGQUERY_URL = "https://bigquery.googleapis.com"

@@ -17,10 +17,10 @@ from typing import Any, Literal, cast
 
 from creditgauge.config import AccountConfig
 from creditgauge.connectors.base import Connector, EndpointTask
-from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import Capability, Fact, LimitSnapshot, Window, utcnow
 from creditgauge.errors import AuthError
 from creditgauge.http import RetryPolicy
+from creditgauge.providers.record import Provider, StarterAccount
 
 MODELS_PATH = "/openai/v1/models"
 CHAT_PATH = "/openai/v1/chat/completions"

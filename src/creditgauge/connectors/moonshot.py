@@ -19,10 +19,10 @@ from creditgauge.connectors.base import (
     optional_field,
     require,
 )
-from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import BalanceSnapshot, Capability, Fact, Window, utcnow
 from creditgauge.errors import AuthError
 from creditgauge.http import provider_message
+from creditgauge.providers.record import Provider, StarterAccount
 
 BALANCE_PATH = "/v1/users/me/balance"
 ENDPOINT = f"GET {BALANCE_PATH}"

@@ -23,7 +23,6 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
-from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import (
     Capability,
     CostBucket,
@@ -36,6 +35,7 @@ from creditgauge.domain import (
 )
 from creditgauge.errors import AuthError, ProviderError
 from creditgauge.http import paginate
+from creditgauge.providers.record import Provider, StarterAccount
 
 log = logging.getLogger("creditgauge.connectors.openai")
 

@@ -26,7 +26,6 @@ from creditgauge.connectors.base import (
     require_list,
 )
 from creditgauge.connectors.openai import base_without_v1
-from creditgauge.connectors.record import Provider, ProviderOptions, StarterAccount
 from creditgauge.domain import (
     BalanceKind,
     BalanceSnapshot,
@@ -40,6 +39,7 @@ from creditgauge.domain import (
 )
 from creditgauge.errors import AuthError, ProviderError
 from creditgauge.http import ApiClient, parse_json, provider_message
+from creditgauge.providers.record import Provider, ProviderOptions, StarterAccount
 from creditgauge.redact import redact, register_secret
 
 USAGE_PATH = "/dashboard/billing/usage"

@@ -19,7 +19,6 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
-from creditgauge.connectors.record import Provider, StarterAccount
 from creditgauge.domain import (
     BalanceSnapshot,
     Capability,
@@ -32,6 +31,7 @@ from creditgauge.domain import (
 )
 from creditgauge.errors import AuthError
 from creditgauge.http import Params
+from creditgauge.providers.record import Provider, StarterAccount
 
 ACTIVITY_PATH = "/activity"
 ACTIVITY_DAYS = 30  # /activity serves the last 30 completed UTC days

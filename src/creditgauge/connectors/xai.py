@@ -27,7 +27,6 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
-from creditgauge.connectors.record import Provider, ProviderOptions, StarterAccount
 from creditgauge.domain import (
     BalanceSnapshot,
     Capability,
@@ -40,6 +39,7 @@ from creditgauge.domain import (
 )
 from creditgauge.errors import AuthError, ProviderError
 from creditgauge.http import Params, RetryPolicy
+from creditgauge.providers.record import Provider, ProviderOptions, StarterAccount
 
 log = logging.getLogger("creditgauge.connectors.xai")
 

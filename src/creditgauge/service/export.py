@@ -38,9 +38,9 @@ from typing import Any, Literal, TextIO
 
 from sqlalchemy import Engine
 
-from creditgauge.connectors.registry import display_name
 from creditgauge.csv_safety import SafeDictWriter
 from creditgauge.errors import ConfigError
+from creditgauge.providers.registry import display_name
 from creditgauge.store import queries
 from creditgauge.store.facts import entity_name_map
 

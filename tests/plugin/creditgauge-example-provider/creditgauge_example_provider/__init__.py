@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from creditgauge.connectors.base import Connector, EndpointTask, amount_field, require
-from creditgauge.connectors.record import Provider, ProviderOptions
 from creditgauge.domain import BalanceSnapshot, Capability, Fact, Window, utcnow
+from creditgauge.providers.record import Provider, ProviderOptions
 
 WALLET_PATH = "/v1/wallet"
 

@@ -11,8 +11,8 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
-from creditgauge.connectors.record import Provider, ProviderOptions, StarterAccount
 from creditgauge.errors import ConfigError
+from creditgauge.providers.record import Provider, ProviderOptions, StarterAccount
 
 if TYPE_CHECKING:
     from creditgauge.connectors.base import Connector
@@ -60,9 +60,9 @@ def provider(name: str) -> Provider:
         raise ConfigError(f"provider {name!r} cannot be loaded from {target} ({type(error).__name__}: {error}); "
                           "reinstall or remove the package that provides it") from None
     if not isinstance(found, Provider):
-        from creditgauge.connectors.base import Connector
-
-        if not (isinstance(found, type) and issubclass(found, Connector)):
+        # A connector class is told by its shape, not by importing connectors.base: this module sits below the store.
+        if not (isinstance(found, type) and isinstance(getattr(found, "provider", None), str)
+                and callable(getattr(found, "tasks", None))):
             raise ConfigError(f"provider {name!r}: {target} is neither a Provider record nor a Connector class")
         found = Provider(connector=found)  # an entry point naming a bare connector: a provider without options
     if found.name != name:
