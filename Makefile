@@ -24,7 +24,7 @@ demo: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-# ruff for style, lint-imports for the layers (the contracts in pyproject.toml, README "Development").
+# ruff for style, lint-imports for the layers (the contracts in pyproject.toml, README "Development"), mypy --strict.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
