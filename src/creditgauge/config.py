@@ -7,6 +7,7 @@ import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -213,6 +214,22 @@ class OtlpConfig(Strict):
     tags: list[str] = Field(default_factory=lambda: ["deployment.environment", "deployment.environment.name"])
 
 
+class DisplayConfig(Strict):
+    """How pages and the CLI label times. Days stay UTC days (providers bucket by UTC); only moments move."""
+
+    time_zone: str = "UTC"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone; use an IANA name such as \"America/Los_Angeles\" "
+                             "or \"UTC\"") from None
+        return value
+
+
 class Config(Strict):
     path: Path | None = None
     database_url: str | None = None
@@ -225,6 +242,7 @@ class Config(Strict):
     proxy: ProxyConfig = ProxyConfig()
     serve: ServeConfig = ServeConfig()
     otlp: OtlpConfig = OtlpConfig()
+    display: DisplayConfig = DisplayConfig()
 
     def account(self, name: str) -> AccountConfig:
         try:

@@ -13,7 +13,7 @@ from fastapi import Request
 from creditgauge.reports import Source, parse_source
 from creditgauge.store.queries import tag_keys
 from creditgauge.web.context import WebContext
-from creditgauge.web.drilldown import drill_filter
+from creditgauge.web.drilldown import drill_filter, report_by
 from creditgauge.web.ranges import PRESETS, Range, page_range
 
 GROUPS: dict[Source, tuple[str, ...]] = {
@@ -74,6 +74,11 @@ class Controls:
         params = {} if self.range.preset == "day" else self.range_params()
         params |= {"group": self.narrowed[0] if self.narrowed else "account", "source": self.source}
         return f"{self.path}?{urlencode(params)}"
+
+    def chart_query(self) -> str:
+        """The API query of the page's chart: its rows per day (and the narrowed dimension, filtered in the chart)."""
+        by = report_by(self.group, self.narrowed)
+        return self.api_query(by if self.group == "day" else f"day,{by}")
 
     def api_query(self, by: str, **extra: str) -> str:
         values = {"since": self.since, "until": self.until, "source": self.source, "by": by, **extra}

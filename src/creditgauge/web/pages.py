@@ -46,9 +46,8 @@ def spend(request: Request, ctx: Ctx) -> Response:
                                     controls.source, None), controls.narrowed)
     if request.query_params.get("format") == "csv":  # exactly the table's rows
         return csv_response(report["rows"], spend_columns(report), f"spend-{controls.source}.csv")
-    by = report_by(controls.group, controls.narrowed)
     return render(request, "spend.html", title="Spend", report=report, controls=controls,
-                  shares=spend_shares(report["rows"]), chart_query=controls.api_query(by if controls.group == "day" else f"day,{by}"))
+                  shares=spend_shares(report["rows"]), chart_query=controls.chart_query())
 
 
 @router.get("/usage")
@@ -57,9 +56,8 @@ def usage(request: Request, ctx: Ctx) -> Response:
     report = usage_for(ctx, controls.since, controls.until, controls.group, controls.source, None)
     if request.query_params.get("format") == "csv":
         return csv_response(report["rows"], usage_columns(report), f"usage-{controls.source}.csv")
-    by = "day" if controls.group == "day" else f"day,{controls.group}"
     return render(request, "usage.html", title="Usage", report=report, controls=controls,
-                  shares=usage_shares(report["rows"]), chart_query=controls.api_query(by))
+                  shares=usage_shares(report["rows"]), chart_query=controls.chart_query())
 
 
 @router.get("/reconcile")
