@@ -149,7 +149,7 @@ def test_a_day_drills_down_to_its_models_and_a_model_to_its_days(client: TestCli
     assert rows_of(day, "spend-table") == [r["model"] for r in api["rows"]]
     assert 'data-testid="drilldown"' in day and "the UTC day 2026-11-02" in day
     model = api["rows"][0]["model"]
-    assert f'/spend?day=2026-11-02&amp;group=day&amp;source=reported&amp;model={model}' in day
+    assert f'/spend?range=30d&amp;group=day&amp;source=reported&amp;model={model}' in day  # its days
     days = client.get("/spend", params={"range": "30d", "group": "day", "source": "reported", "model": model}).text
     by_day = client.get("/api/v1/spend", params={"since": "2026-10-22", "by": "day,model",
                                                  "source": "reported"}).json()

@@ -14,7 +14,7 @@ from creditgauge.reports import Source, parse_source
 from creditgauge.store.queries import tag_keys
 from creditgauge.web.context import WebContext
 from creditgauge.web.drilldown import drill_filter, report_by
-from creditgauge.web.ranges import PRESETS, Range, page_range
+from creditgauge.web.ranges import DEFAULT_PRESET, PRESETS, Range, page_range
 
 GROUPS: dict[Source, tuple[str, ...]] = {
     "best": ("account", "provider", "model", "project", "line_item", "day"),
@@ -49,6 +49,12 @@ class Controls:
     def range_params(self) -> dict[str, str]:
         if self.range.preset == "day":
             return {"day": self.since}
+        return self.days_range_params()
+
+    def days_range_params(self) -> dict[str, str]:
+        """The range of a "its days" drill-down: this one, or the default when the page shows one day."""
+        if self.range.preset == "day":
+            return {"range": DEFAULT_PRESET}
         if self.range.preset == "custom":
             return {"since": self.since, "until": self.until}
         return {"range": self.range.preset}
@@ -56,7 +62,10 @@ class Controls:
     def url(self, *, group: str | None = None, narrowed: tuple[str, str] | None = None, day: date | None = None,
             keep_narrowed: bool = True, **extra: str) -> str:
         """This page with some controls changed: another group, a narrower drill-down, one day."""
-        params = {"day": day.isoformat()} if day else self.range_params()
+        if day:
+            params = {"day": day.isoformat()}
+        else:
+            params = self.days_range_params() if group == "day" else self.range_params()
         params |= {"group": group or self.group, "source": self.source}
         chosen = narrowed or (self.narrowed if keep_narrowed else None)
         if chosen:
@@ -71,7 +80,7 @@ class Controls:
 
     def all_rows_url(self) -> str:
         """Back from a drill-down: the page's default range, or this range without the narrowing."""
-        params = {} if self.range.preset == "day" else self.range_params()
+        params = self.days_range_params()
         params |= {"group": self.narrowed[0] if self.narrowed else "account", "source": self.source}
         return f"{self.path}?{urlencode(params)}"
 
