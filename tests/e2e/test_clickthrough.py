@@ -36,6 +36,23 @@ def chart_ready(page: Any) -> None:
     page.locator("[data-chart][data-ready='true']").wait_for(timeout=10_000)
 
 
+def bar_point(canvas: Any) -> dict[str, Any]:
+    """Where the latest visible bar of a chart is drawn (canvas pixels), and its day."""
+    return canvas.evaluate("""canvas => {
+        const chart = Chart.getChart(canvas);
+        for (let d = 0; d < chart.data.datasets.length; d++) {
+          const meta = chart.getDatasetMeta(d);
+          for (let i = chart.data.labels.length - 1; i >= 0; i--) {
+            if (chart.data.datasets[d].data[i] > 0 && meta.data[i].height > 4) {
+              const bar = meta.data[i];
+              return {x: bar.x, y: bar.y + bar.height / 2, day: chart.data.labels[i]};
+            }
+          }
+        }
+        return null;
+    }""")  # type: ignore[no-any-return]
+
+
 def test_presets_change_the_url_and_the_figures(page: Any, demo: Demo) -> None:
     page.goto("/spend?group=model")
     assert page.get_by_test_id("range").input_value() == "30d"  # a history, not month-to-date
@@ -59,19 +76,7 @@ def test_click_a_spend_bar_to_see_that_day_then_a_legend_entry_to_see_its_days(p
     page.goto("/spend?range=30d&group=model")
     chart_ready(page)
     canvas = page.locator("canvas[data-testid='chart-USD']")
-    point = canvas.evaluate("""canvas => {
-        const chart = Chart.getChart(canvas);
-        for (let d = 0; d < chart.data.datasets.length; d++) {
-          const meta = chart.getDatasetMeta(d);
-          for (let i = chart.data.labels.length - 1; i >= 0; i--) {
-            if (chart.data.datasets[d].data[i] > 0 && meta.data[i].height > 4) {
-              const bar = meta.data[i];
-              return {x: bar.x, y: bar.y + bar.height / 2, day: chart.data.labels[i]};
-            }
-          }
-        }
-        return null;
-    }""")
+    point = bar_point(canvas)
     assert point is not None
     with page.expect_navigation():
         canvas.click(position={"x": point["x"], "y": point["y"]})
@@ -165,3 +170,16 @@ def test_a_phone_reaches_every_tab_and_reconcile_fits(browser: Any, demo: Demo) 
     table = phone.get_by_test_id("reconcile-table")
     assert table.evaluate("t => t.scrollWidth - t.parentElement.clientWidth") <= 0
     context.close()
+
+
+def test_click_a_usage_bar_to_see_that_day(page: Any) -> None:
+    page.goto("/usage?range=30d&group=provider")
+    chart_ready(page)
+    canvas = page.locator("canvas[data-testid='chart-usage']")
+    point = bar_point(canvas)
+    assert point is not None
+    with page.expect_navigation():
+        canvas.click(position={"x": point["x"], "y": point["y"]})
+    assert query(page) == {"day": point["day"], "group": "model", "source": "reported"}
+    assert page.get_by_test_id("since").input_value() == point["day"]
+    assert page.errors == []

@@ -81,7 +81,7 @@
     });
   }
 
-  // The same links as the table's rows: a day opens on its models, a legend entry on its days.
+  // The same links as the table's rows: a day opens on its models, a legend entry (Spend) on its days.
   function drillUrl(box, params) {
     var query = new URLSearchParams(params.day ? "" : box.dataset.rangeQuery);
     Object.keys(params).forEach(function (name) { query.set(name, params[name]); });
@@ -102,7 +102,7 @@
     options.onHover = function (event, elements) {
       event.native.target.style.cursor = elements.length ? "pointer" : "default";
     };
-    if (group === "day") { return; }
+    if (group === "day" || box.dataset.chart !== "spend") { return; }  // Usage narrows by day only
     options.plugins.legend.onClick = function (event, item) {
       var name = seriesNames[item.datasetIndex];
       if (name === undefined) { return; }  // "other": many names, no one page
@@ -181,6 +181,7 @@
         data: labels.map(function (day) { return requests[day] || 0; }) });
     }
     var options = baseOptions(true, "", "Tokens (input + output)");
+    drillable(box, options, labels, series.names);
     options.scales.requests = { position: "right", beginAtZero: true, grid: { display: false },
       title: axisTitle("Requests"), ticks: { color: css("--muted") } };
     var title = "Daily tokens" + (group === "day" ? "" : " by " + group.replace("_", " ")) + ", and requests";
