@@ -60,14 +60,14 @@ class Controls:
         return {"range": self.range.preset}
 
     def url(self, *, group: str | None = None, narrowed: tuple[str, str] | None = None, day: date | None = None,
-            keep_narrowed: bool = True, **extra: str) -> str:
+            **extra: str) -> str:
         """This page with some controls changed: another group, a narrower drill-down, one day."""
         if day:
             params = {"day": day.isoformat()}
         else:
             params = self.days_range_params() if group == "day" else self.range_params()
         params |= {"group": group or self.group, "source": self.source}
-        chosen = narrowed or (self.narrowed if keep_narrowed else None)
+        chosen = narrowed or self.narrowed
         if chosen:
             params[chosen[0]] = chosen[1]
         return f"{self.path}?{urlencode(params | extra)}"
@@ -81,7 +81,7 @@ class Controls:
     def all_rows_url(self) -> str:
         """Back from a drill-down: the page's default range, or this range without the narrowing."""
         params = self.days_range_params()
-        params |= {"group": self.narrowed[0] if self.narrowed else "account", "source": self.source}
+        params |= {"group": self.narrowed[0] if self.narrowed else self.group, "source": self.source}
         return f"{self.path}?{urlencode(params)}"
 
     def chart_query(self) -> str:
