@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 from playwright.sync_api import sync_playwright
 
-from creditgauge.demo import build_demo
+from creditgauge.demo import DemoHandle, build_demo
 from creditgauge.web import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,7 +30,7 @@ SCREENS = {"desktop": {"viewport": {"width": 1280, "height": 900}},
                      "device_scale_factor": 2}}
 
 
-def serve(days: int, workdir: Path) -> tuple[str, uvicorn.Server, threading.Thread, object]:
+def serve(days: int, workdir: Path) -> tuple[str, uvicorn.Server, threading.Thread, DemoHandle]:
     handle = build_demo(workdir, days=days)
     app = create_app(handle.config, handle.engine, demo=True, scheduler=False)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
@@ -75,7 +75,7 @@ def main() -> None:
         finally:
             server.should_exit = True
             thread.join()
-            handle.stop()  # type: ignore[attr-defined]
+            handle.stop()
 
 
 if __name__ == "__main__":
