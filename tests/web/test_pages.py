@@ -197,3 +197,18 @@ def test_display_time_zone_labels_times_and_says_days_are_utc(store: Engine) -> 
     assert "days are UTC days (times shown in America/Los_Angeles)" in page
     with pytest.raises(ConfigError, match="'Mars/Olympus' is not a time zone"):
         dataset.config(display={"time_zone": "Mars/Olympus"})
+
+
+def test_drilling_into_a_key_shows_its_fingerprint_never_the_key(store: Engine,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    for body in dataset.ACCOUNTS.values():
+        monkeypatch.setenv(body["key_env"], dataset.PLANTED_KEY)
+    with TestClient(create_app(dataset.config(), store, scheduler=False), base_url="http://127.0.0.1") as client:
+        params = {"since": "2026-11-01", "source": "tracked"}
+        keys = client.get("/spend", params={**params, "group": "key"}).text
+        links = re.findall(r'href="(/spend\?[^"]*key=[^"]*)"', keys)
+        assert links, "each key row links to its days"
+        bodies = [keys, client.get("/spend", params={**params, "group": "key", "format": "csv"}).text]
+        bodies += [client.get(link.replace("&amp;", "&")).text for link in links]
+    for body in bodies:
+        assert dataset.PLANTED_KEY not in body and dataset.PLANTED_KEY[8:24] not in body
