@@ -5,8 +5,9 @@ years of reported daily cost buckets, a ledger deposit per account. Events are l
 on SQLite, COPY on PostgreSQL), then the daily rollup is rebuilt once, as a bulk load must do.
 
 Measured over HTTP against the real app served by uvicorn on 127.0.0.1, as `creditgauge serve` runs it:
-GET /api/v1/status, and 180-day spend grouped by model (by=model and by=day,model as the Spend page's chart asks)
-from tracked and from reported data. Goal: median under 200 ms each.
+GET /api/v1/status, 180-day spend grouped by model (by=model and by=day,model as the Spend page's chart asks)
+from tracked, reported and blended (best) data, and the pages: Spend (its default, a range, and the drill-downs
+into a day, a model and a key) and Usage. Goal: median under 200 ms each.
 
     .venv/bin/python benchmarks/dashboard.py                       # 10M events, SQLite and PostgreSQL
     .venv/bin/python benchmarks/dashboard.py --events 1000000 --backends sqlite
@@ -138,7 +139,9 @@ def timed(client: httpx.Client, path: str, runs: int) -> tuple[float, float]:
 
 
 def measure(engine: Engine, runs: int) -> list[tuple[str, float, float]]:
-    """The app served by uvicorn on 127.0.0.1 (as `creditgauge serve` runs it), asked over HTTP."""
+    """The app served by uvicorn on 127.0.0.1 (as `creditgauge serve` runs it), asked over HTTP: API reports and
+    the Spend and Usage pages themselves, with their drill-downs."""
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     paths = [
         ("status", "/api/v1/status"),
         ("spend tracked 180d by model", "/api/v1/spend?since=180d&by=model&source=tracked"),
@@ -146,7 +149,14 @@ def measure(engine: Engine, runs: int) -> list[tuple[str, float, float]]:
         ("spend reported 180d by model", "/api/v1/spend?since=180d&by=model&source=reported"),
         ("spend reported 180d by day,model", "/api/v1/spend?since=180d&by=day,model&source=reported"),
         ("spend best 180d by model", "/api/v1/spend?since=180d&by=model&source=best"),
-        ("spend best 180d by day,model (the Spend page's default)", "/api/v1/spend?since=180d&by=day,model"),
+        ("spend best 180d by day,model", "/api/v1/spend?since=180d&by=day,model"),
+        ("Spend page, default (30 days, best, by account)", "/spend"),
+        ("Spend page's chart (30 days, best, by day,account)", "/api/v1/spend?since=30d&by=day,account"),
+        ("Spend page, 90 days by model", "/spend?range=90d&group=model"),
+        ("drill-down: a day's models (page)", f"/spend?day={yesterday}&group=model"),
+        ("drill-down: a model's days (page)", "/spend?range=90d&group=day&model=gpt-4o"),
+        ("drill-down: a key's days, tracked (page)", f"/spend?range=90d&group=day&source=tracked&key={KEYS[0]}"),
+        ("Usage page, 30 days by model", "/usage?group=model"),
     ]
     server = uvicorn.Server(uvicorn.Config(create_app(config(), engine, scheduler=False), host="127.0.0.1", port=0,
                                            log_level="warning", access_log=False))

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import (
@@ -262,6 +263,22 @@ class OtlpConfig(Strict):
     tags: list[str] = Field(default_factory=lambda: ["deployment.environment", "deployment.environment.name"])
 
 
+class DisplayConfig(Strict):
+    """How pages and the CLI label times. Days stay UTC days (providers bucket by UTC); only moments move."""
+
+    time_zone: str = "UTC"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone; use an IANA name such as \"America/Los_Angeles\" "
+                             "or \"UTC\"") from None
+        return value
+
+
 class Config(Strict):
     path: Path | None = None
     database_url: str | None = None
@@ -274,6 +291,7 @@ class Config(Strict):
     proxy: ProxyConfig = ProxyConfig()
     serve: ServeConfig = ServeConfig()
     otlp: OtlpConfig = OtlpConfig()
+    display: DisplayConfig = DisplayConfig()
 
     def account(self, name: str) -> AccountConfig:
         try:

@@ -4,8 +4,6 @@ Debian's Chromium through Playwright (never a downloaded browser)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +21,6 @@ from creditgauge.web import create_app
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @dataclass
@@ -84,11 +81,8 @@ def page(browser: object, demo: Demo) -> Iterator[object]:
 
 
 def save_screenshot(page: object, name: str, tmp_path: Path) -> Path:
-    """Into the test's directory; into docs/screenshots too when CREDITGAUGE_UPDATE_SCREENSHOTS=1."""
+    """Into the test's directory (the README's screenshots come from docs/screenshots.py)."""
     target = tmp_path / name
     page.screenshot(path=str(target), full_page=True)  # type: ignore[attr-defined]
     assert target.stat().st_size > 10_000
-    if os.environ.get("CREDITGAUGE_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(target, SCREENSHOTS / name)
     return target

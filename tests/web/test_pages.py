@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from creditgauge.display import percent
+from creditgauge.errors import ConfigError
 from creditgauge.store.sync_log import record_success
 from creditgauge.web import create_app
 from creditgauge.web.templating import money_filter as money
@@ -113,3 +119,96 @@ def test_money_filter_keeps_small_amounts_visible() -> None:
     assert money("0") == "0.00"
     assert money("-2.345") == "-2.34"
     assert money(None) == "—"
+
+
+def rows_of(html: str, testid: str) -> list[str]:
+    body = html.split(f'data-testid="{testid}"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    return re.findall(r'data-key="([^"]*)"', body)
+
+
+def test_spend_opens_on_the_last_30_days_and_presets_set_the_range(client: TestClient) -> None:
+    page = client.get("/spend").text  # NOW is 2026-11-20: 30 days are 10-22 .. 11-20, through today
+    assert 'value="2026-10-22" data-testid="since"' in page and 'value="2026-11-21" data-testid="until"' in page
+    assert '<option value="30d" selected>' in page
+    for preset, since, until in (("7d", "2026-11-14", "2026-11-21"), ("today", "2026-11-20", "2026-11-21"),
+                                 ("month", "2026-11-01", "2026-11-21"), ("last-month", "2026-10-01", "2026-11-01"),
+                                 ("90d", "2026-08-23", "2026-11-21")):
+        page = client.get("/spend", params={"range": preset, "since": "2026-01-01"}).text  # a preset wins
+        assert f'value="{since}" data-testid="since"' in page and f'value="{until}" data-testid="until"' in page
+        assert f"/api/v1/spend?since={since}&amp;until={until}&amp;" in page, preset
+    response = client.get("/spend", params={"range": "fortnight"})
+    assert response.status_code == 400 and "fortnight" in response.text and "use one of today, 7d" in response.text
+
+
+def test_a_day_drills_down_to_its_models_and_a_model_to_its_days(client: TestClient) -> None:
+    page = client.get("/spend", params={"range": "30d", "group": "day", "source": "reported"}).text
+    assert '/spend?day=2026-11-02&amp;group=model&amp;source=reported' in page  # each day row is a real link
+    day = client.get("/spend", params={"day": "2026-11-02", "group": "model", "source": "reported"}).text
+    api = client.get("/api/v1/spend", params={"since": "2026-11-02", "until": "2026-11-03", "by": "model",
+                                              "source": "reported"}).json()
+    assert rows_of(day, "spend-table") == [r["model"] for r in api["rows"]]
+    assert 'data-testid="drilldown"' in day and "the UTC day 2026-11-02" in day
+    model = api["rows"][0]["model"]
+    assert f'/spend?range=30d&amp;group=day&amp;source=reported&amp;model={model}' in day  # its days
+    days = client.get("/spend", params={"range": "30d", "group": "day", "source": "reported", "model": model}).text
+    by_day = client.get("/api/v1/spend", params={"since": "2026-10-22", "by": "day,model",
+                                                 "source": "reported"}).json()
+    expected = [r for r in by_day["rows"] if r["model"] == model]
+    assert rows_of(days, "spend-table") == [r["day"] for r in expected]
+    assert cells(days, "amount")[: len(expected)] == [money(r["amount"]) for r in expected]
+    total = sum((Decimal(r["amount"]) for r in expected), Decimal(0))
+    assert cells(days, "amount")[len(expected)] == money(total)
+
+
+def test_csv_download_has_the_rows_of_the_table(client: TestClient) -> None:
+    params = {"range": "30d", "group": "model", "source": "tracked"}
+    page = client.get("/spend", params=params).text
+    assert 'href="/spend?range=30d&amp;group=model&amp;source=tracked&amp;format=csv"' in page
+    response = client.get("/spend", params={**params, "format": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["model"] for row in rows] == rows_of(page, "spend-table")
+    shown = cells(page, "amount")[: len(rows)]
+    assert [money(row["amount"]) if row["amount"] else "not reported" for row in rows] == shown
+
+
+def test_share_of_total_per_currency(client: TestClient) -> None:
+    page = client.get("/spend", params={"since": "2026-11-01", "until": "2026-11-20", "group": "model",
+                                        "source": "reported"}).text
+    api = client.get("/api/v1/spend", params={"since": "2026-11-01", "until": "2026-11-20", "by": "model",
+                                              "source": "reported"}).json()
+    totals = {t["currency"]: Decimal(t["amount"]) for t in api["totals"]}
+    expected = [percent(Decimal(r["amount"]) / totals[r["currency"]]) for r in api["rows"]]
+    assert cells(page, "share")[: len(expected)] == expected
+
+
+def test_usage_chart_follows_the_group_by(client: TestClient) -> None:
+    page = client.get("/usage", params={"range": "7d", "group": "model"}).text
+    src = "/api/v1/usage?since=2026-11-14&amp;until=2026-11-21&amp;source=reported&amp;by=day%2Cmodel"
+    assert f'data-src="{src}"' in page
+    assert 'data-group="model"' in page
+
+
+def test_display_time_zone_labels_times_and_says_days_are_utc(store: Engine) -> None:
+    app = create_app(dataset.config(display={"time_zone": "America/Los_Angeles"}), store, scheduler=False)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        page = client.get("/spend").text
+    assert "as of 2026-11-20 04:00 PST" in page  # NOW is 12:00 UTC
+    assert "days are UTC days (times shown in America/Los_Angeles)" in page
+    with pytest.raises(ConfigError, match="'Mars/Olympus' is not a time zone"):
+        dataset.config(display={"time_zone": "Mars/Olympus"})
+
+
+def test_drilling_into_a_key_shows_its_fingerprint_never_the_key(store: Engine,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    for body in dataset.ACCOUNTS.values():
+        monkeypatch.setenv(body["key_env"], dataset.PLANTED_KEY)
+    with TestClient(create_app(dataset.config(), store, scheduler=False), base_url="http://127.0.0.1") as client:
+        params = {"since": "2026-11-01", "source": "tracked"}
+        keys = client.get("/spend", params={**params, "group": "key"}).text
+        links = re.findall(r'href="(/spend\?[^"]*key=[^"]*)"', keys)
+        assert links, "each key row links to its days"
+        bodies = [keys, client.get("/spend", params={**params, "group": "key", "format": "csv"}).text]
+        bodies += [client.get(link.replace("&amp;", "&")).text for link in links]
+    for body in bodies:
+        assert dataset.PLANTED_KEY not in body and dataset.PLANTED_KEY[8:24] not in body

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from creditgauge.service.reports import SPEND_SOURCES, USAGE_SOURCES, Source, parse_source, tag_keys
+from creditgauge.service.drilldown import narrow_spend, report_by, spend_shares, usage_shares
+from creditgauge.service.reports import SPEND_SOURCES, USAGE_SOURCES, spend_columns, usage_columns
 from creditgauge.web import answers
-from creditgauge.web.api_reports import report_window, spend_for, usage_for
+from creditgauge.web.api_reports import spend_for, usage_for
 from creditgauge.web.context import WebContext, web_context
+from creditgauge.web.controls import page_controls
+from creditgauge.web.responses import csv_response
 from creditgauge.web.security import SESSION_COOKIE, SESSION_MAX_AGE, session_value, verify_csrf
 from creditgauge.web.templating import render
 
@@ -23,36 +25,11 @@ router = APIRouter(include_in_schema=False)
 Ctx = Annotated[WebContext, Depends(web_context)]
 Csrf = Depends(verify_csrf)
 
-GROUPS: dict[Source, tuple[str, ...]] = {
-    "best": ("account", "provider", "model", "project", "line_item"),
-    "reported": ("account", "provider", "model", "project", "line_item"),
-    "tracked": ("account", "provider", "model", "project", "key", "endpoint"),
-}
 _background: set[asyncio.Task[Any]] = set()  # running "sync now" tasks, kept referenced until they finish
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", status_code=status, status=status, message=message)
-
-
-def _controls(request: Request, ctx: WebContext, sources: Sequence[Source]) -> dict[str, Any]:
-    """The report controls from the query string, with the defaults the API uses (the first of `sources`)."""
-    params = request.query_params
-    source = parse_source(params.get("source", sources[0]), sources, option="source")
-    groups = list(GROUPS[source])
-    if source == "tracked":
-        groups += [f"tag:{key}" for key in tag_keys(ctx)]
-    group = params.get("group", "account")
-    if group not in groups:
-        group = "account"
-    since, until = report_window(ctx, params.get("since") or None, params.get("until") or None)
-    return {"since": since.isoformat(), "until": until.isoformat() if until else "",  # "30d" -> a date the picker shows
-            "group": group, "groups": groups, "source": source, "sources": sources}
-
-
-def _query(controls: dict[str, Any], by: str, **extra: str) -> str:
-    values = {"since": controls["since"], "until": controls["until"], "source": controls["source"], "by": by, **extra}
-    return urlencode({k: v for k, v in values.items() if v})
 
 
 @router.get("/")
@@ -64,20 +41,23 @@ def overview(request: Request, ctx: Ctx) -> Response:
 
 @router.get("/spend")
 def spend(request: Request, ctx: Ctx) -> Response:
-    controls = _controls(request, ctx, SPEND_SOURCES)
-    report = spend_for(ctx, controls["since"], controls["until"] or None, controls["group"], controls["source"], None)
+    controls = page_controls(request, ctx, SPEND_SOURCES)
+    report = narrow_spend(spend_for(ctx, controls.since, controls.until, report_by(controls.group, controls.narrowed),
+                                    controls.source, None), controls.narrowed)
+    if request.query_params.get("format") == "csv":  # exactly the table's rows
+        return csv_response(report["rows"], spend_columns(report), f"spend-{controls.source}.csv")
     return render(request, "spend.html", title="Spend", report=report, controls=controls,
-                  chart_query=_query(controls, f"day,{controls['group']}"),
-                  csv_query=_query(controls, f"day,{controls['group']}", format="csv"))
+                  shares=spend_shares(report["rows"]), chart_query=controls.chart_query())
 
 
 @router.get("/usage")
 def usage(request: Request, ctx: Ctx) -> Response:
-    controls = _controls(request, ctx, USAGE_SOURCES)
-    report = usage_for(ctx, controls["since"], controls["until"] or None, controls["group"], controls["source"], None)
+    controls = page_controls(request, ctx, USAGE_SOURCES, narrowable=False)
+    report = usage_for(ctx, controls.since, controls.until, controls.group, controls.source, None)
+    if request.query_params.get("format") == "csv":
+        return csv_response(report["rows"], usage_columns(report), f"usage-{controls.source}.csv")
     return render(request, "usage.html", title="Usage", report=report, controls=controls,
-                  chart_query=_query(controls, "day"),
-                  csv_query=_query(controls, f"day,{controls['group']}", format="csv"))
+                  shares=usage_shares(report["rows"]), chart_query=controls.chart_query())
 
 
 @router.get("/reconcile")

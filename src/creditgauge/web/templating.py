@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.responses import Response
 
 from creditgauge.display import age, minor_unit, money, percent
@@ -44,13 +47,20 @@ def iso_day(value: date | datetime | None) -> str:
     return (as_utc(value).date() if isinstance(value, datetime) else value).isoformat()
 
 
-def utc_time(value: datetime | None) -> str:
-    return "—" if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+@pass_context
+def local_time(context: Mapping[str, Any], value: datetime | None) -> str:
+    """A moment in the configured display time zone (`[display] time_zone`, default UTC), named."""
+    if value is None:
+        return "—"
+    zone = context.get("time_zone", "UTC")
+    if zone == "UTC":
+        return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+    return as_utc(value).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.filters.update(money=money_filter, percent=percent, number=number, iso_day=iso_day,
-                             utc_time=utc_time)
+                             local_time=local_time)
 templates.env.globals.update(tenths=tenths, minor_unit=minor_unit)
 templates.env.globals.update(version=version("creditgauge"))
 
@@ -59,6 +69,6 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     ctx = request.app.state.ctx
     now = ctx.now()
     page = {"demo": ctx.demo, "now": now, "csrf": request.scope.get("state", {}).get("csrf", ""),
-            "path": request.url.path, **context,
+            "path": request.url.path, "time_zone": ctx.config.display.time_zone, **context,
             "age": lambda moment: "never" if moment is None else age(moment, now, ago=True)}
     return templates.TemplateResponse(request, name, page, status_code=status_code)
