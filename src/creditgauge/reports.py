@@ -22,8 +22,8 @@ from creditgauge.config import FxRate
 from creditgauge.domain import day_start
 from creditgauge.errors import ConfigError
 from creditgauge.fx import combine
+from creditgauge.service.names import NAME_COLUMNS, add_names, load_names
 from creditgauge.store import queries
-from creditgauge.store.facts import entity_name_map
 from creditgauge.store.types import money
 
 DEFAULT_BY = ("account",)
@@ -78,15 +78,12 @@ def report_window(query: ReportQuery) -> tuple[datetime, datetime]:
 
 
 def _annotate(rows: list[dict[str, Any]], by: Sequence[str], engine: Engine, provisional_from: str) -> None:
-    """Mark days that providers may still revise, and give projects their names where a connector found them."""
-    names = entity_name_map(engine, "project") if "project" in by else {}
+    """Mark days that providers may still revise, and give projects, keys and workspaces their names."""
     for row in rows:
         if "day" in row:
             row["provisional"] = row["day"] >= provisional_from
-        if names and row.get("project") is not None:
-            row["project_name"] = next(
-                (name for (_account, entity), name in names.items() if entity == row["project"]), None
-            )
+    if any(name in NAME_COLUMNS for name in by):
+        add_names(rows, load_names(engine))
 
 
 def _envelope(engine: Engine, query: ReportQuery, rows: list[dict[str, Any]]) -> dict[str, Any]:

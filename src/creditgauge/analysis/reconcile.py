@@ -114,7 +114,7 @@ def _by_day(rows: list[dict[str, Any]]) -> dict[tuple[str, date, str], dict[str,
     return {(r["account"], date.fromisoformat(r["day"]), r["currency"]): r for r in rows}
 
 
-def _tolerance(config: Config, reported: Decimal, tracked: Decimal) -> Decimal:
+def tolerance(config: Config, reported: Decimal, tracked: Decimal) -> Decimal:
     minimum = config.reconcile.min_difference if config.reconcile.min_difference is not None else Decimal(1)
     ratio = config.reconcile.min_ratio if config.reconcile.min_ratio is not None else Decimal("0.10")
     return max(minimum, estimate(ratio * max(reported, tracked)))
@@ -146,7 +146,7 @@ def reconcile(config: Config, engine: Engine, *, since: date, until: date | None
                 # Tracked is what was priced; unpriced requests are counted beside it, never priced at $0.
                 amount_r, amount_t = r.get("amount", ZERO), t.get("amount") or ZERO
                 rows.append(DayComparison(account.name, account.provider, key[1], key[2], amount_r, amount_t,
-                                          int(t.get("unpriced_requests", 0)), _tolerance(config, amount_r, amount_t)))
+                                          int(t.get("unpriced_requests", 0)), tolerance(config, amount_r, amount_t)))
     rows = _with_breakdowns(engine, rows, window)
     return ReconcileReport(since, until, rows, skipped)
 

@@ -6,6 +6,7 @@ from creditgauge.cli import (  # noqa: F401
     demo,
     export,
     guard,
+    keys,
     ledger,
     proxy,
     quarantine,

@@ -23,6 +23,7 @@ from creditgauge.reports import (
     spend_report,
     usage_report,
 )
+from creditgauge.service.names import NAME_COLUMNS, with_name_columns
 
 SINCE_HELP = "First day, inclusive (YYYY-MM-DD, today, yesterday, month, 30d). Default: start of this month."
 UNTIL_HELP = "Last day, exclusive (default: through today)."
@@ -64,7 +65,7 @@ def spend(
         return
     extra = ["unpriced_requests"] if report["source"] != "reported" else []
     if fmt is OutputFormat.csv:
-        emit_csv(report["rows"], [*dims, *(["project_name"] if "project" in dims else []), "amount", "currency",
+        emit_csv(report["rows"], [*with_name_columns(dims), "amount", "currency",
                                   *extra, *(["provisional"] if "day" in dims else [])])
         return
     _print_spend(report, dims, extra, wide)
@@ -100,7 +101,8 @@ def _print_spend(report: dict[str, Any], dims: list[str], extra: list[str], wide
 def _label_columns(rows: list[dict[str, Any]], dims: list[str]) -> list[Column]:
     """The dimensions a report is grouped by: the names, always kept whole (a project's id only with room)."""
     return [Column(dim, [_dim_cell(row, dim) for row in rows], keep=True,
-                   short=[row.get("project_name") or _dim_cell(row, dim) for row in rows] if dim == "project" else None)
+                   short=[row.get(NAME_COLUMNS[dim]) or _dim_cell(row, dim) for row in rows]
+                   if dim in NAME_COLUMNS else None)
             for dim in dims]
 
 
@@ -119,8 +121,8 @@ def _count(value: int | None) -> str:
 def _dim_cell(row: dict[str, Any], dim: str) -> str:
     value = row.get(dim)
     text = "-" if value is None else str(value)
-    if dim == "project" and row.get("project_name"):
-        text = f"{row['project_name']} ({value})"
+    if dim in NAME_COLUMNS and row.get(NAME_COLUMNS[dim]):
+        text = f"{row[NAME_COLUMNS[dim]]} ({value})"
     if dim == "day" and row.get("provisional"):
         text += " *"
     return text

@@ -12,6 +12,7 @@ from creditgauge.analysis.accounts import select_accounts
 from creditgauge.analysis.windows import this_month
 from creditgauge.dates import parse_day
 from creditgauge.reports import ReportQuery, Source, parse_by, spend_report, usage_report
+from creditgauge.service.names import with_name_columns
 from creditgauge.store import queries
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.responses import ApiJSON, csv_response
@@ -63,7 +64,7 @@ def usage_for(ctx: WebContext, since: str | None, until: str | None, by: str | N
 
 def spend_columns(report: dict[str, Any]) -> list[str]:
     by = report["by"]
-    return [*by, *(["project_name"] if "project" in by else []), "amount", "currency",
+    return [*with_name_columns(by), "amount", "currency",
             *(["unpriced_requests"] if report["source"] != "reported" else []),
             *(["provisional"] if "day" in by else [])]
 
@@ -72,7 +73,7 @@ def usage_columns(report: dict[str, Any]) -> list[str]:
     by = report["by"]
     measures = [m for m in (*queries.USAGE_MEASURES, *queries.EXTRA_USAGE_MEASURES)
                 if report["rows"] and m in report["rows"][0]] or list(queries.USAGE_MEASURES)
-    return [*by, *(["project_name"] if "project" in by else []), *measures,
+    return [*with_name_columns(by), *measures,
             *(["provisional"] if "day" in by else [])]
 
 
