@@ -174,6 +174,7 @@ class AlertRule(Strict):
         "spend_month_above",
         "spend_anomaly",
         "reconcile_flagged",
+        "leak_suspect",
         "sync_failing",
         "unpriced_usage",
         "quarantined_items",

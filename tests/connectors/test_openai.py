@@ -140,7 +140,8 @@ def test_requests_carry_the_documented_query(fake: FakeOpenAI) -> None:
     assert costs.headers["Authorization"] == f"Bearer {ADMIN}"
     assert costs.query == [("start_time", str(int(WINDOW.start.timestamp()))),
                            ("end_time", str(int(WINDOW.end.timestamp()))), ("bucket_width", "1d"),
-                           ("limit", "180"), ("group_by[]", "project_id"), ("group_by[]", "line_item")]
+                           ("limit", "180"), ("group_by[]", "project_id"), ("group_by[]", "line_item"),
+                           ("group_by[]", "api_key_id")]
     assert ("limit", "31") in completions.query
     assert [v for k, v in completions.query if k == "group_by[]"] == [
         "model", "project_id", "api_key_id", "batch", "service_tier"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from creditgauge.analysis.accounts import home_currency, select_accounts
+from creditgauge.analysis.accounts import home_currency, measures_not_reported, select_accounts
 from creditgauge.analysis.reconcile import tolerance
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import ZERO, day_start
@@ -122,7 +122,8 @@ def key_rows(config: Config, engine: Engine, *, since: date, until: date,
                      "api_key")
     tracked = _side(queries.spend(engine, by=["account", "day", "key"], source="tracked", **window), "key")
     tokens = {(row["account"], row["api_key"]): row for row in
-              queries.usage(engine, by=["account", "api_key"], source="reported", **window)}
+              queries.usage(engine, by=["account", "api_key"], source="reported",
+                            not_reported=measures_not_reported(), **window)}
     listed: dict[str, list[Entity]] = defaultdict(list)
     for entity in entities(engine, ("api_key",)):
         listed[entity.account].append(entity)

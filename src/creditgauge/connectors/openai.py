@@ -205,7 +205,8 @@ class OpenAIConnector(Connector):
             return []
         path = "/v1/organization/costs"
         params = [*self._window_params(window, COSTS_PAGE_LIMIT),
-                  ("group_by[]", "project_id"), ("group_by[]", "line_item")]
+                  ("group_by[]", "project_id"), ("group_by[]", "line_item"),
+                  ("group_by[]", "api_key_id")]  # spend per key: what finds a leaked key
         return await self._report(path, params, self._cost)
 
     def _cost(self, start: datetime, end: datetime, result: Any) -> CostBucket:

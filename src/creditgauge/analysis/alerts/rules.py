@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from creditgauge.analysis.daily import split_by_dimension
+from creditgauge.analysis.keys import LEAK_EXPLANATION, key_rows
 from creditgauge.analysis.reconcile import ReconcileReport, reconcile
 from creditgauge.analysis.status import AccountStatus, StatusReport, status
 from creditgauge.config import AlertRule, Config
@@ -209,6 +210,30 @@ def reconcile_flagged(rule: AlertRule, facts: Facts) -> list[Finding]:
     return found
 
 
+def leak_suspect(rule: AlertRule, facts: Facts) -> list[Finding]:
+    """Per key that spent in the last `days` (default 7): firing when it spent with none of it tracked, or ahead of
+    its tracked spend by more than the reconcile threshold (analysis.keys), with the days and the amount."""
+    days = int(rule.days) if rule.days is not None else 7
+    today = facts.now.date()
+    rows = key_rows(facts.config, facts.engine, since=today - timedelta(days=days), until=today + timedelta(days=1),
+                    accounts=[rule.account] if rule.account else None)
+    found = []
+    for row in rows:
+        if row.api_key is None or row.reported is None:
+            continue
+        label = f"{row.account}: key {row.name or row.api_key}" + (
+            f" ({row.details['redacted']})" if row.details.get("redacted") else "")
+        amount = row.suspect_amount
+        if amount is not None:
+            when = ", ".join(str(d.day) for d in row.suspect_days)
+            message = f"{label} spent {_money(amount, row.currency)} beyond tracking on {when}: {LEAK_EXPLANATION}"
+        else:
+            message = f"{label}: its spend over the last {days} days passed tracking"
+        found.append(Finding(rule.name, f"{row.account} key {row.api_key}", amount is not None, message,
+                             None if amount is None else str(amount)))
+    return found
+
+
 def sync_failing(rule: AlertRule, facts: Facts) -> list[Finding]:
     hours = rule.hours if rule.hours is not None else Decimal(24)
     cutoff = facts.now - _hours(hours)
@@ -270,6 +295,7 @@ EVALUATORS: dict[str, Callable[[AlertRule, Facts], list[Finding]]] = {
     "spend_month_above": spend_month_above,
     "spend_anomaly": spend_anomaly,
     "reconcile_flagged": reconcile_flagged,
+    "leak_suspect": leak_suspect,
     "sync_failing": sync_failing,
     "unpriced_usage": unpriced_usage,
     "quarantined_items": quarantined_items,
