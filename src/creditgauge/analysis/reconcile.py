@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import Engine
 
@@ -21,7 +21,8 @@ from creditgauge.analysis.accounts import select_accounts
 from creditgauge.analysis.burn import estimate
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import ZERO, day_start
-from creditgauge.store.queries import spend
+from creditgauge.store.names import Entity, entities
+from creditgauge.store.queries import Source, spend
 
 DEFAULT_DELAY_HOURS = 48  # providers post costs 1 to 48 hours late
 Direction = Literal["reported_above_tracked", "tracked_above_reported"]
@@ -29,8 +30,10 @@ EXPLAIN: dict[Direction, str] = {
     "reported_above_tracked": "untracked traffic, a leaked key or a pricing error",
     "tracked_above_reported": "a pricing error (our prices above the provider's)",
 }
-# Dimension name in the report -> (column in reported data, column in tracked data).
-BREAKDOWNS = {"model": ("model", "model"), "key": ("api_key", "key")}
+# Dimension name in the report -> (column in reported data, column in tracked data). A tracked key is a
+# fingerprint: the account's `tracked_keys` turns it into the provider's key id it is linked to.
+BREAKDOWNS = {"model": ("model", "model"), "key": ("api_key", "key"), "project": ("project", "project")}
+NAMED = {"key": "api_key", "project": "project"}  # breakdown dimension -> kind of entity_names
 ORDER = {name: index for index, name in enumerate(BREAKDOWNS)}
 
 
@@ -94,14 +97,35 @@ class ReconcileReport:
     until: date
     rows: list[DayComparison]
     skipped: dict[str, str]  # account -> why it could not be compared
+    names: dict[str, dict[str, str]] = field(default_factory=dict)  # dimension -> value -> the provider's name
 
     @property
     def flagged(self) -> list[DayComparison]:
         return [row for row in self.rows if row.direction is not None]
 
+    def totals_by(self, dimension: str) -> list[dict[str, Any]]:
+        """The breakdown over the whole window: per account, currency and value of `dimension` (model, key or
+        project), with its name, the sums of reported, tracked and difference, and the flagged days it differs on."""
+        sums: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for row in self.rows:
+            for part in row.breakdown:
+                if part.dimension != dimension:
+                    continue
+                entry = sums.setdefault((row.account, row.currency, part.value), {
+                    "account": row.account, dimension: part.value,
+                    f"{dimension}_name": self.names.get(dimension, {}).get(part.value), "currency": row.currency,
+                    "reported": ZERO, "tracked": ZERO, "difference": ZERO, "flagged_days": []})
+                entry["reported"] += part.reported
+                entry["tracked"] += part.tracked
+                entry["difference"] += part.difference
+                if row.direction is not None and abs(part.difference) > row.tolerance:
+                    entry["flagged_days"].append(row.day)
+        return sorted(sums.values(), key=lambda e: (-abs(e["difference"]), e["account"], e[dimension]))
+
     def to_dict(self) -> dict[str, Any]:
         return {"since": self.since, "until": self.until, "rows": [row.to_dict() for row in self.rows],
-                "flagged": len(self.flagged), "skipped": self.skipped}
+                "flagged": len(self.flagged), "skipped": self.skipped, "names": self.names,
+                "by": {name: self.totals_by(name) for name in BREAKDOWNS}}
 
 
 def data_delay_hours(account: AccountConfig, config: Config) -> int:
@@ -125,7 +149,7 @@ def reconcile(config: Config, engine: Engine, *, since: date, until: date | None
     chosen = select_accounts(config, accounts)
     until = min(until or now.date(), now.date())
     names = [a.name for a in chosen]
-    window = {"since": day_start(since), "until": day_start(until), "accounts": names}
+    window: dict[str, Any] = {"since": day_start(since), "until": day_start(until), "accounts": names}
     reported = _by_day(spend(engine, by=["account", "day"], source="reported", **window)) if names else {}
     tracked = _by_day(spend(engine, by=["account", "day"], source="tracked", **window)) if names else {}
     rows: list[DayComparison] = []
@@ -147,23 +171,40 @@ def reconcile(config: Config, engine: Engine, *, since: date, until: date | None
                 amount_r, amount_t = r.get("amount", ZERO), t.get("amount") or ZERO
                 rows.append(DayComparison(account.name, account.provider, key[1], key[2], amount_r, amount_t,
                                           int(t.get("unpriced_requests", 0)), tolerance(config, amount_r, amount_t)))
-    rows = _with_breakdowns(engine, rows, window)
-    return ReconcileReport(since, until, rows, skipped)
+    listed = entities(engine, tuple(NAMED.values())) if rows else []
+    rows = _with_breakdowns(engine, rows, window, _key_links(chosen, listed))
+    named = {dimension: {e.entity_id: e.name for e in listed if e.kind == kind} for dimension, kind in NAMED.items()}
+    return ReconcileReport(since, until, rows, skipped, named)
 
 
-def _with_breakdowns(engine: Engine, rows: list[DayComparison], window: dict[str, Any]) -> list[DayComparison]:
-    """Attach per-model and per-key differences to each day where both sides carry that dimension."""
+def _key_links(chosen: Sequence[AccountConfig], listed: list[Entity]) -> dict[tuple[str, str], str]:
+    """(account, fingerprint) -> the provider key id the account's `tracked_keys` links it to (by id or name)."""
+    links: dict[tuple[str, str], str] = {}
+    for account in chosen:
+        keys = [e for e in listed if e.account == account.name and e.kind == "api_key"]
+        by_name = {e.name: e.entity_id for e in keys}
+        ids = {e.entity_id for e in keys}
+        for fingerprint, target in account.tracked_keys.items():
+            if target in ids or target in by_name:
+                links[account.name, fingerprint] = target if target in ids else by_name[target]
+    return links
+
+
+def _with_breakdowns(engine: Engine, rows: list[DayComparison], window: dict[str, Any],
+                     links: dict[tuple[str, str], str]) -> list[DayComparison]:
+    """Attach per-model, per-key and per-project differences to each day where both sides carry that dimension."""
     if not rows:
         return rows
     parts: dict[tuple[str, date, str], list[Part]] = defaultdict(list)
     for name, (reported_column, tracked_column) in BREAKDOWNS.items():
-        sides = {}
+        sides: dict[str, dict[tuple[str, date, str], dict[str, Decimal]]] = {}
         for source, column in (("reported", reported_column), ("tracked", tracked_column)):
-            sides[source] = defaultdict(dict)
-            for row in spend(engine, by=["account", "day", column], source=source, **window):
+            sides[source] = defaultdict(lambda: defaultdict(lambda: ZERO))
+            for row in spend(engine, by=["account", "day", column], source=cast(Source, source), **window):
                 if row[column] is not None:
                     key = (row["account"], date.fromisoformat(row["day"]), row["currency"])
-                    sides[source][key][row[column]] = row["amount"] or ZERO
+                    value = links.get((row["account"], row[column]), row[column]) if name == "key" else row[column]
+                    sides[source][key][value] += row["amount"] or ZERO
         for key in set(sides["reported"]) & set(sides["tracked"]):
             left, right = sides["reported"][key], sides["tracked"][key]
             parts[key] += [Part(name, value, left.get(value, ZERO), right.get(value, ZERO))

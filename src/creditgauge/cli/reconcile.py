@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.text import Text
 
@@ -11,6 +13,12 @@ from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json,
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.dates import parse_day
 from creditgauge.display import UNKNOWN, minor_unit, money, percent
+from creditgauge.service.reconcile import (
+    breakdown_columns,
+    breakdown_csv_rows,
+    breakdown_document,
+    parse_breakdown,
+)
 
 CSV_COLUMNS = ("account", "provider", "day", "currency", "reported", "tracked", "difference", "ratio", "flagged",
                "direction", "explanation", "tolerance", "unpriced_requests")
@@ -24,13 +32,19 @@ def reconcile_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one line per account and day (no breakdown)."),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
+    by: str | None = typer.Option(None, "--by", help="key, project or model: the breakdown over the window, "
+                                  "with names, instead of the days."),
 ) -> None:
     """Reported vs tracked spend per account and day, for days past the provider's data delay; flags differences."""
     fmt = output_format(as_json, as_csv)
     now = clock.now()
+    dimension = parse_breakdown(by) if by is not None else None
     report = reconcile(get_config(), get_engine(), since=parse_day(since, today=now.date()),
                        until=parse_day(until, today=now.date(), option="--until") if until else None, now=now,
                        accounts=account or None)
+    if dimension is not None:
+        _print_breakdown(breakdown_document(report.to_dict(), dimension), fmt, wide)
+        return
     if fmt is OutputFormat.json:
         emit_json(report.to_dict())
         return
@@ -71,3 +85,27 @@ def _columns(rows: list[DayComparison]) -> list[Column]:
 def _flag(row: DayComparison) -> Text:
     direction = row.direction
     return Text(direction.replace("_", " "), style="bold red") if direction else Text("ok", style="green")
+
+
+def _print_breakdown(document: dict[str, Any], fmt: OutputFormat, wide: bool) -> None:
+    dimension, rows = document["by"], document["rows"]
+    if fmt is OutputFormat.json:
+        emit_json(document)
+        return
+    if fmt is OutputFormat.csv:
+        emit_csv(breakdown_csv_rows(document), breakdown_columns(dimension))
+        return
+    if not rows:
+        console.print(f"no {dimension} carried by both reported and tracked spend in that window")
+        return
+    columns = [
+        Column(dimension, [row[f"{dimension}_name"] or row[dimension] for row in rows], keep=True),
+        Column("account", [row["account"] for row in rows], priority=1),
+        Column("reported", [money(row["reported"], row["currency"], show_currency=True) for row in rows], "right",
+               keep=True),
+        Column("tracked", [money(row["tracked"], row["currency"]) for row in rows], "right", keep=True),
+        Column("difference", [money(row["difference"], row["currency"]) for row in rows], "right", keep=True),
+        Column("flagged days", [" ".join(str(day) for day in row["flagged_days"]) for row in rows], wrap=24),
+    ]
+    title = f"Reconciliation by {dimension} {document['since']} to {document['until']} (exclusive)"
+    print_fitted(console, FittedTable(title, columns, shows_all="--wide or --json", wide=wide))
