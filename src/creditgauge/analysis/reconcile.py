@@ -23,6 +23,7 @@ from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import ZERO, day_start
 from creditgauge.store.names import Entity, entities
 from creditgauge.store.queries import Source, spend
+from creditgauge.store.types import money
 
 DEFAULT_DELAY_HOURS = 48  # providers post costs 1 to 48 hours late
 Direction = Literal["reported_above_tracked", "tracked_above_reported"]
@@ -120,6 +121,8 @@ class ReconcileReport:
                 entry["difference"] += part.difference
                 if row.direction is not None and abs(part.difference) > row.tolerance:
                     entry["flagged_days"].append(row.day)
+        for entry in sums.values():
+            entry.update({name: money(entry[name]) for name in ("reported", "tracked", "difference")})
         return sorted(sums.values(), key=lambda e: (-abs(e["difference"]), e["account"], e[dimension]))
 
     def to_dict(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine
@@ -16,6 +17,7 @@ from creditgauge.config import Config
 from creditgauge.dates import parse_day
 from creditgauge.errors import ConfigError
 from creditgauge.service.names import Names, load_names
+from creditgauge.store.types import money
 
 DEFAULT_DAYS = 30
 COLUMNS = ("account", "provider", "api_key", "api_key_name", "redacted", "owner", "project", "project_name",
@@ -55,7 +57,8 @@ def keys_report(config: Config, engine: Engine, window: KeysWindow, accounts: Se
     chosen = next((i for i, row in enumerate(rows) if key is not None and key in (row.api_key, *row.fingerprints)),
                   None)
     detail = None if chosen is None else {**shaped[chosen], "days": [
-        {"day": day, "reported": r, "tracked": t, "difference": None if r is None or t is None else r - t}
+        {"day": day, "reported": _money(r), "tracked": _money(t),
+         "difference": None if r is None or t is None else money(r - t)}
         for day, (r, t) in rows[chosen].daily.items()]}
     shaped.sort(key=lambda r: (not r["leak_suspect"], -(r["reported"] or 0), r["account"], r["api_key_name"] or ""))
     return {
@@ -78,12 +81,17 @@ def _row(row: KeyRow, names: Names) -> dict[str, Any]:
         "workspace": workspace, "workspace_name": names.name("workspace", workspace, row.account),
         "created_at": details.get("created_at"), "last_used_at": details.get("last_used_at"),
         "status": details.get("status"), "key_fingerprints": row.fingerprints, "currency": row.currency,
-        "reported": row.reported, "tracked": row.tracked, "difference": row.difference, **row.usage,
-        "leak_suspect": row.leak_suspect,
-        "suspect_days": [{"day": d.day, "reported": d.reported, "tracked": d.tracked, "difference": d.difference}
-                         for d in row.suspect_days],
-        "suspect_amount": row.suspect_amount,
+        "reported": _money(row.reported), "tracked": _money(row.tracked), "difference": _money(row.difference),
+        **row.usage, "leak_suspect": row.leak_suspect,
+        "suspect_days": [{"day": d.day, "reported": money(d.reported), "tracked": money(d.tracked),
+                          "difference": money(d.difference)} for d in row.suspect_days],
+        "suspect_amount": _money(row.suspect_amount),
     }
+
+
+def _money(amount: Decimal | None) -> Decimal | None:
+    """Exact, with at least two decimals; unknown stays None."""
+    return None if amount is None else money(amount)
 
 
 def csv_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
