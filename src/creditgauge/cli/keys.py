@@ -12,7 +12,7 @@ from rich.text import Text
 from creditgauge import clock
 from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.display import NOT_REPORTED, money
+from creditgauge.display import NOT_REPORTED, cents, money
 from creditgauge.errors import ConfigError
 from creditgauge.redact import fingerprint
 from creditgauge.service.keys import COLUMNS, csv_rows, key_label, keys_report, keys_window
@@ -78,7 +78,8 @@ def _columns(rows: list[dict[str, Any]]) -> list[Column]:
         Column("owner", [row["owner"] or "" for row in rows], priority=0),
         Column("reported", [_amount(row, "reported") for row in rows], "right", keep=True),
         Column("tracked", [_amount(row, "tracked") for row in rows], "right", keep=True),
-        Column("difference", [_amount(row, "difference") for row in rows], "right", priority=3),
+        Column("difference", [cents(row["difference"]) if row["difference"] is not None else NOT_REPORTED
+                              for row in rows], "right", priority=3),
         Column("leak", [Text(f"suspect {len(row['suspect_days'])}d", style="bold red") if row["leak_suspect"]
                         else Text("") for row in rows], keep=True),
     ]

@@ -12,7 +12,7 @@ from creditgauge.analysis.reconcile import EXPLAIN, DayComparison, reconcile
 from creditgauge.cli.app import OutputFormat, app, console, emit_csv, emit_json, get_config, get_engine, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.dates import parse_day
-from creditgauge.display import UNKNOWN, minor_unit, money, percent
+from creditgauge.display import UNKNOWN, cents, minor_unit, money, percent
 from creditgauge.service.reconcile import (
     breakdown_columns,
     breakdown_csv_rows,
@@ -54,7 +54,8 @@ def reconcile_command(
     notes = []
     for row in report.rows:
         if row.direction:
-            parts = ", ".join(f"{p.dimension} {p.value} {money(p.difference, row.currency, signed=True)}"
+            parts = ", ".join(f"{p.dimension} {report.names.get(p.dimension, {}).get(p.value) or p.value} "
+                              f"{money(p.difference, row.currency, signed=True)}"
                               for p in row.breakdown if abs(p.difference) >= minor_unit(row.currency))
             notes.append(f"{row.account} {row.day}: {EXPLAIN[row.direction]}" + (f"; {parts}" if parts else ""))
         if row.unpriced_requests:
@@ -104,7 +105,7 @@ def _print_breakdown(document: dict[str, Any], fmt: OutputFormat, wide: bool) ->
         Column("reported", [money(row["reported"], row["currency"], show_currency=True) for row in rows], "right",
                keep=True),
         Column("tracked", [money(row["tracked"], row["currency"]) for row in rows], "right", keep=True),
-        Column("difference", [money(row["difference"], row["currency"]) for row in rows], "right", keep=True),
+        Column("difference", [cents(row["difference"]) for row in rows], "right", keep=True),
         Column("flagged days", [" ".join(str(day) for day in row["flagged_days"]) for row in rows], wrap=24),
     ]
     title = f"Reconciliation by {dimension} {document['since']} to {document['until']} (exclusive)"
