@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from creditgauge.config import load_config
 from creditgauge.demo.scenario import DEMO_KEYS, LEAK_DAYS_AGO
 from creditgauge.demo.settings import DemoKeys
+from creditgauge.redact import fingerprint
 from creditgauge.store.engine import open_engine
 from creditgauge.web import create_app
 
@@ -142,3 +143,13 @@ def test_no_key_material_anywhere(demo_kept: Kept, api: TestClient) -> None:
     for key in DEMO_KEYS:
         assert key not in everything and key[-12:] not in everything
     assert DemoKeys  # the demo put these keys in its environment only
+
+
+def test_fingerprint_of_prints_only_the_fingerprint(demo_kept: Kept) -> None:
+    planted = "sk-proj-PLANTEDplantedPLANTED0123456789"
+    result = run_here(["-c", str(demo_kept.config), "keys", "--fingerprint-of", "MY_APP_KEY"],
+                      env={"MY_APP_KEY": planted})
+    assert result.returncode == 0 and result.stdout.strip() == fingerprint(planted)
+    assert planted not in result.stdout + result.stderr
+    missing = run_here(["-c", str(demo_kept.config), "keys", "--fingerprint-of", "NOT_SET_ANYWHERE"])
+    assert missing.returncode == 2 and "NOT_SET_ANYWHERE" in missing.stderr
