@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from creditgauge.analysis.accounts import home_currency, measures_not_reported, select_accounts
+from creditgauge.analysis.key_links import fingerprint_links
 from creditgauge.analysis.reconcile import tolerance
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import ZERO, day_start
@@ -92,23 +93,6 @@ def _side(rows: list[dict[str, Any]], column: str) -> _Side:
     return _Side(dict(days))
 
 
-def _links(account: AccountConfig, listed: list[Entity]) -> tuple[dict[str, str], dict[str, str]]:
-    """The account's `tracked_keys`: fingerprint -> provider key id (by id or name), and fingerprint -> a name of
-    its own for the ones that name no listed key."""
-    by_name = {entity.name: entity.entity_id for entity in listed}
-    ids = {entity.entity_id for entity in listed}
-    linked: dict[str, str] = {}
-    own: dict[str, str] = {}
-    for fingerprint, target in account.tracked_keys.items():
-        if target in ids:
-            linked[fingerprint] = target
-        elif target in by_name:
-            linked[fingerprint] = by_name[target]
-        else:
-            own[fingerprint] = target
-    return linked, own
-
-
 def key_rows(config: Config, engine: Engine, *, since: date, until: date,
              accounts: Sequence[str] | None = None) -> list[KeyRow]:
     """Every key of the chosen accounts over the days [since, until): listed keys, keys the reports name, and
@@ -136,7 +120,7 @@ def key_rows(config: Config, engine: Engine, *, since: date, until: date,
 def _account_rows(config: Config, account: AccountConfig, listed: list[Entity], reported: _Side, tracked: _Side,
                   tokens: dict[tuple[str, str], dict[str, Any]]) -> list[KeyRow]:
     name = account.name
-    linked, own = _links(account, listed)
+    linked, own = fingerprint_links(account, listed)
     per_key = any(key[0] == name for key in reported.days)
     tracked_days = [day for key, days in tracked.days.items() if key[0] == name for day in days]
     first_tracked = min(tracked_days) if tracked_days else None

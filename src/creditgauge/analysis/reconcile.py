@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from creditgauge.analysis.accounts import select_accounts
 from creditgauge.analysis.burn import estimate
+from creditgauge.analysis.key_links import fingerprint_links
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import ZERO, day_start
 from creditgauge.store.names import Entity, entities
@@ -181,16 +182,9 @@ def reconcile(config: Config, engine: Engine, *, since: date, until: date | None
 
 
 def _key_links(chosen: Sequence[AccountConfig], listed: list[Entity]) -> dict[tuple[str, str], str]:
-    """(account, fingerprint) -> the provider key id the account's `tracked_keys` links it to (by id or name)."""
-    links: dict[tuple[str, str], str] = {}
-    for account in chosen:
-        keys = [e for e in listed if e.account == account.name and e.kind == "api_key"]
-        by_name = {e.name: e.entity_id for e in keys}
-        ids = {e.entity_id for e in keys}
-        for fingerprint, target in account.tracked_keys.items():
-            if target in ids or target in by_name:
-                links[account.name, fingerprint] = target if target in ids else by_name[target]
-    return links
+    """(account, fingerprint) -> the provider key id the account's `tracked_keys` links it to."""
+    return {(account.name, fingerprint): key_id for account in chosen
+            for fingerprint, key_id in fingerprint_links(account, listed)[0].items()}
 
 
 def _with_breakdowns(engine: Engine, rows: list[DayComparison], window: dict[str, Any],
