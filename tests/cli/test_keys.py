@@ -118,6 +118,8 @@ def test_spend_rows_carry_names_beside_ids(demo_kept: Kept, api: TestClient) -> 
     header = run_here(["-c", str(demo_kept.config), "spend", "--since", "30d", "--source", "reported",
                        "--by", "api_key", "--csv"]).stdout.splitlines()[0]
     assert header.startswith("api_key,api_key_name,amount")
+    page = api.get("/spend", params={"since": "30d", "group": "api_key", "source": "reported"}).text
+    assert "prototype-2024" in page and "key_" in page  # the name, and the id beside it
     usage = api.get("/api/v1/usage", params={"since": "30d", "by": "workspace", "format": "csv"}).text
     assert usage.splitlines()[0].startswith("workspace,workspace_name,")
 

@@ -27,8 +27,8 @@ Ctx = Annotated[WebContext, Depends(web_context)]
 Csrf = Depends(verify_csrf)
 
 GROUPS: dict[Source, tuple[str, ...]] = {
-    "best": ("account", "provider", "model", "project", "line_item"),
-    "reported": ("account", "provider", "model", "project", "line_item"),
+    "best": ("account", "provider", "model", "project", "api_key", "workspace", "line_item"),
+    "reported": ("account", "provider", "model", "project", "api_key", "workspace", "line_item"),
     "tracked": ("account", "provider", "model", "project", "key", "endpoint"),
 }
 _background: set[asyncio.Task[Any]] = set()  # running "sync now" tasks, kept referenced until they finish
