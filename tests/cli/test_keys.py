@@ -155,3 +155,15 @@ def test_fingerprint_of_prints_only_the_fingerprint(demo_kept: Kept) -> None:
     assert planted not in result.stdout + result.stderr
     missing = run_here(["-c", str(demo_kept.config), "keys", "--fingerprint-of", "NOT_SET_ANYWHERE"])
     assert missing.returncode == 2 and "NOT_SET_ANYWHERE" in missing.stderr
+
+
+def test_the_demo_ships_alert_rules_that_fired_and_resolved(demo_kept: Kept) -> None:
+    result = run_here(["-c", str(demo_kept.config), "alerts", "list", "--json"])
+    alerts = json.loads(result.stdout)
+    kinds = {rule["kind"] for rule in alerts["rules"]}
+    assert {"spend_month_above", "runway_below", "leak_suspect"} <= kinds
+    assert any(rule["project"] for rule in alerts["rules"])  # a budget per project, and one per account
+    events = {(event["rule"], event["event"]) for event in alerts["history"]}
+    assert {("leaked-key", "fired"), ("leaked-key", "resolved"), ("runway-under-two-weeks", "fired")} <= events
+    fired = next(e for e in alerts["history"] if e["rule"] == "leaked-key" and e["event"] == "fired")
+    assert "prototype-2024" in fired["message"] and f"{LEAK_AMOUNT} USD" in fired["message"]
