@@ -68,7 +68,7 @@ class Facts:
 
 
 def _need(rule: AlertRule, field: str) -> Decimal:
-    value = getattr(rule, field)
+    value: Decimal | None = getattr(rule, field)
     if value is None:
         raise ConfigError(f"alerts.rules {rule.name!r}: a {rule.kind} rule needs {field} = \"...\"; add it")
     return value
@@ -131,11 +131,11 @@ def _budget(rule: AlertRule, facts: Facts, period: str) -> list[Finding]:
     spent: dict[str, tuple[Decimal | None, str, str]] = {}  # subject -> (amount, currency, what it is)
     if rule.tag:
         key, _, wanted = rule.tag.partition("=")
-        for row in facts.tracked_spend(day_start(since), facts.now, [f"tag:{key}"]):
-            value = row[f"tag:{key}"]
-            if rule.account in (None, row["account"]) and value is not None and wanted in ("", value):
-                spent[f"{row['account']}/{row['currency']} tag {key}={value}"] = (
-                    row["amount"], row["currency"], f"tag {key}={value} on {row['account']} (tracked)")
+        for tagged in facts.tracked_spend(day_start(since), facts.now, [f"tag:{key}"]):
+            value = tagged[f"tag:{key}"]
+            if rule.account in (None, tagged["account"]) and value is not None and wanted in ("", value):
+                spent[f"{tagged['account']}/{tagged['currency']} tag {key}={value}"] = (
+                    tagged["amount"], tagged["currency"], f"tag {key}={value} on {tagged['account']} (tracked)")
     elif rule.project:
         split = split_by_dimension(facts.engine, since=since, until=today + timedelta(days=1), dimension="project",
                                    accounts=[rule.account] if rule.account else list(facts.config.accounts))
@@ -144,13 +144,13 @@ def _budget(rule: AlertRule, facts: Facts, period: str) -> list[Finding]:
                 spent[f"{account}/{currency} project {project}"] = (amount, currency, f"project {project} on {account}")
     else:
         for row in _rows(rule, facts):
-            amount = row.today if period == "today" else row.month_to_date
-            spent[_subject(row)] = (amount, row.currency, row.account)
+            spent[_subject(row)] = (row.today if period == "today" else row.month_to_date, row.currency, row.account)
     when = "today" if period == "today" else "this month"
     found = []
-    for subject, (amount, currency, label) in spent.items():
-        if amount is None:  # unknown spend (not reported, not tracked, unpriced) is neither above nor within
+    for subject, (known, currency, label) in spent.items():
+        if known is None:  # unknown spend (not reported, not tracked, unpriced) is neither above nor within
             continue
+        amount = known
         firing = amount > threshold
         relation = "is above" if firing else "is within"
         found.append(Finding(rule.name, subject, firing,
@@ -276,7 +276,7 @@ def quarantined_items(rule: AlertRule, facts: Facts) -> list[Finding]:
     in quarantine), and resolves at the first check that finds none newer. The finding's value, kept with the
     alert's state, is the newest quarantined item's id: the mark the next check counts from."""
     previous = facts.alert_states.get((rule.name, QUARANTINE_SUBJECT))
-    mark = int(previous.value) if previous is not None and (previous.value or "").isdigit() else 0
+    mark = int(previous.value) if previous is not None and previous.value and previous.value.isdigit() else 0
     new, newest_id, newest = quarantined_after(facts.engine, mark)
     if not new or newest is None:
         return [Finding(rule.name, QUARANTINE_SUBJECT, False, "no tracked item quarantined since the last alert",
