@@ -245,6 +245,20 @@ def test_project_and_key_names_include_archived_projects(engine: Engine, fake: F
     assert all(("owner_project_access", "any") in r.query for r in keys_requests)
 
 
+def test_key_details_and_costs_per_key_are_stored(engine: Engine, fake: FakeOpenAI) -> None:
+    """What `creditgauge keys` shows: each key's redacted value as listed, owner, project, created and last used,
+    and the costs report's spend per key (grouped by api_key_id)."""
+    sync(engine, fake, since=TODAY - timedelta(days=2))
+    details = {r.entity_id: r.details for r in rows(engine, schema.entity_names) if r.kind == "api_key"}
+    project = fake.projects[0]
+    key = project.keys[0]
+    found = details[key.id]
+    assert found["redacted"] == f"sk-proj-****{key.id[-4:]}" and found["project"] == project.id
+    assert found["owner"] and found["created_at"].endswith("+00:00") and found["last_used_at"]
+    costs = rows(engine, schema.cost_buckets)
+    assert {r.api_key for r in costs} >= {k.id for p in fake.projects for k in p.keys if not p.archived} - {None}
+
+
 def test_the_spend_limit_is_read_in_dollars_and_its_absence_is_not_an_error(engine: Engine,
                                                                              fake: FakeOpenAI) -> None:
     (limit,) = fetch(connector_for(fake), "spend_limit")
