@@ -125,6 +125,7 @@ def _account_rows(config: Config, account: AccountConfig, listed: list[Entity], 
     tracked_days = [day for key, days in tracked.days.items() if key[0] == name for day in days]
     first_tracked = min(tracked_days) if tracked_days else None
     known = {entity.entity_id: entity for entity in listed}
+    per_key_usage = any(account_name == name and key_id is not None for account_name, key_id in tokens)
     currencies: dict[str, set[str]] = defaultdict(set)
     for account_name, key_id, currency in reported.days:
         if account_name == name:
@@ -140,7 +141,7 @@ def _account_rows(config: Config, account: AccountConfig, listed: list[Entity], 
                          reported.total(key) if per_key else None,
                          sum((tracked.total((name, fp, currency)) for fp in fingerprints), ZERO)
                          if first_tracked else None,
-                         _usage(tokens.get((name, key_id))))
+                         _usage(tokens.get((name, key_id)), per_key_usage, account.provider))
             mine = _tracked_days(tracked, name, fingerprints, currency)
             if per_key and first_tracked is not None:
                 row.suspect_days = _suspect_days(config, reported.days.get(key, {}), mine, first_tracked)
@@ -163,9 +164,14 @@ def _daily(reported: dict[date, Decimal] | None,
                   None if tracked is None else tracked.get(day, ZERO)) for day in days}
 
 
-def _usage(row: dict[str, Any] | None) -> dict[str, int | None]:
+def _usage(row: dict[str, Any] | None, per_key: bool, provider: str) -> dict[str, int | None]:
+    """A key's reported tokens and requests: none used (0) when the account's usage report names keys and not this
+    one; unknown (None) when the report names no keys at all, or the provider does not report that measure."""
     measures = ("input_tokens", "output_tokens", "requests")
-    return {m: row.get(m) for m in measures} if row else dict.fromkeys(measures)
+    if row is not None:
+        return {m: row.get(m) for m in measures}
+    gaps = measures_not_reported()
+    return {m: 0 if per_key and provider not in gaps.get(m, ()) else None for m in measures}
 
 
 def _tracked_days(tracked: _Side, account: str, fingerprints: list[str], currency: str) -> dict[date, Decimal]:
