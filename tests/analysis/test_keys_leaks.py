@@ -38,11 +38,13 @@ def seed(engine) -> None:
     reported(engine, "oa", "2026-03-10", "108.00", api_key="key_forgotten")  # never tracked: suspect
     tracked(engine, "oa", at("2026-03-10", 12), "2.00", key="fp_00000000000f")  # a fingerprint named by config
     tracked(engine, "oa", at("2026-03-10", 13), "1.00", key="fp_unlinked0000")
+    reported(engine, "oa", "2026-03-10", "7.00", api_key="key_ingest")  # tracked under the provider's own key id
+    tracked(engine, "oa", at("2026-03-10", 14), "7.00", key="key_ingest")
 
 
 def test_leak_suspects_and_their_days(engine):
     seed(engine)
-    rows = {(row.name or row.fingerprints[0]): row
+    rows = {(row.name or row.api_key or row.fingerprints[0]): row
             for row in key_rows(make_config(ACCOUNTS), engine, since=SINCE, until=UNTIL)}
 
     forgotten = rows["prototype-2024"]
@@ -59,6 +61,8 @@ def test_leak_suspects_and_their_days(engine):
     assert server.difference == 0 and server.suspect_amount is None
 
     assert rows["idle"].reported == 0 and not rows["idle"].leak_suspect
+    ingest = rows["key_ingest"]  # no listed name, no link needed: its tracked key is the provider's id
+    assert ingest.name is None and ingest.tracked == Decimal(7) and not ingest.leak_suspect
     assert rows["batch-jobs"].api_key is None and rows["batch-jobs"].tracked == Decimal(2)
     assert rows["fp_unlinked0000"].name is None and rows["fp_unlinked0000"].reported is None
 

@@ -130,6 +130,9 @@ def _account_rows(config: Config, account: AccountConfig, listed: list[Entity], 
     for account_name, key_id, currency in reported.days:
         if account_name == name:
             currencies[key_id].add(currency)
+    # A tracked key that already is a provider key id (sent so through the ingest API) needs no link.
+    linked |= {key: key for account_name, key, _currency in tracked.days
+               if account_name == name and key not in linked and (key in known or key in currencies)}
     rows: list[KeyRow] = []
     for key_id in sorted(set(known) | set(currencies), key=lambda k: (known[k].name if k in known else k)):
         fingerprints = sorted(fp for fp, target in linked.items() if target == key_id)
