@@ -6,8 +6,9 @@ on SQLite, COPY on PostgreSQL), then the daily rollup is rebuilt once, as a bulk
 
 Measured over HTTP against the real app served by uvicorn on 127.0.0.1, as `creditgauge serve` runs it:
 GET /api/v1/status, 180-day spend grouped by model (by=model and by=day,model as the Spend page's chart asks)
-from tracked, reported and blended (best) data, and the pages: Spend (its default, a range, and the drill-downs
-into a day, a model and a key) and Usage. Goal: median under 200 ms each.
+from tracked, reported and blended (best) data, the pages: Spend (its default, a range, and the drill-downs into a
+day, a model and a key) and Usage, and the keys report (30 days, tracked fingerprints linked to named keys) and the
+Keys page with one key's days. Goal: median under 200 ms each.
 
     .venv/bin/python benchmarks/dashboard.py                       # 10M events, SQLite and PostgreSQL
     .venv/bin/python benchmarks/dashboard.py --events 1000000 --backends sqlite
@@ -35,7 +36,7 @@ import uvicorn
 from sqlalchemy import Engine, create_engine, text
 
 from creditgauge.config import Config, parse_config
-from creditgauge.domain import CostBucket, Window, day_start
+from creditgauge.domain import CostBucket, EntityName, Fact, Window, day_start
 from creditgauge.store import rollup
 from creditgauge.store.engine import open_engine
 from creditgauge.store.facts import register_account, store_facts
@@ -54,6 +55,7 @@ ACCOUNTS = {
 }
 PROJECTS = ("search", "chat", "batch", "eval")
 KEYS = ("fp_000000000001", "fp_000000000002", "fp_000000000003")
+KEY_IDS = ("key_server", "key_laptop", "key_batch")  # the provider's ids of those keys, each with a name
 EVENT_COLUMNS = ("id", "account", "provider", "ts", "endpoint", "model", "source", "key_fingerprint", "project",
                  "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
                  "requests", "status_code", "incomplete", "cost", "currency", "stored_at")
@@ -63,7 +65,9 @@ LEDGER_DAYS = 60  # each account's last top-up: the estimated balance counts spe
 
 
 def config() -> Config:
-    return parse_config({"accounts": {name: {"provider": provider, "monthly_limit": "5000.00"}
+    # Each account's tracked key fingerprints are linked to its listed keys, as the Keys page needs.
+    return parse_config({"accounts": {name: {"provider": provider, "monthly_limit": "5000.00",
+                                             "tracked_keys": dict(zip(KEYS, KEY_IDS, strict=True))}
                                       for name, (provider, _models) in ACCOUNTS.items()}}, None)
 
 
@@ -116,10 +120,12 @@ def load_reported(engine: Engine, now: datetime) -> None:
     window = Window.days(first, now.date())
     for index, (name, (provider, models)) in enumerate(ACCOUNTS.items()):
         register_account(engine, name, provider, "USD")
-        facts = [CostBucket(day_start(first + timedelta(days=d)), day_start(first + timedelta(days=d + 1)),
+        facts: list[Fact] = [CostBucket(day_start(first + timedelta(days=d)), day_start(first + timedelta(days=d + 1)),
                             Decimal(f"{(d % 7 + 3) * (m + 1) + index}.{(d * 37 + m) % 100:02d}"), "USD", model=model,
-                            project=PROJECTS[m % 4], line_item=f"{model}, {kind}")
+                            project=PROJECTS[m % 4], line_item=f"{model}, {kind}", api_key=KEY_IDS[m])
                  for d in range(REPORTED_DAYS) for m, model in enumerate(models) for kind in ("input", "output")]
+        facts += [EntityName("api_key", key_id, f"{name}-{key_id}", {"redacted": f"sk-****{key_id[-4:]}"})
+                  for key_id in KEY_IDS]
         store_facts(engine, account=name, source="costs", window=window, facts=facts)
         add_entry(engine, account=name, kind="deposit", amount=Decimal("20000.00"), currency="USD",
                   at=day_start(now.date() - timedelta(days=LEDGER_DAYS)), expires_at=None, note="top-up",
@@ -157,6 +163,8 @@ def measure(engine: Engine, runs: int) -> list[tuple[str, float, float]]:
         ("drill-down: a model's days (page)", "/spend?range=90d&group=day&model=gpt-4o"),
         ("drill-down: a key's days, tracked (page)", f"/spend?range=90d&group=day&source=tracked&key={KEYS[0]}"),
         ("Usage page, 30 days by model", "/usage?group=model"),
+        ("keys 30d (the Keys page's data)", "/api/v1/keys"),
+        ("Keys page, one key's days", "/keys?key=key_server"),
     ]
     server = uvicorn.Server(uvicorn.Config(create_app(config(), engine, scheduler=False), host="127.0.0.1", port=0,
                                            log_level="warning", access_log=False))

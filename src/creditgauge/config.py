@@ -84,6 +84,9 @@ class AccountConfig(Strict):
     data_delay_hours: int | None = None
     # capture
     inject_stream_usage: bool = True
+    # `creditgauge keys`: fingerprint of a key the proxy or hook saw -> the provider key it is (id or name), or a
+    # name for it where the provider lists no keys
+    tracked_keys: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     fees: dict[str, ConfigDecimal] = Field(default_factory=dict)  # per tool call: web_search, code_interpreter...
     # scheduling in `serve`
@@ -221,6 +224,7 @@ class AlertRule(Strict):
         "spend_month_above",
         "spend_anomaly",
         "reconcile_flagged",
+        "leak_suspect",
         "sync_failing",
         "unpriced_usage",
         "quarantined_items",

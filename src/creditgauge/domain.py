@@ -172,11 +172,14 @@ class Invoice:
 
 @dataclass(frozen=True, slots=True)
 class EntityName:
-    """A human name for an id seen in reports: a project, an API key, a workspace."""
+    """A human name for an id seen in reports: a project, an API key, a workspace. `details` holds what else the
+    provider says of it (for an API key: `redacted` as the provider shows it, `owner`, `project`, `workspace`,
+    `created_at`, `last_used_at`, `status`); never key material."""
 
     kind: str
     entity_id: str
     name: str
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,9 @@ def test_workspace_and_key_names_are_stored(engine: Engine, fake: FakeAnthropic,
     assert names[("workspace", "wrkspc_01Fz9Lk2QwE4rTy6UiOp1AsD")] == "old-prototype"  # archived, still named
     assert names[("api_key", "apikey_01Rj2N8SVvo6BePZj99NhmiT")] == "prod-backend"
     assert len(names) == len(fake.workspaces) + len(fake.api_keys)
+    details = {r["entity_id"]: r["details"] for r in rows(engine, schema.entity_names) if r["kind"] == "api_key"}
+    assert details["apikey_01Rj2N8SVvo6BePZj99NhmiT"]["redacted"] == "sk-ant-api03-R2D...igAA"
+    assert all(d["status"] and d["created_at"] for d in details.values())
 
 
 def test_a_revised_day_replaces_what_was_stored(engine: Engine, fake: FakeAnthropic, sync: Sync) -> None:

@@ -140,7 +140,8 @@ def test_requests_carry_the_documented_query(fake: FakeOpenAI) -> None:
     assert costs.headers["Authorization"] == f"Bearer {ADMIN}"
     assert costs.query == [("start_time", str(int(WINDOW.start.timestamp()))),
                            ("end_time", str(int(WINDOW.end.timestamp()))), ("bucket_width", "1d"),
-                           ("limit", "180"), ("group_by[]", "project_id"), ("group_by[]", "line_item")]
+                           ("limit", "180"), ("group_by[]", "project_id"), ("group_by[]", "line_item"),
+                           ("group_by[]", "api_key_id")]
     assert ("limit", "31") in completions.query
     assert [v for k, v in completions.query if k == "group_by[]"] == [
         "model", "project_id", "api_key_id", "batch", "service_tier"]
@@ -242,6 +243,20 @@ def test_project_and_key_names_include_archived_projects(engine: Engine, fake: F
     assert any(p.archived for p in fake.projects)
     keys_requests = [r for r in fake.requests if r.path.endswith("/api_keys")]
     assert all(("owner_project_access", "any") in r.query for r in keys_requests)
+
+
+def test_key_details_and_costs_per_key_are_stored(engine: Engine, fake: FakeOpenAI) -> None:
+    """What `creditgauge keys` shows: each key's redacted value as listed, owner, project, created and last used,
+    and the costs report's spend per key (grouped by api_key_id)."""
+    sync(engine, fake, since=TODAY - timedelta(days=2))
+    details = {r.entity_id: r.details for r in rows(engine, schema.entity_names) if r.kind == "api_key"}
+    project = fake.projects[0]
+    key = project.keys[0]
+    found = details[key.id]
+    assert found["redacted"] == f"sk-proj-****{key.id[-4:]}" and found["project"] == project.id
+    assert found["owner"] and found["created_at"].endswith("+00:00") and found["last_used_at"]
+    costs = rows(engine, schema.cost_buckets)
+    assert {r.api_key for r in costs} >= {k.id for p in fake.projects for k in p.keys if not p.archived} - {None}
 
 
 def test_the_spend_limit_is_read_in_dollars_and_its_absence_is_not_an_error(engine: Engine,

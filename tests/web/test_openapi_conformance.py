@@ -27,6 +27,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "GET /api/v1/spend": "`by` dimensions depend on `source` (key, endpoint, tag:... are tracked only)",
     "GET /api/v1/usage": "`by` dimensions depend on `source`",
     "GET /api/v1/reconcile": "since/until must be days of the calendar (no 2026-02-30)",
+    "GET /api/v1/keys": "the account must be in the config; since before until; days of the calendar",
 }
 
 

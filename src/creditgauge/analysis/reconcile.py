@@ -19,9 +19,12 @@ from sqlalchemy import Engine
 
 from creditgauge.analysis.accounts import select_accounts
 from creditgauge.analysis.burn import estimate
+from creditgauge.analysis.key_links import fingerprint_links
 from creditgauge.config import AccountConfig, Config
 from creditgauge.domain import ZERO, day_start
+from creditgauge.store.names import Entity, entities
 from creditgauge.store.queries import Source, spend
+from creditgauge.store.types import money
 
 DEFAULT_DELAY_HOURS = 48  # providers post costs 1 to 48 hours late
 Direction = Literal["reported_above_tracked", "tracked_above_reported"]
@@ -29,8 +32,10 @@ EXPLAIN: dict[Direction, str] = {
     "reported_above_tracked": "untracked traffic, a leaked key or a pricing error",
     "tracked_above_reported": "a pricing error (our prices above the provider's)",
 }
-# Dimension name in the report -> (column in reported data, column in tracked data).
-BREAKDOWNS = {"model": ("model", "model"), "key": ("api_key", "key")}
+# Dimension name in the report -> (column in reported data, column in tracked data). A tracked key is a
+# fingerprint: the account's `tracked_keys` turns it into the provider's key id it is linked to.
+BREAKDOWNS = {"model": ("model", "model"), "key": ("api_key", "key"), "project": ("project", "project")}
+NAMED = {"key": "api_key", "project": "project"}  # breakdown dimension -> kind of entity_names
 ORDER = {name: index for index, name in enumerate(BREAKDOWNS)}
 
 
@@ -94,14 +99,37 @@ class ReconcileReport:
     until: date
     rows: list[DayComparison]
     skipped: dict[str, str]  # account -> why it could not be compared
+    names: dict[str, dict[str, str]] = field(default_factory=dict)  # dimension -> value -> the provider's name
 
     @property
     def flagged(self) -> list[DayComparison]:
         return [row for row in self.rows if row.direction is not None]
 
+    def totals_by(self, dimension: str) -> list[dict[str, Any]]:
+        """The breakdown over the whole window: per account, currency and value of `dimension` (model, key or
+        project), with its name, the sums of reported, tracked and difference, and the flagged days it differs on."""
+        sums: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for row in self.rows:
+            for part in row.breakdown:
+                if part.dimension != dimension:
+                    continue
+                entry = sums.setdefault((row.account, row.currency, part.value), {
+                    "account": row.account, dimension: part.value,
+                    f"{dimension}_name": self.names.get(dimension, {}).get(part.value), "currency": row.currency,
+                    "reported": ZERO, "tracked": ZERO, "difference": ZERO, "flagged_days": []})
+                entry["reported"] += part.reported
+                entry["tracked"] += part.tracked
+                entry["difference"] += part.difference
+                if row.direction is not None and abs(part.difference) > row.tolerance:
+                    entry["flagged_days"].append(row.day)
+        for entry in sums.values():
+            entry.update({name: money(entry[name]) for name in ("reported", "tracked", "difference")})
+        return sorted(sums.values(), key=lambda e: (-abs(e["difference"]), e["account"], e[dimension]))
+
     def to_dict(self) -> dict[str, Any]:
         return {"since": self.since, "until": self.until, "rows": [row.to_dict() for row in self.rows],
-                "flagged": len(self.flagged), "skipped": self.skipped}
+                "flagged": len(self.flagged), "skipped": self.skipped, "names": self.names,
+                "by": {name: self.totals_by(name) for name in BREAKDOWNS}}
 
 
 def data_delay_hours(account: AccountConfig, config: Config) -> int:
@@ -114,7 +142,7 @@ def _by_day(rows: list[dict[str, Any]]) -> dict[tuple[str, date, str], dict[str,
     return {(r["account"], date.fromisoformat(r["day"]), r["currency"]): r for r in rows}
 
 
-def _tolerance(config: Config, reported: Decimal, tracked: Decimal) -> Decimal:
+def tolerance(config: Config, reported: Decimal, tracked: Decimal) -> Decimal:
     minimum = config.reconcile.min_difference if config.reconcile.min_difference is not None else Decimal(1)
     ratio = config.reconcile.min_ratio if config.reconcile.min_ratio is not None else Decimal("0.10")
     return max(minimum, estimate(ratio * max(reported, tracked)))
@@ -146,9 +174,11 @@ def reconcile(config: Config, engine: Engine, *, since: date, until: date | None
                 # Tracked is what was priced; unpriced requests are counted beside it, never priced at $0.
                 amount_r, amount_t = r.get("amount", ZERO), t.get("amount") or ZERO
                 rows.append(DayComparison(account.name, account.provider, key[1], key[2], amount_r, amount_t,
-                                          int(t.get("unpriced_requests", 0)), _tolerance(config, amount_r, amount_t)))
-    rows = _with_breakdowns(engine, rows, window)
-    return ReconcileReport(since, until, rows, skipped)
+                                          int(t.get("unpriced_requests", 0)), tolerance(config, amount_r, amount_t)))
+    listed = entities(engine, tuple(NAMED.values())) if rows else []
+    rows = _with_breakdowns(engine, rows, window, _key_links(chosen, listed))
+    named = {dimension: {e.entity_id: e.name for e in listed if e.kind == kind} for dimension, kind in NAMED.items()}
+    return ReconcileReport(since, until, rows, skipped, named)
 
 
 class _Window(TypedDict):
@@ -159,8 +189,15 @@ class _Window(TypedDict):
     accounts: Sequence[str] | None
 
 
-def _with_breakdowns(engine: Engine, rows: list[DayComparison], window: _Window) -> list[DayComparison]:
-    """Attach per-model and per-key differences to each day where both sides carry that dimension."""
+def _key_links(chosen: Sequence[AccountConfig], listed: list[Entity]) -> dict[tuple[str, str], str]:
+    """(account, fingerprint) -> the provider key id the account's `tracked_keys` links it to."""
+    return {(account.name, fingerprint): key_id for account in chosen
+            for fingerprint, key_id in fingerprint_links(account, listed)[0].items()}
+
+
+def _with_breakdowns(engine: Engine, rows: list[DayComparison], window: _Window,
+                     links: dict[tuple[str, str], str]) -> list[DayComparison]:
+    """Attach per-model, per-key and per-project differences to each day where both sides carry that dimension."""
     if not rows:
         return rows
     parts: dict[tuple[str, date, str], list[Part]] = defaultdict(list)
@@ -168,11 +205,12 @@ def _with_breakdowns(engine: Engine, rows: list[DayComparison], window: _Window)
         sides: dict[Source, dict[tuple[str, date, str], dict[Any, Decimal]]] = {}
         pairs: tuple[tuple[Source, str], ...] = (("reported", reported_column), ("tracked", tracked_column))
         for source, column in pairs:
-            sides[source] = defaultdict(dict)
+            sides[source] = defaultdict(lambda: defaultdict(lambda: ZERO))
             for row in spend(engine, by=["account", "day", column], source=source, **window):
                 if row[column] is not None:
                     key = (row["account"], date.fromisoformat(row["day"]), row["currency"])
-                    sides[source][key][row[column]] = row["amount"] or ZERO
+                    value = links.get((row["account"], row[column]), row[column]) if name == "key" else row[column]
+                    sides[source][key][value] += row["amount"] or ZERO
         for key in set(sides["reported"]) & set(sides["tracked"]):
             left, right = sides["reported"][key], sides["tracked"][key]
             parts[key] += [Part(name, value, left.get(value, ZERO), right.get(value, ZERO))

@@ -21,6 +21,7 @@ from creditgauge.cli import (
     demo,
     export,
     guard,
+    keys,
     ledger,
     proxy,
     quarantine,
@@ -41,7 +42,7 @@ from creditgauge.service.session import database_error
 
 # Each module's register(app) adds its commands; this order is the order of `creditgauge --help`.
 COMMAND_MODULES = (status, balance, demo, reports, export, guard, proxy, quarantine, reconcile, reprice, serve,
-                   setup, sync, alerts, ledger)
+                   setup, sync, alerts, ledger, keys)
 
 
 class _Group(TyperGroup):

@@ -28,6 +28,7 @@ from creditgauge.demo.scenario import MAX_DAYS, MIN_DAYS, RUNNING_LOW
 from creditgauge.filesystem import writable_directory
 from creditgauge.ports import any_free_port, port_is_free, require_free_port
 from creditgauge.providers.registry import connector_class
+from creditgauge.service.keys import keys_report, keys_window
 from creditgauge.service.reports import ReportQuery, Source, spend_report
 
 SPEND_DAYS = 30
@@ -101,6 +102,7 @@ def _show(handle: DemoHandle, *, kept: bool) -> None:
     _what_is_verified(handle, report)
     _spend_by_provider(handle)
     _reconcile_flags(handle)
+    _leak_suspects(handle)
     _story(handle, report)
 
 
@@ -163,6 +165,18 @@ def _reconcile_flags(handle: DemoHandle) -> None:
     notes = [f"not compared: {', '.join(names)}: {reason}" for reason, names in skipped.items()]
     print_table(title, [("account", "left"), ("day", "left"), ("reported", "right"), ("tracked", "right"),
                         ("difference", "right"), ("likely cause", "left")], rows, caption="\n".join(notes) or None)
+
+
+def _leak_suspects(handle: DemoHandle) -> None:
+    """The keys that spent beyond tracking, by name (`creditgauge keys` lists every key)."""
+    keys = keys_report(handle.config, handle.engine, keys_window(today=clock.now().date(),
+                                                                 days=handle.scenario.days))
+    rows = [(row["api_key_name"] or row["api_key"], row["account"], row["redacted"] or "",
+             " ".join(str(d["day"]) for d in row["suspect_days"]),
+             f"{shown(row['suspect_amount'])} {row['currency']}") for row in keys["rows"] if row["leak_suspect"]]
+    print_table(f"Leak suspects: {len(rows)} of {len(keys['rows'])} keys spent beyond tracking",
+                [("key", "left"), ("account", "left"), ("redacted", "left"), ("days", "left"),
+                 ("untracked", "right")], rows, caption="`creditgauge keys` lists every key")
 
 
 def _story(handle: DemoHandle, report: StatusReport) -> None:

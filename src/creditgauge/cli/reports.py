@@ -11,6 +11,7 @@ from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, 
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.display import NOT_REPORTED, UNKNOWN, money
 from creditgauge.service import reports
+from creditgauge.service.names import NAME_COLUMNS
 from creditgauge.service.reports import SPEND_SOURCES, USAGE_SOURCES, ReportQuery, Source, parse_by, parse_source
 
 SINCE_HELP = "First day, inclusive (YYYY-MM-DD, today, yesterday, month, 30d). Default: start of this month."
@@ -80,7 +81,8 @@ def _print_spend(report: dict[str, Any], dims: list[str], extra: list[str], wide
 def _label_columns(rows: list[dict[str, Any]], dims: list[str]) -> list[Column]:
     """The dimensions a report is grouped by: the names, always kept whole (a project's id only with room)."""
     return [Column(dim, [_dim_cell(row, dim) for row in rows], keep=True,
-                   short=[row.get("project_name") or _dim_cell(row, dim) for row in rows] if dim == "project" else None)
+                   short=[row.get(NAME_COLUMNS[dim]) or _dim_cell(row, dim) for row in rows]
+                   if dim in NAME_COLUMNS else None)
             for dim in dims]
 
 
@@ -99,8 +101,8 @@ def _count(value: int | None) -> str:
 def _dim_cell(row: dict[str, Any], dim: str) -> str:
     value = row.get(dim)
     text = "-" if value is None else str(value)
-    if dim == "project" and row.get("project_name"):
-        text = f"{row['project_name']} ({value})"
+    if dim in NAME_COLUMNS and row.get(NAME_COLUMNS[dim]):
+        text = f"{row[NAME_COLUMNS[dim]]} ({value})"
     if dim == "day" and row.get("provisional"):
         text += " *"
     return text

@@ -245,7 +245,8 @@ class AnthropicConnector(Connector):
         async for page in self._pages(path, params, "after_id", "last_id"):
             for item in page:
                 names.append(EntityName(kind, str(require(item, "id", self, path)),
-                                        str(require(item, "name", self, path))))
+                                        str(require(item, "name", self, path)),
+                                        _key_details(item) if kind == "api_key" else {}))
         return names
 
     async def fetch_workspaces(self, window: Window) -> list[Fact]:
@@ -257,6 +258,12 @@ class AnthropicConnector(Connector):
         return await self._names("/v1/organizations/api_keys", "api_key", [("limit", str(ITEMS_PER_PAGE))])
 
 
+def _key_details(item: dict[str, Any]) -> dict[str, Any]:
+    """What the key list says of a key beside its name: the hint Anthropic shows, its workspace, creator, status."""
+    created_by = item.get("created_by")
+    creator: dict[str, Any] = created_by if isinstance(created_by, dict) else {}
+    return {"redacted": item.get("partial_key_hint"), "workspace": item.get("workspace_id"),
+            "owner": creator.get("id"), "created_at": item.get("created_at"), "status": item.get("status")}
 PROVIDER = Provider(
     connector=AnthropicConnector,
     display_name="Anthropic",

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from creditgauge.config import AccountConfig
@@ -205,7 +206,8 @@ class OpenAIConnector(Connector):
             return []
         path = "/v1/organization/costs"
         params = [*self._window_params(window, COSTS_PAGE_LIMIT),
-                  ("group_by[]", "project_id"), ("group_by[]", "line_item")]
+                  ("group_by[]", "project_id"), ("group_by[]", "line_item"),
+                  ("group_by[]", "api_key_id")]  # spend per key: what finds a leaked key
         return await self._report(path, params, self._cost)
 
     def _cost(self, start: datetime, end: datetime, result: Any) -> CostBucket:
@@ -307,7 +309,8 @@ class OpenAIConnector(Connector):
                     if exc.status != 404:
                         raise
                     return []  # a project that went away between the two calls
-            return [EntityName("api_key", require(key, "id", self, f"GET {keys_path}"), key["name"])
+            return [EntityName("api_key", require(key, "id", self, f"GET {keys_path}"), key["name"],
+                               _key_details(key, project_id))
                     for key in keys if key.get("name")]
 
         for found in await asyncio.gather(*(key_names(p["id"]) for p in projects)):
@@ -332,6 +335,26 @@ class OpenAIConnector(Connector):
             details={"interval": body.get("interval"),
                      "enforcement": enforcement.get("status") if isinstance(enforcement, dict) else None},
         )]
+
+
+def _key_details(key: dict[str, Any], project_id: str) -> dict[str, Any]:
+    """What the project key list says of a key beside its name: the redacted value as OpenAI shows it, the owner
+    (a user's email or name, or a service account's name), the project, and when it was created and last used."""
+    owner = _mapping(key.get("owner"))
+    who = _mapping(owner.get(str(owner.get("type", ""))))
+    return {"redacted": key.get("redacted_value"), "project": project_id,
+            "owner": who.get("email") or who.get("name") or who.get("id"),
+            "created_at": _iso_time(key.get("created_at")), "last_used_at": _iso_time(key.get("last_used_at"))}
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _iso_time(seconds: Any) -> str | None:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | Decimal):
+        return None
+    return datetime.fromtimestamp(int(seconds), UTC).isoformat()
 
 
 PROVIDER = Provider(

@@ -7,6 +7,7 @@ the dashboard can sync again and the proxy can take more traffic while the demo 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,12 +15,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
 from sqlalchemy import Engine
 
+from creditgauge.analysis.alerts.engine import check_alerts
 from creditgauge.analysis.daily import spend_series
 from creditgauge.capture.journal import Journal
 from creditgauge.capture.recorder import Recorder
@@ -28,7 +31,7 @@ from creditgauge.config import Config
 from creditgauge.demo.providers import DemoFakes
 from creditgauge.demo.scenario import Scenario
 from creditgauge.demo.settings import CONFIG_NAME, DATABASE_NAME, JOURNAL_NAME, DemoKeys, config_data, write_config
-from creditgauge.demo.tracked import record_history
+from creditgauge.demo.tracked import record_history, tracked_key_links
 from creditgauge.demo.traffic import DemoProxy, send_traffic
 from creditgauge.domain import as_utc, day_start, utcnow
 from creditgauge.errors import ConfigError, StoreError
@@ -98,7 +101,8 @@ def build_demo(workdir: Path, *, days: int = 180, now: datetime | None = None,
         keys = DemoKeys()
         keys.install()
         cleanup.callback(keys.remove)
-        config = write_config(config_data(urls, workdir=workdir, days=days, xai_team_id=fakes.xai.team_id), workdir)
+        config = write_config(config_data(urls, workdir=workdir, days=days, xai_team_id=fakes.xai.team_id,
+                                          tracked_keys=tracked_key_links(fakes.openai)), workdir)
         database_url = f"sqlite:///{workdir / DATABASE_NAME}"  # never $CREDITGAUGE_DATABASE_URL: yours stays untouched
         engine = open_engine(database_url)
         cleanup.callback(engine.dispose)
@@ -120,6 +124,9 @@ def build_demo(workdir: Path, *, days: int = 180, now: datetime | None = None,
             raise StoreError(f"the demo database {workdir / DATABASE_NAME} did not take the proxy's events in time")
         step("adding the OpenAI ledger (deposits and a promotional grant)")
         add_openai_ledger(engine, scenario, now)
+        step("checking the alert rules: the day after the leak, then now")
+        for moment in (day_start(scenario.leak.day) + timedelta(days=1, hours=12), now):
+            _in_own_thread(partial(asyncio.run, check_alerts(config, engine, now=moment)))
     except BaseException:
         cleanup.close()
         raise

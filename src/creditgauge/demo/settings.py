@@ -19,8 +19,21 @@ JOURNAL_NAME = "creditgauge-demo-journal"
 MONTHLY_LIMITS = {"openai": "2000.00", "anthropic": "1500.00", "groq": "40.00"}  # your own limits, not balances
 
 
-def config_data(urls: Mapping[str, str], *, workdir: Path, days: int, xai_team_id: str) -> dict[str, Any]:
-    """The demo config as TOML-shaped data; `urls` maps each account (and "upstream") to its fake's URL."""
+# Alert rules the demo ships, so its Alerts page has rules firing and resolved: a budget per account and per
+# project, the runway of the account running low, and the leak suspect (fired on the leak, resolved since).
+ALERT_RULES = (
+    {"name": "openai-monthly-budget", "kind": "spend_month_above", "account": "openai", "threshold": "3000.00"},
+    {"name": "support-bot-budget", "kind": "spend_month_above", "account": "openai", "project": "support-bot",
+     "threshold": "400.00"},
+    {"name": "runway-under-two-weeks", "kind": "runway_below", "days": "14"},
+    {"name": "leaked-key", "kind": "leak_suspect", "days": "7"},
+)
+
+
+def config_data(urls: Mapping[str, str], *, workdir: Path, days: int, xai_team_id: str,
+                tracked_keys: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+    """The demo config as TOML-shaped data; `urls` maps each account (and "upstream") to its fake's URL;
+    `tracked_keys` per account names the fingerprints its tracking recorded."""
     accounts: dict[str, dict[str, Any]] = {}
     for account in ACCOUNTS:
         body: dict[str, Any] = {"provider": account.provider, "key_env": account.key_env,
@@ -33,11 +46,14 @@ def config_data(urls: Mapping[str, str], *, workdir: Path, days: int, xai_team_i
     accounts["openrouter"]["base_url"] = urls["openrouter"] + "/api/v1"
     accounts["deepseek"] |= {"currency": "CNY", "prices": deepseek_prices()}
     accounts["moonshot"]["currency"] = "CNY"
+    for name, links in (tracked_keys or {}).items():
+        accounts[name]["tracked_keys"] = dict(links)
     return {
         "database_url": f"sqlite:///{workdir / DATABASE_NAME}",
         "sync": {"backfill_days": days},
         "proxy": {"journal_dir": str(workdir / JOURNAL_NAME)},
         "accounts": accounts,
+        "alerts": {"rules": [dict(rule) for rule in ALERT_RULES]},
     }
 
 
@@ -46,6 +62,8 @@ def _value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{json.dumps(str(k))} = {_value(v)}" for k, v in value.items()) + " }"
     return json.dumps(str(value))  # a TOML basic string: JSON's escapes are valid TOML escapes
@@ -98,4 +116,5 @@ class DemoKeys:
         self._saved.clear()
 
 
-__all__ = ["CONFIG_NAME", "DATABASE_NAME", "JOURNAL_NAME", "DemoKeys", "config_data", "to_toml", "write_config"]
+__all__ = ["ALERT_RULES", "CONFIG_NAME", "DATABASE_NAME", "JOURNAL_NAME", "DemoKeys", "config_data", "to_toml",
+           "write_config"]

@@ -15,10 +15,12 @@ from datetime import date, datetime, timedelta
 
 from creditgauge.capture.recorder import Recorder
 from creditgauge.demo.scenario import (
+    ACCOUNTS,
     DEEPSEEK_PRICES_CNY,
     DEEPSEEK_PROJECTS,
     GROQ_MODELS,
     GROQ_PROJECTS,
+    INFERENCE_KEY,
     TEAMS,
     Scenario,
 )
@@ -103,6 +105,20 @@ def generated_events(scenario: Scenario, now: datetime, *, account: str, project
                               key_fingerprint=fingerprint(f"demo-key:{account}:{usage.project}"), now=now)
 
 
+def tracked_key_links(fake: FakeOpenAI) -> dict[str, dict[str, str]]:
+    """What the demo's config says of the fingerprints its tracking recorded (`tracked_keys`): each OpenAI
+    fingerprint is the listed key it came from; DeepSeek's and Groq's name a key per project (those providers list
+    none); the live traffic's key has a name of its own. The leaked key never passed tracking: it has none."""
+    live = {fingerprint(INFERENCE_KEY): "demo-live-traffic"}
+    openai = {fingerprint(f"demo-key:{key.id}"): key.id for project in fake.projects for key in project.keys}
+    return {
+        "openai": {**openai, **live},
+        "deepseek": {fingerprint(f"demo-key:deepseek:{p}"): f"{p}-key" for p in DEEPSEEK_PROJECTS},
+        "groq": {**{fingerprint(f"demo-key:groq:{p}"): f"{p}-key" for p in GROQ_PROJECTS},
+                 fingerprint(next(a.key for a in ACCOUNTS if a.name == "groq")): "demo-live-traffic"},
+    }
+
+
 def record_history(recorder: Recorder, fake: FakeOpenAI, scenario: Scenario, now: datetime) -> int:
     """Record every tracked event of the history; returns how many (the writer stores them in the background)."""
     streams = (
@@ -120,4 +136,4 @@ def record_history(recorder: Recorder, fake: FakeOpenAI, scenario: Scenario, now
     return count
 
 
-__all__ = ["events_for", "openai_events", "record_history"]
+__all__ = ["events_for", "openai_events", "record_history", "tracked_key_links"]

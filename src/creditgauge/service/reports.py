@@ -25,9 +25,9 @@ from creditgauge.dates import parse_day
 from creditgauge.domain import day_start
 from creditgauge.errors import ConfigError
 from creditgauge.fx import combine
+from creditgauge.service.names import NAME_COLUMNS, add_names, load_names, with_name_columns
 from creditgauge.service.session import Session
 from creditgauge.store import queries
-from creditgauge.store.facts import entity_name_map
 from creditgauge.store.types import money
 
 DEFAULT_BY = ("account",)
@@ -112,15 +112,12 @@ def report_window(query: ReportQuery) -> tuple[datetime, datetime]:
 
 
 def _annotate(rows: list[dict[str, Any]], by: Sequence[str], engine: Engine, provisional_from: str) -> None:
-    """Mark days that providers may still revise, and give projects their names where a connector found them."""
-    names = entity_name_map(engine, "project") if "project" in by else {}
+    """Mark days that providers may still revise, and give projects, keys and workspaces their names."""
     for row in rows:
         if "day" in row:
             row["provisional"] = row["day"] >= provisional_from
-        if names and row.get("project") is not None:
-            row["project_name"] = next(
-                (name for (_account, entity), name in names.items() if entity == row["project"]), None
-            )
+    if any(name in NAME_COLUMNS for name in by):
+        add_names(rows, load_names(engine))
 
 
 def _envelope(engine: Engine, query: ReportQuery, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -209,7 +206,7 @@ def _measure_total(rows: list[dict[str, Any]], measure: str) -> int | None:
 def spend_columns(report: Mapping[str, Any]) -> list[str]:
     """The CSV columns of a spend report, the same for `spend --csv` and the API's format=csv."""
     by = report["by"]
-    return [*by, *(["project_name"] if "project" in by else []), "amount", "currency",
+    return [*with_name_columns(by), "amount", "currency",
             *(["unpriced_requests"] if report["source"] != "reported" else []),
             *(["provisional"] if "day" in by else [])]
 
@@ -217,7 +214,7 @@ def spend_columns(report: Mapping[str, Any]) -> list[str]:
 def usage_columns(report: Mapping[str, Any]) -> list[str]:
     """The CSV columns of a usage report, the same for `usage --csv` and the API's format=csv."""
     by = report["by"]
-    return [*by, *(["project_name"] if "project" in by else []), *report["totals"],
+    return [*with_name_columns(by), *report["totals"],
             *(["provisional"] if "day" in by else [])]
 
 

@@ -321,11 +321,11 @@ def _store_invoices(connection: Connection, account: str, source: str, facts: Se
 def _store_names(connection: Connection, account: str, facts: Sequence[Fact], now: datetime) -> int:
     rows = {
         (f.kind, f.entity_id): {"account": account, "kind": f.kind, "entity_id": f.entity_id, "name": f.name,
-                                "updated_at": now}
+                                "updated_at": now, "details": f.details or None}
         for f in facts if isinstance(f, EntityName)
     }
     upsert(connection, schema.entity_names, list(rows.values()), keys=["account", "kind", "entity_id"],
-           update=["name", "updated_at"])
+           update=["name", "updated_at", "details"])
     return len(rows)
 
 

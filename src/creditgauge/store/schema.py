@@ -149,6 +149,7 @@ entity_names = Table(
     Column("entity_id", String(200), primary_key=True),
     Column("name", String(300), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("details", JSONText),  # an API key's redacted value, owner, project, created, last used, status
 )
 
 sync_runs = Table(

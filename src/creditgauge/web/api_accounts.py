@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from creditgauge.errors import ConfigError
+from creditgauge.service.reconcile import breakdown_document, parse_breakdown
 from creditgauge.web import answers
 from creditgauge.web.api_reports import Since, Until
 from creditgauge.web.context import WebContext, web_context
@@ -15,6 +16,8 @@ from creditgauge.web.responses import ApiJSON
 from creditgauge.web.schemas import ApiError, LedgerEntry, LedgerEntryIn, Rows
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+Breakdown = Annotated[str | None, Query(description="key, project or model: the breakdown over the window, with "
+                                                    "names.")]
 Ctx = Annotated[WebContext, Depends(web_context)]
 
 
@@ -32,8 +35,12 @@ def balances(ctx: Ctx) -> Response:
 
 
 @router.get("/reconcile", summary="Reported vs tracked", response_model=None, responses={200: {"model": Rows}})
-def reconcile(ctx: Ctx, since: Since = None, until: Until = None) -> Response:
-    """Per account and day: provider-reported vs self-tracked spend, difference, ratio, flagged days."""
+def reconcile(ctx: Ctx, since: Since = None, until: Until = None, by: Breakdown = None) -> Response:
+    """Per account and day: provider-reported vs self-tracked spend, difference, ratio, flagged days; with `by`
+    (key, project or model), the breakdown over the window with names (`reconcile --by ... --json`)."""
+    if by is not None:
+        dimension = parse_breakdown(by, option="by")
+        return ApiJSON(breakdown_document(answers.reconcile_report(ctx, since, until), dimension))
     return ApiJSON(answers.reconcile_report(ctx, since, until))
 
 

@@ -24,7 +24,7 @@ from creditgauge.config import Config
 from creditgauge.errors import ConfigError, CreditgaugeError, ProviderError, StoreError
 from creditgauge.redact import redact, register_secret
 from creditgauge.service import syncing
-from creditgauge.web import answers, api_accounts, api_ops, api_reports, ingest, otlp, pages
+from creditgauge.web import answers, api_accounts, api_keys, api_ops, api_reports, ingest, otlp, pages
 from creditgauge.web.body_limit import BodyLimit
 from creditgauge.web.context import WebContext
 from creditgauge.web.metrics import AnswersCollector
@@ -92,7 +92,7 @@ def create_app(config: Config, engine: Engine, *, token: str | None = None, demo
     app.add_middleware(AccessGuard, token=token, login_page=login_page)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (api_reports, api_accounts, api_ops, ingest, otlp):
+    for module in (api_reports, api_accounts, api_keys, api_ops, ingest, otlp):
         app.include_router(module.router, responses=ERROR_STATUSES)
     app.include_router(pages.router)
     return app

@@ -16,8 +16,8 @@ from creditgauge.web.context import WebContext
 from creditgauge.web.ranges import DEFAULT_PRESET, PRESETS, Range, page_range
 
 GROUPS: dict[Source, tuple[str, ...]] = {
-    "best": ("account", "provider", "model", "project", "line_item", "day"),
-    "reported": ("account", "provider", "model", "project", "line_item", "day"),
+    "best": ("account", "provider", "model", "project", "api_key", "workspace", "line_item", "day"),
+    "reported": ("account", "provider", "model", "project", "api_key", "workspace", "line_item", "day"),
     "tracked": ("account", "provider", "model", "project", "key", "endpoint", "day"),
 }
 DAY_DRILL_GROUP = "model"  # a day opens on its models; the group-by then shows its keys or projects

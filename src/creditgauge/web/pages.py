@@ -12,8 +12,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditgauge.service.drilldown import narrow_spend, report_by, spend_shares, usage_shares
+from creditgauge.service.keys import key_label, key_ref
 from creditgauge.service.reports import SPEND_SOURCES, USAGE_SOURCES, spend_columns, usage_columns
 from creditgauge.web import answers
+from creditgauge.web.api_keys import keys_for
 from creditgauge.web.api_reports import spend_for, usage_for
 from creditgauge.web.context import WebContext, web_context
 from creditgauge.web.controls import page_controls
@@ -67,6 +69,14 @@ def reconcile(request: Request, ctx: Ctx) -> Response:
     report = answers.reconcile_report(ctx, since, until)
     return render(request, "reconcile.html", title="Reconcile", report=report,
                   chart_query=urlencode({k: v for k, v in (("since", since), ("until", until)) if v}))
+
+
+@router.get("/keys")
+def keys(request: Request, ctx: Ctx) -> Response:
+    params = request.query_params
+    report = keys_for(ctx, params.get("since") or None, params.get("until") or None, None, None,
+                      params.get("key") or None)
+    return render(request, "keys.html", title="Keys", report=report, key_label=key_label, key_ref=key_ref)
 
 
 @router.get("/ledger")

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from creditgauge.analysis.daily import split_by_dimension
+from creditgauge.analysis.keys import LEAK_EXPLANATION, key_rows
 from creditgauge.analysis.reconcile import ReconcileReport, reconcile
 from creditgauge.analysis.status import AccountStatus, StatusReport, status
 from creditgauge.config import AlertRule, Config
@@ -131,11 +132,11 @@ def _budget(rule: AlertRule, facts: Facts, period: str) -> list[Finding]:
     spent: dict[str, tuple[Decimal | None, str, str]] = {}  # subject -> (amount, currency, what it is)
     if rule.tag:
         key, _, wanted = rule.tag.partition("=")
-        for row in facts.tracked_spend(day_start(since), facts.now, [f"tag:{key}"]):
-            value = row[f"tag:{key}"]
-            if rule.account in (None, row["account"]) and value is not None and wanted in ("", value):
-                spent[f"{row['account']}/{row['currency']} tag {key}={value}"] = (
-                    row["amount"], row["currency"], f"tag {key}={value} on {row['account']} (tracked)")
+        for tagged in facts.tracked_spend(day_start(since), facts.now, [f"tag:{key}"]):
+            value = tagged[f"tag:{key}"]
+            if rule.account in (None, tagged["account"]) and value is not None and wanted in ("", value):
+                spent[f"{tagged['account']}/{tagged['currency']} tag {key}={value}"] = (
+                    tagged["amount"], tagged["currency"], f"tag {key}={value} on {tagged['account']} (tracked)")
     elif rule.project:
         split = split_by_dimension(facts.engine, since=since, until=today + timedelta(days=1), dimension="project",
                                    accounts=[rule.account] if rule.account else list(facts.config.accounts))
@@ -149,9 +150,10 @@ def _budget(rule: AlertRule, facts: Facts, period: str) -> list[Finding]:
                                        status.account)
     when = "today" if period == "today" else "this month"
     found = []
-    for subject, (amount, currency, label) in spent.items():
-        if amount is None:  # unknown spend (not reported, not tracked, unpriced) is neither above nor within
+    for subject, (known, currency, label) in spent.items():
+        if known is None:  # unknown spend (not reported, not tracked, unpriced) is neither above nor within
             continue
+        amount = known
         firing = amount > threshold
         relation = "is above" if firing else "is within"
         found.append(Finding(rule.name, subject, firing,
@@ -208,6 +210,30 @@ def reconcile_flagged(rule: AlertRule, facts: Facts) -> list[Finding]:
                              f"{account}: reported and tracked spend differ on {text}" if flagged
                              else f"{account}: reported and tracked spend agree over the last {days} days",
                              str(len(flagged))))
+    return found
+
+
+def leak_suspect(rule: AlertRule, facts: Facts) -> list[Finding]:
+    """Per key that spent in the last `days` (default 7): firing when it spent with none of it tracked, or ahead of
+    its tracked spend by more than the reconcile threshold (analysis.keys), with the days and the amount."""
+    days = int(rule.days) if rule.days is not None else 7
+    today = facts.now.date()
+    rows = key_rows(facts.config, facts.engine, since=today - timedelta(days=days), until=today + timedelta(days=1),
+                    accounts=[rule.account] if rule.account else None)
+    found = []
+    for row in rows:
+        if row.api_key is None or row.reported is None:
+            continue
+        label = f"{row.account}: key {row.name or row.api_key}" + (
+            f" ({row.details['redacted']})" if row.details.get("redacted") else "")
+        amount = row.suspect_amount
+        if amount is not None:
+            when = ", ".join(str(d.day) for d in row.suspect_days)
+            message = f"{label} spent {_money(amount, row.currency)} beyond tracking on {when}: {LEAK_EXPLANATION}"
+        else:
+            message = f"{label}: its spend over the last {days} days passed tracking"
+        found.append(Finding(rule.name, f"{row.account} key {row.api_key}", amount is not None, message,
+                             None if amount is None else str(amount)))
     return found
 
 
@@ -273,6 +299,7 @@ EVALUATORS: dict[str, Callable[[AlertRule, Facts], list[Finding]]] = {
     "spend_month_above": spend_month_above,
     "spend_anomaly": spend_anomaly,
     "reconcile_flagged": reconcile_flagged,
+    "leak_suspect": leak_suspect,
     "sync_failing": sync_failing,
     "unpriced_usage": unpriced_usage,
     "quarantined_items": quarantined_items,
