@@ -15,7 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import typer
+from rich.padding import Padding
 from rich.panel import Panel
+from rich.text import Text
 
 from creditgauge import clock
 from creditgauge.analysis.daily import spend_series, split_by_dimension
@@ -182,14 +184,19 @@ def _leak_suspects(handle: DemoHandle) -> None:
 def _story(handle: DemoHandle, report: StatusReport) -> None:
     launch, leak = handle.scenario.launch, handle.scenario.leak
     console.print("[bold]What to look for[/bold]")
-    console.print(f"  {launch.day}: {launch.model} launches and takes {launch.share:.0%} of {launch.replaces}'s "
-                  f"tokens within {launch.ramp_days} days (usage by model, spend by line item)", highlight=False)
-    console.print(f"  {leak.day}: the forgotten key {leak.key_name!r} of project {leak.project}, never seen by the "
-                  "proxy, spends heavily: reconciliation flags that day", highlight=False)
+    _point(f"{launch.day}: {launch.model} launches and takes {launch.share:.0%} of {launch.replaces}'s tokens "
+           f"within {launch.ramp_days} days (usage by model, spend by line item)")
+    _point(f"{leak.day}: the forgotten key {leak.key_name!r} of project {leak.project}, never seen by the proxy, "
+           "spends heavily: reconciliation flags that day")
     for row in report.rows:
         if row.account == RUNNING_LOW:
-            console.print(f"  {row.account}: {shown(row.balance.amount)} {row.currency} of credit left, "
-                          f"{row.runway.days} days at the current burn: {row.state}", highlight=False)
+            _point(f"{row.account}: {shown(row.balance.amount)} {row.currency} of credit left, "
+                   f"{row.runway.days} days at the current burn: {row.state}")
+
+
+def _point(text: str) -> None:
+    """One thing to look for, indented as a whole: its wrapped lines stay under its first at any width."""
+    console.print(Padding(Text(text), (0, 0, 0, 2)))
 
 
 def _serve(handle: DemoHandle, port: int) -> None:
