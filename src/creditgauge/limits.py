@@ -181,11 +181,40 @@ def check_event(event: UsageEvent) -> None:
             check_count(value, name, maximum=MAX_INT32)
     if event.tags:
         for key, value in event.tags.items():
-            check_text(key, "tags", max_length=MAX_TAG_NAME)
-            check_text(value, f"tags.{_short(key)}",
-                       max_length=MAX_PROJECT if key == "project" else MAX_TAG_VALUE)
+            if not _plain_text(key, MAX_TAG_NAME):
+                check_text(key, "tags", max_length=MAX_TAG_NAME)
+            if not _plain_text(value, MAX_PROJECT if key == "project" else MAX_TAG_VALUE):
+                check_text(value, f"tags.{_short(key)}",
+                           max_length=MAX_PROJECT if key == "project" else MAX_TAG_VALUE)
     if event.extra:
         check_json(event.extra, "extra")
+
+
+def _plain_text(value: Any, limit: int) -> bool:
+    """The common case of check_text, without a call's worth of checks: short ASCII text with no NUL."""
+    return type(value) is str and len(value) <= limit and value.isascii() and "\x00" not in value
+
+
+class Checked(tuple[UsageEvent, ...]):
+    """A batch whose events each passed `check_event` before they were priced (the OTLP readers check every event
+    they make): the store checks only what pricing set (`price_problem`), not the rest again. A type, so nothing
+    read from input can mark an event checked; `check_event`'s own callers make one."""
+
+    __slots__ = ()
+
+
+def price_problem(event: UsageEvent) -> str | None:
+    """The reason the price columns of an event checked before pricing cannot be stored, or None."""
+    try:
+        if event.cost is not None:
+            check_amount(event.cost, "cost", maximum=MAX_EVENT_COST)
+        for name in ("currency", "price_source", "prices_version"):
+            value = getattr(event, name)
+            if value is not None or name == "currency":
+                check_text(value, name, max_length=EVENT_TEXT_LIMITS[name])
+    except InvalidValue as exc:
+        return str(exc)
+    return None
 
 
 def event_problem(event: UsageEvent) -> str | None:

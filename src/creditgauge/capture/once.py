@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Engine, select
 
 from creditgauge.capture.genai_attributes import MODEL_CALL_OPERATIONS
 from creditgauge.domain import UsageEvent, day_start
+from creditgauge.limits import Checked
 from creditgauge.store import schema
 from creditgauge.store.events import StoreOutcome, store_checked
 
@@ -137,4 +138,5 @@ def store_once(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
     for event in events:  # one call traced twice (two instrumentations) in one batch: stored and rolled up once
         unique.setdefault(event.id, event)
     duplicates = already_recorded(engine, list(unique.values()))
-    return store_checked(engine, [event for event in unique.values() if event.id not in duplicates])
+    kept = [event for event in unique.values() if event.id not in duplicates]
+    return store_checked(engine, Checked(kept) if isinstance(events, Checked) else kept)

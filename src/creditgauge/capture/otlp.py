@@ -31,8 +31,9 @@ from creditgauge.capture.genai_attributes import (
     SERVER_ADDRESS,
     SERVICE_NAME,
     SPAN_ATTRIBUTES,
+    SPELLING_RANKS,
     TOKEN_SPELLINGS,
-    first_present,
+    USAGE_ATTRIBUTES,
     operation_name,
     provider_name,
 )
@@ -216,10 +217,16 @@ def usage_counts(attributes: Mapping[str, Any]) -> dict[str, int] | None:
     """The span's token counts in creditgauge's convention, or None when it reports no usage. Input includes
     cache reads and writes and output includes reasoning, as the conventions say; an instrumentation that reports
     input smaller than its cached parts (Anthropic's own split) has them added."""
-    found = {measure: first_present(attributes, names) for measure, names in TOKEN_SPELLINGS.items()}
-    if found["input_tokens"] is None and found["output_tokens"] is None:
+    best: dict[str, tuple[int, str]] = {}  # measure -> (rank, spelling) of the spellings the span has
+    for name in USAGE_ATTRIBUTES.intersection(attributes):  # a span has a few of the two dozen
+        measure, rank = SPELLING_RANKS[name]
+        if measure not in best or rank < best[measure][0]:
+            best[measure] = (rank, name)
+    if "input_tokens" not in best and "output_tokens" not in best:
         return None
-    counts = {measure: 0 if hit is None else check_count(hit[1], hit[0]) for measure, hit in found.items()}
+    counts = dict.fromkeys(TOKEN_SPELLINGS, 0)
+    for measure, (_, name) in best.items():
+        counts[measure] = check_count(attributes[name], name)
     if counts["input_tokens"] < counts["cached_input_tokens"] + counts["cache_write_tokens"]:
         counts["input_tokens"] += counts["cached_input_tokens"] + counts["cache_write_tokens"]
     if counts["output_tokens"] < counts["reasoning_tokens"]:

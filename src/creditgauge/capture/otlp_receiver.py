@@ -41,6 +41,7 @@ from creditgauge.capture.recorder import Recorder
 from creditgauge.capture.writer import EventWriter
 from creditgauge.config import Config
 from creditgauge.errors import ConfigError
+from creditgauge.limits import Checked
 from creditgauge.pricing import Pricer
 from creditgauge.redact import redact
 
@@ -141,8 +142,8 @@ class OtlpReceiver:
         return success_answer(kind, path, decoded)
 
     def _record(self, decoded: Decoded) -> None:
-        if decoded.events:
-            self.recorder.record_many(decoded.events)
+        if decoded.events:  # both readers check every event they make (limits.check_event)
+            self.recorder.record_many(Checked(decoded.events))
 
 
 def _encode(kind: str, message: Message) -> bytes:
