@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from creditgauge.capture.codec import decode_event, encode_event
+from creditgauge.capture.codec import decode_event, encode_event, encode_record
 from creditgauge.capture.journal import Journal, Position
 from creditgauge.domain import UsageEvent
 from creditgauge.errors import StoreError
@@ -150,7 +150,7 @@ class EventWriter:
         """The event's journal line, or b"" for a value no journal record can hold: the store quarantines that
         event (queued, not journaled)."""
         try:
-            return encode_event(event)
+            return encode_record(event)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             event.extra = {QUARANTINE_REASON: f"cannot be journaled ({type(exc).__name__})"}
             return b""
