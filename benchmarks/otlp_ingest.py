@@ -1,6 +1,7 @@
 """How fast the OTLP receiver takes GenAI spans: spans per second accepted (decoded, priced, journaled, queued:
 what the exporter waits for) and stored (committed by the writer, each checked against the other capture paths),
-and the CPU per span; beside the ingest API's events per second for the same calls in the same run.
+and the CPU per span; beside the proxy's event writer (the goal's yardstick) and the ingest API, for the same
+number of calls in the same run.
 
     .venv/bin/python benchmarks/otlp_ingest.py [--spans 100000] [--batch 512] [--postgres postgresql://...]
 
@@ -116,6 +117,33 @@ def measure_ingest(url: str, bodies: list[bytes], events: int) -> tuple[float, f
     return events / elapsed, cpu / events * 1e6
 
 
+def measure_event_writer(url: str, events: int) -> tuple[float, float]:
+    """The proxy's event writer on the same machine in the same run (what the goal compares with): events priced
+    beforehand, then `submit` one at a time (journal, queue) and committed in batches of 500, as the proxy does.
+    (events/s stored, CPU µs per event)."""
+    from ingest import make_events  # benchmarks/ingest.py: the proxy-like events its writer figure uses
+
+    from creditgauge.capture.journal import Journal
+    from creditgauge.capture.writer import EventWriter
+    from creditgauge.pricing import Pricer
+
+    engine = open_engine(url)
+    batch = make_events(events, pricer=Pricer())
+    with tempfile.TemporaryDirectory(prefix="cg-writer-") as journal_dir:
+        writer = EventWriter(engine, Journal(Path(journal_dir)), queue_size=events + 1).start()
+        assert writer.flush(60)
+        cpu, started = time.process_time(), time.perf_counter()
+        for event in batch:
+            writer.submit(event)
+        assert writer.flush(600), "the writer did not finish"
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        writer.close()
+    count = stored(engine)
+    engine.dispose()
+    assert count == events, f"{count} stored of {events}"
+    return events / elapsed, cpu / events * 1e6
+
+
 @contextmanager
 def scratch_database(server: str | None, directory: str) -> Iterator[str]:
     """A SQLite file in `directory`, or a scratch PostgreSQL database on `server`, dropped afterwards."""
@@ -144,11 +172,14 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     databases = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
     for label, server in databases:
-        for path in ("OTLP /v1/traces", "ingest API"):
+        for path in ("OTLP /v1/traces", "event writer (proxy)", "ingest API"):
             with tempfile.TemporaryDirectory(prefix="cg-otlp-") as tmp, scratch_database(server, tmp) as url:
                 if path.startswith("OTLP"):
                     accepted, rate, cpu = measure_otlp(url, requests, args.spans, str(Path(tmp) / "j"))
                     shown = f"{accepted:,.0f}"
+                elif path.startswith("event writer"):
+                    rate, cpu = measure_event_writer(url, args.spans)
+                    shown = "(priced before)"
                 else:
                     rate, cpu = measure_ingest(url, bodies, args.spans)
                     shown = "(commits first)"

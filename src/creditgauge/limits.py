@@ -205,6 +205,12 @@ class Checked(tuple[UsageEvent, ...]):
 
 def price_problem(event: UsageEvent) -> str | None:
     """The reason the price columns of an event checked before pricing cannot be stored, or None."""
+    cost, source, version = event.cost, event.price_source, event.prices_version
+    if ((cost is None or (type(cost) is Decimal and cost.is_finite() and 0 <= cost <= MAX_EVENT_COST))
+            and _plain_text(event.currency, EVENT_TEXT_LIMITS["currency"])
+            and (source is None or _plain_text(source, EVENT_TEXT_LIMITS["price_source"]))
+            and (version is None or _plain_text(version, EVENT_TEXT_LIMITS["prices_version"]))):
+        return None  # the common case, without a call a value
     try:
         if event.cost is not None:
             check_amount(event.cost, "cost", maximum=MAX_EVENT_COST)

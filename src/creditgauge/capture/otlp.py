@@ -182,9 +182,11 @@ class AccountResolver:
             raise InvalidValue("gen_ai.provider.name", f"the {item} names no provider (none of "
                                                        "gen_ai.provider.name, gen_ai.system, server.address): set one")
         account, provider = self.resolve(provider, attributes.get(SERVER_ADDRESS))
-        model = next((value for name in MODEL_ATTRIBUTES if isinstance(value := attributes.get(name), str) and value),
-                     None)
-        return account, provider, model
+        for name in MODEL_ATTRIBUTES:  # the response's model first
+            model = attributes.get(name)
+            if isinstance(model, str) and model:
+                return account, provider, model
+        return account, provider, None
 
     def resolve(self, provider: str, host: Any) -> tuple[str, str]:
         """(account, provider): a configured account's provider wins, it is the one that bills."""
@@ -289,7 +291,10 @@ class SpanReader:
         event = UsageEvent(
             id=stable_event_id(account, response_id) if response_id else span_event_id(span),
             account=account, provider=provider,
-            ts=nanos_to_time(end), model=model, endpoint=operation, source=SOURCE, **counts,
+            ts=nanos_to_time(end), model=model, endpoint=operation, source=SOURCE,
+            input_tokens=counts["input_tokens"], cached_input_tokens=counts["cached_input_tokens"],
+            cache_write_tokens=counts["cache_write_tokens"], output_tokens=counts["output_tokens"],
+            reasoning_tokens=counts["reasoning_tokens"],
             tags=self.tagging.tags(resource, attributes),
             latency_ms=max(0, end - span.start_time_unix_nano) // 1_000_000 if span.start_time_unix_nano else None,
             request_id=response_id,
