@@ -57,9 +57,9 @@ def insert_events(connection: Connection, events: Sequence[UsageEvent], *, count
     return len(new_ids)
 
 
-def _driver_values(connection: Connection, rows: Sequence[dict[str, Any]],
-                   stored_at: datetime) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Column names and each row's values as the driver takes them, through the columns' own bind processing
+def _driver_columns(connection: Connection, rows: Sequence[dict[str, Any]],
+                    stored_at: datetime) -> tuple[list[str], list[list[Any]]]:
+    """Column names and each column's values as the driver takes them, through the columns' own bind processing
     (`stored_at` processed once for the batch; tags written by orjson in JSONText's form).
     The hot path talks to the driver directly, a column at a time: SQLAlchemy's per-row parameter handling
     costs more than the database's work for a batch of small rows."""
@@ -74,7 +74,7 @@ def _driver_values(connection: Connection, rows: Sequence[dict[str, Any]],
         columns.append(values if process is None else list(map(process, values)))
     process = _bind_processor(dialect, "stored_at")
     columns.append([stored_at if process is None else process(stored_at)] * len(rows))
-    return names, list(zip(*columns, strict=True))
+    return names, columns
 
 
 def _bind_processor(dialect: Any, name: str) -> Any:
@@ -97,16 +97,19 @@ def _tags_json(usual: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def _insert_sqlite(connection: Connection, rows: Sequence[dict[str, Any]], stored_at: datetime) -> set[str]:
     """Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING id, in chunks under SQLite's parameter limit."""
-    names, values = _driver_values(connection, rows, stored_at)
-    per_chunk = SQLITE_MAX_PARAMS // len(names)
-    row_marks = "(" + ", ".join("?" * len(names)) + ")"
+    names, columns = _driver_columns(connection, rows, stored_at)
+    width = len(names)
+    per_chunk = SQLITE_MAX_PARAMS // width
+    row_marks = "(" + ", ".join("?" * width) + ")"
     new_ids: set[str] = set()
-    for offset in range(0, len(values), per_chunk):
-        chunk = values[offset:offset + per_chunk]
-        sql = (f"INSERT INTO usage_events ({', '.join(names)}) VALUES {', '.join([row_marks] * len(chunk))} "
+    for offset in range(0, len(rows), per_chunk):
+        count = min(per_chunk, len(rows) - offset)
+        sql = (f"INSERT INTO usage_events ({', '.join(names)}) VALUES {', '.join([row_marks] * count)} "
                "ON CONFLICT (id) DO NOTHING RETURNING id")
-        flat = tuple(value for row in chunk for value in row)
-        new_ids.update(connection.exec_driver_sql(sql, flat).scalars())
+        flat: list[Any] = [None] * (count * width)
+        for index, column in enumerate(columns):  # row-major parameters, laid a column at a time by slicing
+            flat[index::width] = column[offset:offset + count]
+        new_ids.update(connection.exec_driver_sql(sql, tuple(flat)).scalars())
     return new_ids
 
 
@@ -114,13 +117,13 @@ def _insert_postgresql(connection: Connection, rows: Sequence[dict[str, Any]], s
     """COPY the batch into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id.
     (A multi-row VALUES with RETURNING has tens of thousands of placeholders, which psycopg re-parses in Python on
     every batch: ten times slower.)"""
-    names, values = _driver_values(connection, rows, stored_at)
+    names, values = _driver_columns(connection, rows, stored_at)
     columns = ", ".join(names)
     connection.exec_driver_sql(
         "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_events (LIKE usage_events) ON COMMIT DELETE ROWS")
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY incoming_events ({columns}) FROM STDIN") as copy:
-        for row in values:
+        for row in zip(*values, strict=True):
             copy.write_row(row)
     inserted = connection.exec_driver_sql(
         f"INSERT INTO usage_events ({columns}) SELECT {columns} FROM incoming_events "
