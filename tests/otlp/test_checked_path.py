@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from creditgauge.capture.codec import RECORD_FIELDS, decode_event, encode_event, encode_record
 from creditgauge.capture.journal import Journal
 from creditgauge.capture.once import store_once
+from creditgauge.capture.otlp_receiver import shares_a_database
 from creditgauge.capture.writer import EventWriter
 from creditgauge.domain import UsageEvent
 from creditgauge.limits import Checked
@@ -96,3 +97,10 @@ def test_an_unknown_record_format_is_quarantined_on_replay(tmp_path: Path, engin
     assert counts(engine)[0] == 1
     quarantined = (tmp_path / "j" / "quarantine.jsonl").read_text()
     assert "unreadable" in quarantined and "from a later version" in quarantined
+
+
+@pytest.mark.parametrize(("url", "shared"), [("sqlite:///var/creditgauge.db", True), ("sqlite://", False),
+                                             ("sqlite:///:memory:", False),
+                                             ("postgresql://creditgauge@db.internal/usage", True)])
+def test_the_store_process_is_used_only_where_another_process_sees_the_database(url: str, shared: bool) -> None:
+    assert shares_a_database(url) is shared
