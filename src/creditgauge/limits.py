@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -156,20 +157,21 @@ def check_json(value: Any, field: str, *, max_bytes: int = MAX_EXTRA_BYTES) -> N
 
 
 _REQUIRED_TEXT = frozenset({"id", "account", "provider", "endpoint", "source", "currency"})
+_TEXT_RULES = tuple((name, limit, name in _REQUIRED_TEXT) for name, limit in EVENT_TEXT_LIMITS.items())
+_TEXT_VALUES = attrgetter(*EVENT_TEXT_LIMITS)  # one call for the fields, not one getattr each
+_COUNT_VALUES = attrgetter(*EVENT_COUNTS)
 
 
 def check_event(event: UsageEvent) -> None:
     """Raise InvalidValue for the first value of a tracked event that the store cannot keep as it is. (Ordinary
     values are checked inline, without a call each: this runs for every captured event.)"""
-    for name, limit in EVENT_TEXT_LIMITS.items():
-        value = getattr(event, name)
+    for (name, limit, required), value in zip(_TEXT_RULES, _TEXT_VALUES(event), strict=True):
         if value is None:
-            if name in _REQUIRED_TEXT:
+            if required:
                 check_text(value, name, max_length=limit)
         elif type(value) is not str or len(value) > limit or "\x00" in value or not value.isascii():
             check_text(value, name, max_length=limit)
-    for name in EVENT_COUNTS:
-        value = getattr(event, name)
+    for name, value in zip(EVENT_COUNTS, _COUNT_VALUES(event), strict=True):
         if type(value) is not int or not 0 <= value <= MAX_COUNT:
             check_count(value, name)
     check_time(event.ts, "ts")
@@ -181,11 +183,46 @@ def check_event(event: UsageEvent) -> None:
             check_count(value, name, maximum=MAX_INT32)
     if event.tags:
         for key, value in event.tags.items():
-            check_text(key, "tags", max_length=MAX_TAG_NAME)
-            check_text(value, f"tags.{_short(key)}",
-                       max_length=MAX_PROJECT if key == "project" else MAX_TAG_VALUE)
+            if not _plain_text(key, MAX_TAG_NAME):
+                check_text(key, "tags", max_length=MAX_TAG_NAME)
+            if not _plain_text(value, MAX_PROJECT if key == "project" else MAX_TAG_VALUE):
+                check_text(value, f"tags.{_short(key)}",
+                           max_length=MAX_PROJECT if key == "project" else MAX_TAG_VALUE)
     if event.extra:
         check_json(event.extra, "extra")
+
+
+def _plain_text(value: Any, limit: int) -> bool:
+    """The common case of check_text, without a call's worth of checks: short ASCII text with no NUL."""
+    return type(value) is str and len(value) <= limit and value.isascii() and "\x00" not in value
+
+
+class Checked(tuple[UsageEvent, ...]):
+    """A batch whose events each passed `check_event` before they were priced (the OTLP readers check every event
+    they make): the store checks only what pricing set (`price_problem`), not the rest again. A type, so nothing
+    read from input can mark an event checked; `check_event`'s own callers make one."""
+
+    __slots__ = ()
+
+
+def price_problem(event: UsageEvent) -> str | None:
+    """The reason the price columns of an event checked before pricing cannot be stored, or None."""
+    cost, source, version = event.cost, event.price_source, event.prices_version
+    if ((cost is None or (type(cost) is Decimal and cost.is_finite() and 0 <= cost <= MAX_EVENT_COST))
+            and _plain_text(event.currency, EVENT_TEXT_LIMITS["currency"])
+            and (source is None or _plain_text(source, EVENT_TEXT_LIMITS["price_source"]))
+            and (version is None or _plain_text(version, EVENT_TEXT_LIMITS["prices_version"]))):
+        return None  # the common case, without a call a value
+    try:
+        if event.cost is not None:
+            check_amount(event.cost, "cost", maximum=MAX_EVENT_COST)
+        for name in ("currency", "price_source", "prices_version"):
+            value = getattr(event, name)
+            if value is not None or name == "currency":
+                check_text(value, name, max_length=EVENT_TEXT_LIMITS[name])
+    except InvalidValue as exc:
+        return str(exc)
+    return None
 
 
 def event_problem(event: UsageEvent) -> str | None:

@@ -1,9 +1,11 @@
-"""One UsageEvent as one line of JSON (the journal's record): exact Decimals as strings, times as ISO 8601 UTC.
+"""One UsageEvent as one line of JSON (the journal's record): exact Decimals as strings, times as ISO 8601.
 
-Encoding runs on the proxy's request path for every event, so it uses orjson (about 2 µs an event against 8 µs
-for the standard library's encoder); times that are not in UTC and the rare values orjson refuses (integers beyond
-64 bits in `extra`, say) take the standard encoder. Decoding happens only on replay and uses the standard
-library, which keeps big integers exact where orjson would turn them into floats.
+Two forms: `encode_event` writes an object of named fields (what the quarantine file shows a person);
+`encode_record`, the journal's, writes an array (`RECORD_FORMAT`, then the values in `RECORD_FIELDS` order),
+which orjson writes in half the time of the dataclass (about 3 µs an event against 7 µs); the rare values orjson
+refuses (integers beyond 64 bits in `extra`, say) take the object form. Encoding runs on the request path for
+every event. Decoding happens only on replay, reads both forms, and uses the standard library, which keeps big
+integers exact where orjson would turn them into floats.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -19,6 +22,15 @@ import orjson
 from creditgauge.domain import UsageEvent, as_utc
 
 _FIELDS = tuple(f.name for f in fields(UsageEvent))
+# The array record's layout. A journal outlives the process that wrote it, so a change to UsageEvent's fields
+# gets a new format number here (tests/otlp/test_checked_path.py checks the two agree); older arrays stay readable.
+RECORD_FORMAT = 1
+RECORD_FIELDS = (
+    "id", "account", "provider", "ts", "model", "endpoint", "source", "input_tokens", "cached_input_tokens",
+    "cache_write_tokens", "output_tokens", "reasoning_tokens", "requests", "key_fingerprint", "tags", "status_code",
+    "incomplete", "cost", "currency", "price_source", "prices_version", "latency_ms", "request_id", "extra",
+)
+_RECORD_VALUES = attrgetter(*RECORD_FIELDS)
 
 
 def _default(value: Any) -> Any:
@@ -46,8 +58,20 @@ def encode_event(event: UsageEvent) -> bytes:
     return _FALLBACK.encode(data).encode()
 
 
+def encode_record(event: UsageEvent) -> bytes:
+    """The event's journal record: an array when orjson can write it, else `encode_event`'s object."""
+    try:
+        return orjson.dumps((RECORD_FORMAT, *_RECORD_VALUES(event)), default=_default)
+    except TypeError:
+        return encode_event(event)
+
+
 def decode_event(line: bytes) -> UsageEvent:
     data = json.loads(line)
+    if isinstance(data, list):
+        if not data or data[0] != RECORD_FORMAT:
+            raise ValueError(f"journal record format {data[:1]!r} is not one this version reads")
+        data = dict(zip(RECORD_FIELDS, data[1:], strict=True))
     data["ts"] = as_utc(datetime.fromisoformat(data["ts"]))
     if data.get("cost") is not None:
         data["cost"] = Decimal(data["cost"])

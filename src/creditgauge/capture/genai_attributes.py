@@ -32,6 +32,9 @@ TOKEN_SPELLINGS: Mapping[str, tuple[str, ...]] = {
     ),
 }
 USAGE_ATTRIBUTES = frozenset(name for names in TOKEN_SPELLINGS.values() for name in names)
+# Each spelling -> (its measure, its rank among the measure's spellings: lower wins).
+SPELLING_RANKS: Mapping[str, tuple[str, int]] = {
+    name: (measure, rank) for measure, names in TOKEN_SPELLINGS.items() for rank, name in enumerate(names)}
 
 OPERATION_ATTRIBUTES = ("gen_ai.operation.name", "llm.request.type")
 # Operations that are one call to a model. Agent, workflow and tool spans (invoke_agent, execute_tool, ...) may
@@ -90,11 +93,4 @@ def operation_name(attributes: Mapping[str, object]) -> str | None:
         value = attributes.get(name)
         if isinstance(value, str) and value:
             return value.lower()
-    return None
-
-
-def first_present(attributes: Mapping[str, object], names: tuple[str, ...]) -> tuple[str, object] | None:
-    for name in names:
-        if name in attributes:
-            return name, attributes[name]
     return None

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Engine, select
 
 from creditgauge.capture.genai_attributes import MODEL_CALL_OPERATIONS
 from creditgauge.domain import UsageEvent, day_start
+from creditgauge.limits import Checked
 from creditgauge.store import schema
 from creditgauge.store.events import StoreOutcome, store_checked
 
@@ -94,32 +95,32 @@ def _stored(engine: Engine, low: datetime, high: datetime, providers: Iterable[s
 
 def already_recorded(engine: Engine, events: Sequence[UsageEvent]) -> set[str]:
     """The ids of the events whose call is already stored from the other side of the rule: spans another path
-    recorded, and other paths' events whose span is stored."""
-    spans = [sighting(event) for event in events if is_span(event)]
-    others = [sighting(event) for event in events if event.source != SPAN_SOURCE]
-    span_ids = [event.id for event in events if is_span(event)]
-    other_ids = [event.id for event in events if event.source != SPAN_SOURCE]
+    recorded, and other paths' events whose span is stored. The window read covers every event of the batch (the
+    earliest time less the longest call, for spans); sightings are made only when something was stored in it."""
+    spans = [event for event in events if is_span(event)]
+    others = [event for event in events if event.source != SPAN_SOURCE]
     duplicates: set[str] = set()
     if spans:
-        rows = _stored(engine, _shifted(min(span.start for span in spans), -SLACK),
-                       _shifted(max(span.ts for span in spans), SLACK), (span.provider for span in spans), spans=False)
-        duplicates |= _matching(span_ids, spans, rows, span_side=True)
+        longest = timedelta(milliseconds=max(event.latency_ms or 0 for event in spans))
+        rows = _stored(engine, _shifted(min(event.ts for event in spans), -(longest + SLACK)),
+                       _shifted(max(event.ts for event in spans), SLACK), {span.provider for span in spans},
+                       spans=False)
+        duplicates |= _matching(spans, rows, span_side=True)
     if others:
         rows = _stored(engine, _shifted(min(other.ts for other in others), -SLACK),
                        _shifted(max(other.ts for other in others), LONGEST_CALL + SLACK),
-                       (other.provider for other in others), spans=True)
-        duplicates |= _matching(other_ids, others, rows, span_side=False)
+                       {other.provider for other in others}, spans=True)
+        duplicates |= _matching(others, rows, span_side=False)
     return duplicates
 
 
-def _matching(ids: Sequence[str], new: Sequence[Sighting], stored: Sequence[Sighting], *,
-              span_side: bool) -> set[str]:
-    """The ids of `new` sightings that are the same call as a `stored` one; `span_side`: the new ones are spans."""
+def _matching(events: Sequence[UsageEvent], stored: Sequence[Sighting], *, span_side: bool) -> set[str]:
+    """The ids of new `events` that are the same call as a `stored` one; `span_side`: the new ones are spans."""
     if not stored:
         return set()
     by_id = {(row.provider, row.request_id) for row in stored if row.request_id}
     found = set()
-    for event_id, item in zip(ids, new, strict=True):
+    for event_id, item in ((event.id, sighting(event)) for event in events):
         if item.request_id and (item.provider, item.request_id) in by_id:
             found.add(event_id)
         elif span_side and not item.request_id:
@@ -137,4 +138,5 @@ def store_once(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
     for event in events:  # one call traced twice (two instrumentations) in one batch: stored and rolled up once
         unique.setdefault(event.id, event)
     duplicates = already_recorded(engine, list(unique.values()))
-    return store_checked(engine, [event for event in unique.values() if event.id not in duplicates])
+    kept = [event for event in unique.values() if event.id not in duplicates]
+    return store_checked(engine, Checked(kept) if isinstance(events, Checked) else kept)

@@ -31,8 +31,9 @@ from creditgauge.capture.genai_attributes import (
     SERVER_ADDRESS,
     SERVICE_NAME,
     SPAN_ATTRIBUTES,
+    SPELLING_RANKS,
     TOKEN_SPELLINGS,
-    first_present,
+    USAGE_ATTRIBUTES,
     operation_name,
     provider_name,
 )
@@ -181,9 +182,11 @@ class AccountResolver:
             raise InvalidValue("gen_ai.provider.name", f"the {item} names no provider (none of "
                                                        "gen_ai.provider.name, gen_ai.system, server.address): set one")
         account, provider = self.resolve(provider, attributes.get(SERVER_ADDRESS))
-        model = next((value for name in MODEL_ATTRIBUTES if isinstance(value := attributes.get(name), str) and value),
-                     None)
-        return account, provider, model
+        for name in MODEL_ATTRIBUTES:  # the response's model first
+            model = attributes.get(name)
+            if isinstance(model, str) and model:
+                return account, provider, model
+        return account, provider, None
 
     def resolve(self, provider: str, host: Any) -> tuple[str, str]:
         """(account, provider): a configured account's provider wins, it is the one that bills."""
@@ -216,10 +219,16 @@ def usage_counts(attributes: Mapping[str, Any]) -> dict[str, int] | None:
     """The span's token counts in creditgauge's convention, or None when it reports no usage. Input includes
     cache reads and writes and output includes reasoning, as the conventions say; an instrumentation that reports
     input smaller than its cached parts (Anthropic's own split) has them added."""
-    found = {measure: first_present(attributes, names) for measure, names in TOKEN_SPELLINGS.items()}
-    if found["input_tokens"] is None and found["output_tokens"] is None:
+    best: dict[str, tuple[int, str]] = {}  # measure -> (rank, spelling) of the spellings the span has
+    for name in USAGE_ATTRIBUTES.intersection(attributes):  # a span has a few of the two dozen
+        measure, rank = SPELLING_RANKS[name]
+        if measure not in best or rank < best[measure][0]:
+            best[measure] = (rank, name)
+    if "input_tokens" not in best and "output_tokens" not in best:
         return None
-    counts = {measure: 0 if hit is None else check_count(hit[1], hit[0]) for measure, hit in found.items()}
+    counts = dict.fromkeys(TOKEN_SPELLINGS, 0)
+    for measure, (_, name) in best.items():
+        counts[measure] = check_count(attributes[name], name)
     if counts["input_tokens"] < counts["cached_input_tokens"] + counts["cache_write_tokens"]:
         counts["input_tokens"] += counts["cached_input_tokens"] + counts["cache_write_tokens"]
     if counts["output_tokens"] < counts["reasoning_tokens"]:
@@ -282,7 +291,10 @@ class SpanReader:
         event = UsageEvent(
             id=stable_event_id(account, response_id) if response_id else span_event_id(span),
             account=account, provider=provider,
-            ts=nanos_to_time(end), model=model, endpoint=operation, source=SOURCE, **counts,
+            ts=nanos_to_time(end), model=model, endpoint=operation, source=SOURCE,
+            input_tokens=counts["input_tokens"], cached_input_tokens=counts["cached_input_tokens"],
+            cache_write_tokens=counts["cache_write_tokens"], output_tokens=counts["output_tokens"],
+            reasoning_tokens=counts["reasoning_tokens"],
             tags=self.tagging.tags(resource, attributes),
             latency_ms=max(0, end - span.start_time_unix_nano) // 1_000_000 if span.start_time_unix_nano else None,
             request_id=response_id,

@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 
 from creditgauge.domain import UsageEvent
 from creditgauge.errors import CreditgaugeError, StoreError
+from creditgauge.limits import Checked
 from creditgauge.redact import redact
 from creditgauge.store.events import StoreOutcome
 
@@ -72,7 +73,7 @@ class ProcessStore:
             child = self._child if self._child is not None and self._child.poll() is None else self._spawn()
             assert child.stdin is not None and child.stdout is not None
             try:
-                _send(child.stdin, [_EVENT_VALUES(event) for event in events])
+                _send(child.stdin, (isinstance(events, Checked), [_EVENT_VALUES(event) for event in events]))
                 kind, value = _receive(child.stdout)
             except (OSError, EOFError, pickle.UnpicklingError):
                 self._stop_child()
@@ -118,14 +119,16 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     migrated = False
     while True:
         try:
-            events = [UsageEvent(*values) for values in _receive(stdin)]
+            checked, rows = _receive(stdin)
+            events = [UsageEvent(*values) for values in rows]
         except EOFError:
             break
         try:
             if not migrated:
                 migrate(engine)
                 migrated = True
-            outcome = store_once(engine, events)  # a call whose span is already stored is not counted twice
+            # a call whose span is already stored is not counted twice; a batch checked before pricing keeps its mark
+            outcome = store_once(engine, Checked(events) if checked else events)
             _send(stdout, ("ok", (outcome.stored, outcome.quarantined)))
         except Exception as exc:  # every failure goes back to the parent as an answer; the child lives on
             first_line = (str(getattr(exc, "orig", None) or exc) or type(exc).__name__).splitlines()[0]

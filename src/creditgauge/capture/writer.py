@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from creditgauge.capture.codec import decode_event, encode_event
+from creditgauge.capture.codec import decode_event, encode_event, encode_record
 from creditgauge.capture.journal import Journal, Position
 from creditgauge.domain import UsageEvent
 from creditgauge.errors import StoreError
-from creditgauge.limits import QUARANTINE_REASON
+from creditgauge.limits import QUARANTINE_REASON, Checked
 from creditgauge.redact import redact
 from creditgauge.store.events import StoreOutcome, is_outage, store_checked
 
@@ -87,7 +87,7 @@ class EventWriter:
         self.backoff = backoff or Backoff()
         self.stats = WriterStats()
         self._store = store
-        self._queue: deque[tuple[UsageEvent, Position | None]] = deque()
+        self._queue: deque[tuple[UsageEvent, Position | None, bool]] = deque()  # (event, journal end, checked)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = threading.Condition()
@@ -109,7 +109,7 @@ class EventWriter:
         with self._lock:
             self.stats.submitted += 1
             if line and self.journal is not None:
-                self._enqueue(event, *self.journal.append(line))
+                self._enqueue(event, *self.journal.append(line), checked=False)
             else:
                 self._queue_unjournaled(event)
             if len(self._queue) >= self.batch_size:
@@ -117,7 +117,9 @@ class EventWriter:
 
     def submit_many(self, events: Sequence[UsageEvent]) -> None:
         """Make a batch durable with one journal write and queue it, in order. Never blocks on the database; once
-        it returns, every event of the batch survives a kill as `submit`'s event does."""
+        it returns, every event of the batch survives a kill as `submit`'s event does. A `Checked` batch stays
+        marked so: the store does not check its events again."""
+        checked = isinstance(events, Checked)
         lines = [self._journal_record(event) for event in events] if self.journal is not None \
             else [b""] * len(events)
         journaled = [(event, line) for event, line in zip(events, lines, strict=True) if line]
@@ -129,15 +131,15 @@ class EventWriter:
             if journaled and self.journal is not None:
                 start, ends = self.journal.append_many([line for _, line in journaled])
                 for (event, _), begin, end in zip(journaled, [start, *ends], ends, strict=False):
-                    self._enqueue(event, begin, end)
+                    self._enqueue(event, begin, end, checked=checked)
             if len(self._queue) >= self.batch_size:
                 self._wake.set()
 
-    def _enqueue(self, event: UsageEvent, start: Position, end: Position) -> None:
+    def _enqueue(self, event: UsageEvent, start: Position, end: Position, *, checked: bool) -> None:
         """Queue a journaled event (the lock held), or leave it to the journal alone while the queue is full: it
         is replayed from there."""
         if len(self._queue) < self.queue_size and self._first_spilled is None:
-            self._queue.append((event, end))
+            self._queue.append((event, end, checked))
         else:
             self.stats.spilled += 1
             if self._first_spilled is None:
@@ -148,7 +150,7 @@ class EventWriter:
         """The event's journal line, or b"" for a value no journal record can hold: the store quarantines that
         event (queued, not journaled)."""
         try:
-            return encode_event(event)
+            return encode_record(event)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             event.extra = {QUARANTINE_REASON: f"cannot be journaled ({type(exc).__name__})"}
             return b""
@@ -160,7 +162,7 @@ class EventWriter:
             self.stats.dropped += 1
             log.error("event queue full and no journal: event %s dropped", event.id)
             return
-        self._queue.append((event, None))
+        self._queue.append((event, None, False))
 
     def pending(self) -> int:
         with self._lock:
@@ -225,7 +227,8 @@ class EventWriter:
             batch = [self._queue.popleft() for _ in range(count)]
             self._in_flight = count
         try:
-            if not self._write([event for event, _ in batch]):
+            events = [event for event, _, _ in batch]
+            if not self._write(Checked(events) if all(checked for _, _, checked in batch) else events):
                 with self._lock:  # stopping while the database is down: the journal keeps them
                     self._queue.extendleft(reversed(batch))
                 return False
