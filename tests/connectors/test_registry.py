@@ -78,3 +78,16 @@ def test_an_entry_point_that_names_no_provider_is_one_clear_error(monkeypatch: p
 def test_a_key_pattern_that_matches_nothing_at_all_is_refused() -> None:
     with pytest.raises(ValueError, match="matches empty text"):
         Provider(connector=registry.connector_class("groq"), key_patterns=(r"x*",))
+
+
+def test_opentelemetry_names_and_api_hosts_come_from_the_records() -> None:
+    """What OTLP spans call a provider (gen_ai.provider.name / gen_ai.system, server.address) is read from the
+    records: each provider's own name and aliases, its inference origin's host and its other API hosts."""
+    names = registry.genai_provider_names()
+    assert {alias: names[alias] for alias in ("openai", "azure.ai.openai", "x_ai", "moonshotai", "gcp.gemini")} == {
+        "openai": "openai", "azure.ai.openai": "openai", "x_ai": "xai", "moonshotai": "moonshot",
+        "gcp.gemini": "gemini"}
+    hosts = registry.api_host_providers()
+    assert hosts["api.openai.com"] == "openai"  # not openai-legacy, which calls the same API
+    assert (hosts["api.moonshot.cn"], hosts["openrouter.ai"], hosts["api.groq.com"]) == ("moonshot", "openrouter",
+                                                                                         "groq")

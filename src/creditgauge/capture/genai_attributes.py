@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from creditgauge.providers.registry import api_host_providers, genai_provider_names
+
 # creditgauge measure -> attribute names, most current first.
 TOKEN_SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "input_tokens": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.usage.prompt_tokens"),
@@ -53,20 +55,6 @@ SERVICE_NAME = "service.name"
 SPAN_ATTRIBUTES = USAGE_ATTRIBUTES | frozenset(
     (*OPERATION_ATTRIBUTES, *PROVIDER_ATTRIBUTES, SERVER_ADDRESS, *MODEL_ATTRIBUTES, RESPONSE_ID))
 
-# The conventions' provider names (and older gen_ai.system values) for the providers creditgauge knows.
-PROVIDER_ALIASES: Mapping[str, str] = {
-    "openai": "openai", "azure.ai.openai": "openai", "anthropic": "anthropic", "x_ai": "xai", "xai": "xai",
-    "openrouter": "openrouter", "deepseek": "deepseek", "moonshot": "moonshot", "moonshotai": "moonshot",
-    "groq": "groq", "gcp.gemini": "gemini", "gemini": "gemini", "google": "gemini", "gcp.gen_ai": "gemini",
-    "google_genai": "gemini", "google-genai": "gemini",
-}
-# A provider's API host says more than the SDK's name: the openai SDK pointed at OpenRouter is OpenRouter.
-PROVIDER_HOSTS: Mapping[str, str] = {
-    "api.openai.com": "openai", "api.anthropic.com": "anthropic", "api.x.ai": "xai", "openrouter.ai": "openrouter",
-    "api.deepseek.com": "deepseek", "api.moonshot.ai": "moonshot", "api.moonshot.cn": "moonshot",
-    "api.groq.com": "groq", "generativelanguage.googleapis.com": "gemini",
-}
-
 # gen_ai.client.token.usage's gen_ai.token.type values (older instrumentations: prompt/completion).
 TOKEN_TYPES: Mapping[str, str] = {"input": "input_tokens", "prompt": "input_tokens", "output": "output_tokens",
                                   "completion": "output_tokens"}
@@ -76,15 +64,16 @@ TOKEN_TYPE = "gen_ai.token.type"
 
 def provider_name(attributes: Mapping[str, object]) -> str | None:
     """The provider a span or data point names: its API host if known, else its provider attribute (mapped to
-    creditgauge's name where known, else kept as sent, lower-cased)."""
+    creditgauge's name where known, else kept as sent, lower-cased). Both maps come from the provider records
+    (`inference_origin`, `api_hosts`, `genai_names`): a provider plugin is recognised too."""
     host = attributes.get(SERVER_ADDRESS)
-    if isinstance(host, str) and host.lower() in PROVIDER_HOSTS:
-        return PROVIDER_HOSTS[host.lower()]
+    if isinstance(host, str) and (known := api_host_providers().get(host.lower())):
+        return known
     for name in PROVIDER_ATTRIBUTES:
         value = attributes.get(name)
         if isinstance(value, str) and value.strip():
             key = value.strip().lower()
-            return PROVIDER_ALIASES.get(key, key)
+            return genai_provider_names().get(key, key)
     return None
 
 

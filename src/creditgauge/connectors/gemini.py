@@ -336,4 +336,5 @@ PROVIDER = Provider(
         key=False, lines=('gcp_project = "my-project"   # set your project',),
         hints=('billing_table = "my-project.billing.gcp_billing_export_v1_XXXXXX"',)),
     key_patterns=(r"AIza[0-9A-Za-z_\-]{20,}",),
+    genai_names=("gcp.gemini", "gcp.gen_ai", "google", "google_genai", "google-genai"),
 )

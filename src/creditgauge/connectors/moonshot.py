@@ -80,4 +80,6 @@ PROVIDER = Provider(
     catalog_id="moonshotai",
     starter=StarterAccount("MOONSHOT_API_KEY", "balance (CNY on .cn, USD on .ai)"),
     key_patterns=(r"sk-[A-Za-z0-9_\-]{8,}",),
+    genai_names=("moonshotai",),
+    api_hosts=("api.moonshot.cn",),
 )

@@ -365,6 +365,7 @@ PROVIDER = Provider(
                            hints=('monthly_limit = "200.00"   # your own limit, in the account currency',)),
     key_patterns=(r"sk-(?:admin-|proj-|svcacct-)?[A-Za-z0-9_\-]{8,}",),
     sdk_modules=("openai",),
+    genai_names=("azure.ai.openai",),
 )
 
 __all__ = ["PROVIDER", "USAGE_TYPES", "OpenAIConnector", "UsageType", "base_without_v1"]

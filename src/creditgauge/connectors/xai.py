@@ -254,4 +254,5 @@ PROVIDER = Provider(
     catalog_id="x-ai",
     starter=StarterAccount("XAI_MANAGEMENT_KEY", "management key: balance, invoices, limits"),
     key_patterns=(r"xai-[A-Za-z0-9_\-]{8,}",),
+    genai_names=("x_ai",),
 )

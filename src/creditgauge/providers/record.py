@@ -45,6 +45,9 @@ class Provider:
     starter: StarterAccount | None = None
     key_patterns: tuple[str, ...] = ()  # regular expressions of this provider's key shapes, masked everywhere
     sdk_modules: tuple[str, ...] = ()  # top-level modules of SDKs whose clients track() attributes to it
+    # How OpenTelemetry instrumentations name it in gen_ai.provider.name / gen_ai.system, beside its own name.
+    genai_names: tuple[str, ...] = ()
+    api_hosts: tuple[str, ...] = ()  # hosts of its API beside the inference origin's (a regional platform)
 
     def __post_init__(self) -> None:
         for pattern in self.key_patterns:

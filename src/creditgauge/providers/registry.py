@@ -10,6 +10,7 @@ from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from creditgauge.errors import ConfigError
 from creditgauge.providers.record import Provider, ProviderOptions, StarterAccount
@@ -112,6 +113,29 @@ def catalog_ids() -> dict[str, str]:
 def sdk_providers() -> dict[str, str]:
     """SDK module -> provider, for clients track() is given without a provider."""
     return {module: record.name for record in providers() for module in record.sdk_modules}
+
+
+@cache
+def genai_provider_names() -> dict[str, str]:
+    """A provider as OpenTelemetry GenAI spans name it (`gen_ai.provider.name`, `gen_ai.system`) -> its name."""
+    names: dict[str, str] = {}
+    for record in _loadable():
+        for alias in (record.name, *record.genai_names):
+            names.setdefault(alias.lower(), record.name)
+    return names
+
+
+@cache
+def api_host_providers() -> dict[str, str]:
+    """The host of a provider's API -> the provider; the first registered wins a shared host (openai before
+    openai-legacy, which call the same API)."""
+    hosts: dict[str, str] = {}
+    for record in _loadable():
+        origin_host = urlsplit(record.inference_origin).hostname if record.inference_origin else None
+        for host in (origin_host, *record.api_hosts):
+            if host:
+                hosts.setdefault(host.lower(), record.name)
+    return hosts
 
 
 def starter_accounts() -> list[tuple[str, StarterAccount]]:
