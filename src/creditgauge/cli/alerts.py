@@ -7,12 +7,12 @@ import asyncio
 import typer
 
 from creditgauge import clock
-from creditgauge.analysis.alerts.engine import check_alerts, send_test_notice
+from creditgauge.analysis.alerts.engine import check_alerts
 from creditgauge.analysis.alerts.rules import active_rules
 from creditgauge.cli.context import console, emit_json, err_console, get_config, get_engine, get_session
 from creditgauge.cli.status import when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.service.alerts import alerts_overview
+from creditgauge.service.alerts import alerts_overview, send_test
 
 alerts_app = typer.Typer(help="Alert rules and channels: check (for cron), test a channel, list states.",
                          no_args_is_help=True)
@@ -43,7 +43,7 @@ def check(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 @alerts_app.command("test")
 def test(channel: str = typer.Argument(..., help="A channel name from [alerts.channels], or log.")) -> None:
     """Send a test message through one channel."""
-    delivery = asyncio.run(send_test_notice(get_config(), channel, now=clock.now()))
+    delivery = asyncio.run(send_test(get_config(), channel, now=clock.now()))
     if not delivery.ok:
         err_console.print(f"error: {delivery.error}", markup=False, soft_wrap=True)
         raise typer.Exit(1)
