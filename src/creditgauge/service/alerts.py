@@ -51,7 +51,7 @@ class RuleCheck:
     subject: str
     value: str  # for people: an amount in the subject's currency, days, a count, or "—" when the rule has none
     threshold: str
-    firing: bool
+    firing: bool | None  # None: the rule covers nothing with data yet (no subject to compare)
     message: str
     since: datetime | None  # when the stored state last changed (None: never notified)
 
@@ -100,12 +100,25 @@ def rule_checks(session: Session) -> list[RuleCheck]:
     rules = {rule.name: rule for rule in active_rules(session.config)}
     states = alert_states(session.engine)
     checks = []
-    for finding in evaluate(session.config, session.engine, now=session.now()):
+    findings = evaluate(session.config, session.engine, now=session.now())
+    for finding in findings:
         rule, state = rules[finding.rule], states.get((finding.rule, finding.subject))
         checks.append(RuleCheck(finding.rule, rule.kind, finding.subject,
                                 _value_text(rule.kind, finding.subject, finding.value), threshold_text(rule),
                                 finding.firing, finding.message, None if state is None else state.since))
-    return checks
+    covered = {finding.rule for finding in findings}
+    for rule in rules.values():  # every rule is listed, also one whose scope matches no data
+        if rule.name not in covered:
+            checks.append(RuleCheck(rule.name, rule.kind, _scope(rule), "—", threshold_text(rule), None,
+                                    "no data in this rule's scope yet (not reported, not tracked)", None))
+    order = list(rules)
+    return sorted(checks, key=lambda check: order.index(check.rule))  # in the config's order
+
+
+def _scope(rule: AlertRule) -> str:
+    parts = [rule.account or "every account", *([f"project {rule.project}"] if rule.project else []),
+             *([f"tag {rule.tag}"] if rule.tag else [])]
+    return " ".join(parts)
 
 
 def channel_names(session: Session) -> list[str]:
