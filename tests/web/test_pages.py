@@ -11,16 +11,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from aiohttp import web
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from creditgauge.display import percent
 from creditgauge.errors import ConfigError
-from creditgauge.fakes.server import FakeServer
 from creditgauge.store.sync_log import record_success
 from creditgauge.web import create_app
 from creditgauge.web.templating import money_filter as money
+from support import webhook_receiver
 
 from . import dataset
 
@@ -228,21 +227,8 @@ ALERT_RULES = [
 
 @pytest.fixture
 def hook() -> Iterator[tuple[list[dict[str, Any]], str]]:
-    """A webhook receiver on 127.0.0.1 that answers only at its secret path."""
-    received: list[dict[str, Any]] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        if request.match_info["token"] != HOOK_TOKEN:
-            return web.Response(status=404)
-        received.append(await request.json())
-        return web.Response(text="ok")
-
-    receiver = web.Application()
-    receiver.router.add_post("/hook/{token}", handle)
-    server = FakeServer(receiver)
-    url = server.start()
-    yield received, url
-    server.stop()
+    with webhook_receiver(HOOK_TOKEN) as receiver:
+        yield receiver
 
 
 def alerts_client(store: Engine, url: str) -> TestClient:
