@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from jsonschema import Draft202012Validator
 from sqlalchemy import Engine, Table, select
 
@@ -17,6 +19,7 @@ from creditgauge.capture.writer import Backoff, EventWriter
 from creditgauge.connectors.base import Connector
 from creditgauge.domain import Fact, Window
 from creditgauge.errors import AuthError
+from creditgauge.fakes.server import FakeServer
 from creditgauge.pricing import Pricer
 from creditgauge.store import schema
 from shared_paths import PROVIDER_APIS
@@ -105,3 +108,25 @@ def quick_recorder(engine: Engine, journal_dir: Path) -> Recorder:
     writer = EventWriter(engine, Journal(journal_dir), flush_interval=0.01,
                          backoff=Backoff(base=0.01, maximum=0.05)).start()
     return Recorder(Pricer(), writer)
+
+
+@contextmanager
+def webhook_receiver(token: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    """A webhook receiver on 127.0.0.1 that records what is POSTed to /hook/<token> and answers 404 elsewhere:
+    (what it received, its base URL)."""
+    received: list[dict[str, Any]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.match_info["token"] != token:
+            return web.Response(status=404)
+        received.append(await request.json())
+        return web.Response(text="ok")
+
+    receiver = web.Application()
+    receiver.router.add_post("/hook/{token}", handle)
+    server = FakeServer(receiver)
+    url = server.start()
+    try:
+        yield received, url
+    finally:
+        server.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from creditgauge.currencies import minor_digits
 from creditgauge.domain import as_utc
@@ -54,3 +55,11 @@ def percent(ratio: Any) -> str:
         return ""
     value = (Decimal(str(ratio)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
     return f"{(value if value != 0 else abs(value))}%"
+
+
+def local_time(moment: datetime, zone: str = "UTC", *, named: bool = False) -> str:
+    """A moment as "YYYY-MM-DD HH:MM" in the display time zone (`[display] time_zone`; stored times are UTC);
+    `named` appends the zone's abbreviation at that moment ("UTC", "PST")."""
+    utc = as_utc(moment)
+    shown = utc if zone == "UTC" else utc.astimezone(ZoneInfo(zone))
+    return f"{shown:%Y-%m-%d %H:%M}" + (f" {shown:%Z}" if named else "")

@@ -9,14 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from typer.testing import CliRunner
 
 from creditgauge.cli import app
 from creditgauge.clock import FrozenClock, use_clock
-from creditgauge.fakes.server import FakeServer
 from creditgauge.store.engine import open_engine
 from creditgauge.store.ledger import add_entry
+from support import webhook_receiver
 
 NOW = datetime(2026, 3, 18, 12, tzinfo=UTC)
 TOKEN = "hooksecret-PLANTED-5566"
@@ -24,20 +23,8 @@ TOKEN = "hooksecret-PLANTED-5566"
 
 @pytest.fixture
 def hook() -> Iterator[tuple[list[dict], str]]:
-    received: list[dict] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        if request.match_info["token"] != TOKEN:
-            return web.Response(status=404)
-        received.append(await request.json())
-        return web.Response(text="ok")
-
-    app_ = web.Application()
-    app_.router.add_post("/hook/{token}", handle)
-    server = FakeServer(app_)
-    url = server.start()
-    yield received, url
-    server.stop()
+    with webhook_receiver(TOKEN) as receiver:
+        yield receiver
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +19,7 @@ from creditgauge.errors import ConfigError
 from creditgauge.store.sync_log import record_success
 from creditgauge.web import create_app
 from creditgauge.web.templating import money_filter as money
+from support import webhook_receiver
 
 from . import dataset
 
@@ -212,3 +215,56 @@ def test_drilling_into_a_key_shows_its_fingerprint_never_the_key(store: Engine,
         bodies += [client.get(link.replace("&amp;", "&")).text for link in links]
     for body in bodies:
         assert dataset.PLANTED_KEY not in body and dataset.PLANTED_KEY[8:24] not in body
+
+
+HOOK_TOKEN = "hooksecret-PLANTED-7788"
+ALERT_RULES = [
+    {"name": "openai-budget", "kind": "spend_month_above", "account": "openai-main", "threshold": "50.00",
+     "channels": ["hook"]},
+    {"name": "xai-budget", "kind": "spend_month_above", "account": "xai-team", "threshold": "1000.00"},
+]
+
+
+@pytest.fixture
+def hook() -> Iterator[tuple[list[dict[str, Any]], str]]:
+    with webhook_receiver(HOOK_TOKEN) as receiver:
+        yield receiver
+
+
+def alerts_client(store: Engine, url: str) -> TestClient:
+    channels = {"hook": {"type": "webhook", "url": f"{url}/hook/{HOOK_TOKEN}"},
+                "broken": {"type": "webhook", "url": f"{url}/hook/not-the-token", "retries": 0}}
+    config = dataset.config(alerts={"rules": ALERT_RULES, "channels": channels})
+    return TestClient(create_app(config, store, scheduler=False), base_url="http://127.0.0.1")
+
+
+def test_alerts_page_shows_each_rule_value_against_its_threshold(store: Engine, hook: Any) -> None:
+    with alerts_client(store, hook[1]) as client:
+        page = client.get("/alerts").text
+        month = {row["account"]: row["month_to_date"] for row in client.get("/api/v1/status").json()["rows"]}
+    rows = {rule: row for rule, row in re.findall(r'<tr data-rule="([^"]+)".*?>(.*?)</tr>', page, re.S)}
+    assert f"{money(month['openai-main'])} USD" in cells(rows["openai-budget"], "value")[0]
+    assert cells(rows["openai-budget"], "threshold") == ["above 50.00"]
+    assert "firing" in rows["openai-budget"] and ">ok<" in rows["xai-budget"]
+    assert cells(rows["xai-budget"], "threshold") == ["above 1000.00"]
+    assert "quarantined-items" in rows  # the built-in rule is listed too
+    assert HOOK_TOKEN not in page and "not-the-token" not in page  # webhook URLs are secrets
+
+
+def test_send_a_test_posts_with_csrf_and_names_no_secret(store: Engine, hook: Any) -> None:
+    received, url = hook
+    with alerts_client(store, url) as client:
+        page = client.get("/alerts").text
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        assert 'data-testid="test-hook"' in page and 'data-testid="test-log"' in page
+        assert client.post("/alerts/test", data={"channel": "hook", "csrf_token": "forged"}).status_code == 403
+        assert received == []
+        sent = client.post("/alerts/test", data={"channel": "hook", "csrf_token": csrf})
+        assert sent.status_code == 200 and "sent a test message through &#39;hook&#39;" in sent.text
+        assert received[-1]["event"] == "test"
+        broken = client.post("/alerts/test", data={"channel": "broken", "csrf_token": csrf}).text
+        assert "channel &#39;broken&#39; (webhook): HTTP 404" in broken
+        unknown = client.post("/alerts/test", data={"channel": "ghost", "csrf_token": csrf}).text
+        assert "no alert channel named &#39;ghost&#39;" in unknown
+    for text in (sent.text, broken, unknown):
+        assert HOOK_TOKEN not in text and "not-the-token" not in text

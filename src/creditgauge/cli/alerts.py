@@ -7,12 +7,12 @@ import asyncio
 import typer
 
 from creditgauge import clock
-from creditgauge.analysis.alerts.engine import check_alerts, send_test_notice
+from creditgauge.analysis.alerts.engine import check_alerts
 from creditgauge.analysis.alerts.rules import active_rules
 from creditgauge.cli.context import console, emit_json, err_console, get_config, get_engine, get_session
-from creditgauge.cli.status import when
+from creditgauge.cli.status import in_zone, when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.service.alerts import alerts_overview
+from creditgauge.service.alerts import alerts_overview, send_test
 
 alerts_app = typer.Typer(help="Alert rules and channels: check (for cron), test a channel, list states.",
                          no_args_is_help=True)
@@ -43,7 +43,7 @@ def check(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 @alerts_app.command("test")
 def test(channel: str = typer.Argument(..., help="A channel name from [alerts.channels], or log.")) -> None:
     """Send a test message through one channel."""
-    delivery = asyncio.run(send_test_notice(get_config(), channel, now=clock.now()))
+    delivery = asyncio.run(send_test(get_config(), channel, now=clock.now()))
     if not delivery.ok:
         err_console.print(f"error: {delivery.error}", markup=False, soft_wrap=True)
         raise typer.Exit(1)
@@ -57,7 +57,9 @@ def list_command(
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Configured rules, the state of each subject, and recent events."""
-    overview = alerts_overview(get_session(), history=history)
+    session = get_session()
+    overview = alerts_overview(session, history=history)
+    zone = session.config.display.time_zone
     if as_json:
         emit_json(overview.to_dict())
         return
@@ -69,16 +71,16 @@ def list_command(
         Column("channels", [", ".join(r.channels) for r in rules], wrap=MESSAGE_WIDTH),
     ], shows_all="--wide or --json", wide=wide))
     if rows := overview.states:
-        print_fitted(console, FittedTable("States", [
+        print_fitted(console, FittedTable(f"States {in_zone(zone)}", [
             Column("rule", [s.rule for s in rows], keep=True),
             Column("subject", [s.subject for s in rows], keep=True),
             Column("state", [s.state for s in rows], keep=True),
-            Column("since", [when(s.since) for s in rows]),
+            Column("since", [when(s.since, zone) for s in rows]),
             Column("message", [s.message or "" for s in rows], wrap=MESSAGE_WIDTH),
         ], shows_all="--wide or --json", wide=wide))
     if events:
-        print_fitted(console, FittedTable("Recent events", [
-            Column("at", [when(e.at) for e in events], keep=True),
+        print_fitted(console, FittedTable(f"Recent events {in_zone(zone)}", [
+            Column("at", [when(e.at, zone) for e in events], keep=True),
             Column("rule", [e.rule for e in events], keep=True),
             Column("subject", [e.subject for e in events], priority=1),
             Column("event", [e.event for e in events], keep=True),

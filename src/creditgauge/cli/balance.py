@@ -20,8 +20,9 @@ def balance_command(
 ) -> None:
     """Latest balance per account: amount, currency, kind (verified/estimated/limit only), age."""
     fmt = output_format(as_json, as_csv)
-    report = balance_report(get_session(), account)
-    now = report.as_of
+    session = get_session()
+    report = balance_report(session, account)
+    now, zone = report.as_of, session.config.display.time_zone
     if fmt is OutputFormat.json:
         emit_json(report.to_dict())
         return
@@ -32,13 +33,13 @@ def balance_command(
     known = [row for row in report.rows if row.kind != BalanceKind.UNKNOWN]
     unknown = sorted({row.account for row in report.rows if row.kind == BalanceKind.UNKNOWN})
     if known:
-        print_fitted(console, FittedTable(f"Balances at {when(now)} UTC", [
+        print_fitted(console, FittedTable(f"Balances at {when(now, zone)} {zone}", [
             Column("account", [r.account for r in known], keep=True),
             Column("provider", [r.provider for r in known], priority=1),
             Column("amount", [money(r.amount, r.currency) for r in known], "right", keep=True),
             Column("currency", [r.currency for r in known], keep=True),
             Column("kind", [kind_label(r) for r in known], keep=True),
-            Column("as of", [when(r.as_of) for r in known]),
+            Column("as of", [when(r.as_of, zone) for r in known]),
             Column("age", [age(r.as_of, now) for r in known], "right", priority=2),
         ], ["limit only = what remains under your own monthly limit, not money on the account"], wide=wide))
     if unknown:

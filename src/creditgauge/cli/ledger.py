@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
-from creditgauge.cli.status import shown, when
+from creditgauge.cli.status import in_zone, shown, when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.errors import ConfigError
 from creditgauge.service import ledger
@@ -36,12 +36,14 @@ def add(
     if len(given) != 1:
         raise ConfigError("give exactly one of --deposit AMOUNT, --grant AMOUNT --expires DATE, --adjust AMOUNT")
     kind, text = given[0]
-    entry = ledger.add_entry(get_session(), account=account, kind=kind, amount=text, currency=currency, at=at,
+    session = get_session()
+    entry = ledger.add_entry(session, account=account, kind=kind, amount=text, currency=currency, at=at,
                              expires=expires, note=note, options=CLI_OPTIONS[kind])
     if as_json:
         emit_json(entry_dict(entry))
         return
-    console.print(f"added #{entry.id}: {kind} {entry.amount} {entry.currency} to {entry.account} at {when(entry.at)}"
+    console.print(f"added #{entry.id}: {kind} {entry.amount} {entry.currency} to {entry.account} at "
+                  f"{when(entry.at, session.config.display.time_zone, named=True)}"
                   + (f", expires {entry.expires_at:%Y-%m-%d}" if entry.expires_at else ""))
 
 
@@ -54,7 +56,8 @@ def list_command(
 ) -> None:
     """Every ledger entry, oldest first."""
     fmt = output_format(as_json, as_csv)
-    entries = ledger.list_entries(get_session(), account)
+    session = get_session()
+    entries = ledger.list_entries(session, account)
     if fmt is OutputFormat.json:
         emit_json({"rows": [entry_dict(e) for e in entries]})
         return
@@ -65,13 +68,15 @@ def list_command(
     if not entries:
         console.print("the ledger is empty: `creditgauge ledger add ACCOUNT --deposit AMOUNT`")
         return
-    print_fitted(console, FittedTable("Ledger", [
+    zone = session.config.display.time_zone
+    print_fitted(console, FittedTable(f"Ledger {in_zone(zone)}", [
         Column("id", [str(e.id) for e in entries], "right", keep=True),
         Column("account", [e.account for e in entries], keep=True),
         Column("kind", [e.kind for e in entries], keep=True),
         Column("amount", [shown(e.amount, e.currency) for e in entries], "right", keep=True),
         Column("currency", [e.currency for e in entries], keep=True),
-        Column("at", [when(e.at) for e in entries], keep=True, short=[f"{e.at:%Y-%m-%d}" for e in entries]),
+        Column("at", [when(e.at, zone) for e in entries], keep=True,
+               short=[when(e.at, zone)[:10] for e in entries]),
         Column("expires", [f"{e.expires_at:%Y-%m-%d}" if e.expires_at else "" for e in entries], priority=1),
         Column("note", [e.note or "" for e in entries]),
     ], wide=wide))

@@ -16,7 +16,7 @@ from creditgauge.analysis.balance import Balance
 from creditgauge.analysis.status import AccountStatus, StatusReport
 from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.display import UNKNOWN, money
+from creditgauge.display import UNKNOWN, local_time, money
 from creditgauge.domain import BalanceKind
 from creditgauge.service.status import status_report
 
@@ -30,8 +30,18 @@ def shown(amount: Decimal | None, currency: str | None = None) -> str:
     return money(amount, currency)
 
 
-def when(moment: datetime | None) -> str:
-    return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+def when(moment: datetime | None, zone: str = "UTC", *, named: bool = False) -> str:
+    """A moment in the display time zone (the caller names the zone once, in a title or with `named`)."""
+    return "never" if moment is None else local_time(moment, zone, named=named)
+
+
+def in_zone(zone: str) -> str:
+    """The words a table's title ends with, naming the zone its times are in (and, away from UTC, that its
+    dates are UTC days)."""
+    return f"(times in {zone})" if zone == "UTC" else f"(times in {zone}; days are UTC days)"
+
+
+UTC_DAYS = "today and this month are UTC days, as providers bucket them"
 
 
 def kind_label(balance: Balance) -> str:
@@ -70,13 +80,13 @@ def _limit_cell(row: AccountStatus) -> str:
     return f"{money(row.monthly_limit, row.currency)} ({money(row.under_limit, row.currency)} left)"
 
 
-def _sync_cell(row: AccountStatus) -> Text:
+def _sync_cell(row: AccountStatus, zone: str) -> Text:
     failing = row.sync is not None and row.sync.failing_since is not None
-    text = when(row.sync.last_success_at if row.sync else None) + (" (failing)" if failing else "")
+    text = when(row.sync.last_success_at if row.sync else None, zone) + (" (failing)" if failing else "")
     return Text(text, style="red" if failing else "")
 
 
-def status_columns(report: StatusReport) -> list[Column]:
+def status_columns(report: StatusReport, zone: str = "UTC") -> list[Column]:
     """The status table's columns: the answers kept whole, the rest in the order they make room."""
     rows = report.rows
     return [
@@ -97,18 +107,20 @@ def status_columns(report: StatusReport) -> list[Column]:
         Column("month end (last month)", [
             f"{money(r.forecast.month_end, r.currency)} (last {money(r.forecast.last_month_actual, r.currency)})"
             for r in rows], "right", priority=4),
-        Column("last good sync", [_sync_cell(r) for r in rows], priority=0),
+        Column("last good sync", [_sync_cell(r, zone) for r in rows], priority=0),
     ]
 
 
-def status_table(report: StatusReport, *, wide: bool = False) -> FittedTable:
-    """The status table with its notes, laid out for the width it is printed at."""
-    return FittedTable(f"Status at {when(report.as_of)} UTC", status_columns(report), status_notes(report),
-                       wide=wide)
+def status_table(report: StatusReport, *, wide: bool = False, zone: str = "UTC") -> FittedTable:
+    """The status table with its notes, laid out for the width it is printed at; times in the display zone."""
+    title = f"Status at {when(report.as_of, zone)} {zone}"
+    return FittedTable(title, status_columns(report, zone), status_notes(report, zone), wide=wide)
 
 
-def status_notes(report: StatusReport) -> list[str]:
-    notes = _notes(report)
+def status_notes(report: StatusReport, zone: str = "UTC") -> list[str]:
+    notes = _notes(report, zone)
+    if zone != "UTC":
+        notes.append(UTC_DAYS)
     if report.quarantined:
         notes.append(quarantine_note(report.quarantined))
     combined = report.combined or {}
@@ -124,7 +136,7 @@ def quarantine_note(count: int) -> str:
     return f"{count:,} tracked {items} quarantined (not counted): `creditgauge quarantine` lists them"
 
 
-def _notes(report: StatusReport) -> list[str]:
+def _notes(report: StatusReport, zone: str) -> list[str]:
     notes = []
     for row in report.rows:
         for grant in row.balance.grants:
@@ -139,7 +151,7 @@ def _notes(report: StatusReport) -> list[str]:
         if row.reported_through is not None and row.reported_through < report.as_of.date() and row.today:
             notes.append(f"{row.account}: spend after {row.reported_through} is tracked (provider not posted yet)")
         if row.sync and row.sync.failing_since:
-            notes.append(f"{row.account}: sync failing since {when(row.sync.failing_since)} "
+            notes.append(f"{row.account}: sync failing since {when(row.sync.failing_since, zone, named=True)} "
                          f"({', '.join(row.sync.failing_sources)})")
         notes += _unknown_notes(row)
     return list(dict.fromkeys(notes))
@@ -193,7 +205,8 @@ def status_command(
 ) -> None:
     """Per account: balance (verified/estimated/limit only), month-to-date spend, burn per day, runway, state."""
     fmt = output_format(as_json, as_csv)
-    report = status_report(get_session(), account)
+    session = get_session()
+    report = status_report(session, account)
     if fmt is OutputFormat.json:
         emit_json(report.to_dict())
         return
@@ -203,7 +216,7 @@ def status_command(
     if not report.rows:
         console.print("no accounts configured: run `creditgauge init`, then `creditgauge sync`")
         return
-    print_fitted(console, status_table(report, wide=wide))
+    print_fitted(console, status_table(report, wide=wide, zone=session.config.display.time_zone))
 
 
 def register(app: typer.Typer) -> None:

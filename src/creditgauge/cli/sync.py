@@ -19,6 +19,7 @@ from rich.progress import (
 from creditgauge import clock
 from creditgauge.cli.context import console, emit_json, err_console, get_config, get_engine, print_table
 from creditgauge.dates import parse_day
+from creditgauge.display import local_time
 from creditgauge.errors import ConfigError
 from creditgauge.sync import SyncReport, TaskResult, run_sync
 
@@ -71,7 +72,7 @@ def sync(
     if as_json:
         emit_json(report.as_dict())
     else:
-        _print_report(report)
+        _print_report(report, config.display.time_zone)
     if report.status != "ok":
         raise typer.Exit(1)
 
@@ -90,7 +91,7 @@ def _outcome(result: TaskResult) -> tuple[str, str]:
     return ("ok" if not result.problems else "partial"), stored
 
 
-def _print_report(report: SyncReport) -> None:
+def _print_report(report: SyncReport, zone: str) -> None:
     rows = [(r.account, r.source, *_outcome(r)) for r in report.results]
     print_table(f"Sync {report.status}: {len(report.results)} endpoints, {report.requests} requests",
                 [("account", "left"), ("endpoint", "left"), ("result", "left"), ("stored", "left")], rows)
@@ -100,6 +101,8 @@ def _print_report(report: SyncReport) -> None:
                       markup=False, highlight=False)
     if len(problems) > PROBLEMS_SHOWN:
         console.print(f"... and {len(problems) - PROBLEMS_SHOWN} more item(s) not stored.", highlight=False)
+    finished = local_time(report.finished_at or report.started_at, zone, named=True)
+    console.print(f"Finished at {finished}.", markup=False, highlight=False)
     console.print(_closing_line(report), markup=False, highlight=False)
 
 

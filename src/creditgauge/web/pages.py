@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from creditgauge.errors import ConfigError
+from creditgauge.service.alerts import channel_names, rule_checks, send_test
 from creditgauge.service.drilldown import narrow_spend, report_by, spend_shares, usage_shares
 from creditgauge.service.keys import key_label, key_ref
 from creditgauge.service.reports import SPEND_SOURCES, USAGE_SOURCES, spend_columns, usage_columns
@@ -103,7 +105,19 @@ def ledger_remove(ctx: Ctx, entry_id: int) -> Response:
 
 @router.get("/alerts")
 def alerts(request: Request, ctx: Ctx) -> Response:
-    return render(request, "alerts.html", title="Alerts", alerts=answers.alerts_overview(ctx))
+    return render(request, "alerts.html", title="Alerts", alerts=answers.alerts_overview(ctx),
+                  checks=rule_checks(ctx), channels=channel_names(ctx), message=request.query_params.get("message"))
+
+
+@router.post("/alerts/test", dependencies=[Csrf])
+async def alerts_test(ctx: Ctx, channel: str = Form(...)) -> Response:
+    try:
+        delivery = await send_test(ctx.config, channel, now=ctx.now())
+    except ConfigError as exc:
+        message = f"error: {exc}"
+    else:
+        message = f"sent a test message through {channel!r}" if delivery.ok else f"error: {delivery.error}"
+    return RedirectResponse("/alerts?" + urlencode({"message": message}), status_code=303)
 
 
 @router.get("/sync")

@@ -8,7 +8,6 @@ from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -16,6 +15,7 @@ from jinja2 import pass_context
 from starlette.responses import Response
 
 from creditgauge.display import age, minor_unit, money, percent
+from creditgauge.display import local_time as zoned_time
 from creditgauge.domain import as_utc
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,10 +52,7 @@ def local_time(context: Mapping[str, Any], value: datetime | None) -> str:
     """A moment in the configured display time zone (`[display] time_zone`, default UTC), named."""
     if value is None:
         return "—"
-    zone = context.get("time_zone", "UTC")
-    if zone == "UTC":
-        return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
-    return as_utc(value).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+    return zoned_time(value, context.get("time_zone", "UTC"), named=True)
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES))

@@ -36,7 +36,8 @@
       plugins: {
         legend: { position: "bottom", labels: { color: text, boxWidth: 12 } },
         tooltip: { callbacks: { label: function (item) {
-          return item.dataset.label + ": " + item.formattedValue + (unit ? " " + unit : "");
+          var name = item.dataset.id ? item.dataset.label + " (" + item.dataset.id + ")" : item.dataset.label;
+          return name + ": " + item.formattedValue + (unit ? " " + unit : "");
         } } }
       },
       scales: {
@@ -114,18 +115,20 @@
 
   // Stacked daily bars of the rows' `measure` per value of `group` (one series when the page is grouped by day),
   // the nine biggest named and the rest stacked as "other".
+  // A series is keyed (and coloured) by its id; its legend shows the name the rows carry beside the id.
   function stacked(rows, group, labels, measure) {
-    var totals = {}, cells = {};
+    var totals = {}, cells = {}, names = {};
     rows.forEach(function (row) {
       if (row[measure] === null || row[measure] === undefined) { return; }  // unknown: a gap, never a bar of 0
       var key = group === "day" ? "total" : label(row[group]), value = Number(row[measure]);
+      if (row[group + "_name"]) { names[key] = row[group + "_name"]; }
       totals[key] = (totals[key] || 0) + value;
       cells[key + "\u0000" + row.day] = (cells[key + "\u0000" + row.day] || 0) + value;
     });
     var keys = Object.keys(totals).sort(function (a, b) { return totals[b] - totals[a]; });
     var shown = keys.slice(0, MAX_SERIES), rest = keys.slice(MAX_SERIES);
     var datasets = shown.map(function (key) {
-      return { label: key, backgroundColor: colour(key), borderWidth: 0,
+      return { label: names[key] || key, id: names[key] ? key : null, backgroundColor: colour(key), borderWidth: 0,
         data: labels.map(function (day) { return cells[key + "\u0000" + day] || 0; }) };
     });
     if (rest.length) {
