@@ -231,7 +231,8 @@ class AlertRule(Strict):
     ]
     account: str | None = None
     tag: str | None = None
-    project: str | None = None
+    project: str | None = None  # a project's id or its name
+    key: str | None = None  # an API key's name, the provider's id of it, or a tracked fingerprint
     threshold: ConfigDecimal = None
     days: ConfigDecimal = None
     hours: ConfigDecimal = None

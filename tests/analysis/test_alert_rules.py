@@ -9,7 +9,9 @@ import pytest
 from factories import NOW, at, balance, make_config, reported, tracked, tracked_days
 
 from creditgauge.analysis.alerts.rules import evaluate
+from creditgauge.domain import EntityName
 from creditgauge.errors import ConfigError
+from creditgauge.store.facts import store_facts
 from creditgauge.store.ledger import add_entry
 from creditgauge.store.sync_log import record_failure, record_success
 
@@ -49,6 +51,29 @@ def test_budgets_per_account_tag_and_project(engine):
     assert found[("r1", "oa/USD tag team=search")].firing and not found[("r1", "oa/USD tag team=ads")].firing
     assert found[("r2", "oa/USD project p1")].firing and found[("r2", "oa/USD project p1")].value == "130.00"
     assert [s for r, s in found if r == "r3"] == ["oa/USD tag team=ads"]
+
+
+def test_budgets_per_project_name_and_per_key(engine):
+    """A project budget may name the project as the provider does; a key budget names a key by its name, its id or
+    a tracked fingerprint, and spends what the provider reports per key (else what tracking saw of it)."""
+    store_facts(engine, account="oa", source="names", window=None, facts=[
+        EntityName("project", "proj_1", "support-bot"),
+        EntityName("api_key", "key_forgotten", "prototype-2024", {"redacted": "sk-proj-****cccc"}),
+    ])
+    reported(engine, "oa", "2026-03-10", "108.00", api_key="key_forgotten", project="proj_1")
+    tracked(engine, "oa", at("2026-03-18", 9), "3.00", key="fp_00000000000a")
+    found = findings(engine, {"kind": "spend_month_above", "threshold": "100", "project": "support-bot"},
+                     {"kind": "spend_month_above", "threshold": "100", "key": "prototype-2024"},
+                     {"kind": "spend_month_above", "threshold": "100", "key": "key_forgotten"},
+                     {"kind": "spend_month_above", "threshold": "2", "key": "fp_00000000000a"},
+                     {"kind": "spend_month_above", "threshold": "1", "key": "no-such-key"})
+    project = found[("r0", "oa/USD project proj_1")]
+    assert project.firing and "project support-bot (proj_1) on oa" in project.message
+    by_name = found[("r1", "oa/USD key key_forgotten")]
+    assert by_name.firing and by_name.value == "108.00" and "key prototype-2024 (key_forgotten)" in by_name.message
+    assert found[("r2", "oa/USD key key_forgotten")].firing
+    assert found[("r3", "oa/USD key fp_00000000000a")].firing  # tracked only: what the proxy saw of it
+    assert not [s for r, s in found if r == "r4"]
 
 
 def test_anomaly_against_the_median_at_the_same_hour(engine):

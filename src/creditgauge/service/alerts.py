@@ -117,7 +117,7 @@ def rule_checks(session: Session) -> list[RuleCheck]:
 
 def _scope(rule: AlertRule) -> str:
     parts = [rule.account or "every account", *([f"project {rule.project}"] if rule.project else []),
-             *([f"tag {rule.tag}"] if rule.tag else [])]
+             *([f"key {rule.key}"] if rule.key else []), *([f"tag {rule.tag}"] if rule.tag else [])]
     return " ".join(parts)
 
 

@@ -26,6 +26,7 @@ from creditgauge.domain import BalanceKind, day_start
 from creditgauge.errors import ConfigError
 from creditgauge.redact import redact
 from creditgauge.store.alerts import AlertState, alert_states
+from creditgauge.store.names import entities
 from creditgauge.store.quarantine import quarantined_after
 from creditgauge.store.queries import spend
 from creditgauge.store.sync_health import SyncHealth, sync_health
@@ -138,12 +139,24 @@ def _budget(rule: AlertRule, facts: Facts, period: str) -> list[Finding]:
                 spent[f"{tagged['account']}/{tagged['currency']} tag {key}={value}"] = (
                     tagged["amount"], tagged["currency"], f"tag {key}={value} on {tagged['account']} (tracked)")
     elif rule.project:
+        accounts = [rule.account] if rule.account else list(facts.config.accounts)
+        names = {(e.account, e.entity_id): e.name for e in entities(facts.engine, ("project",))}
         split = split_by_dimension(facts.engine, since=since, until=today + timedelta(days=1), dimension="project",
-                                   accounts=[rule.account] if rule.account else list(facts.config.accounts))
+                                   accounts=accounts)
         for (account, currency, project), in_project in split.items():
-            if project == rule.project:
-                spent[f"{account}/{currency} project {project}"] = (in_project, currency,
-                                                                    f"project {project} on {account}")
+            name = names.get((account, project or ""))
+            if rule.project in (project, name):  # the project's id or the name the provider gives it
+                label = f"project {name} ({project})" if name else f"project {project}"
+                spent[f"{account}/{currency} project {project}"] = (in_project, currency, f"{label} on {account}")
+    elif rule.key:
+        for row in key_rows(facts.config, facts.engine, since=since, until=today + timedelta(days=1),
+                            accounts=[rule.account] if rule.account else None):
+            if rule.key in (row.api_key, row.name, *row.fingerprints):  # its name, the provider's id or a fingerprint
+                ident = row.api_key or row.fingerprints[0]
+                # Reported per key where the provider reports it, else what tracking saw of the key.
+                amount = row.reported if row.reported is not None else row.tracked
+                label = f"key {row.name} ({ident})" if row.name else f"key {ident}"
+                spent[f"{row.account}/{row.currency} key {ident}"] = (amount, row.currency, f"{label} on {row.account}")
     else:
         for status in _rows(rule, facts):
             spent[_subject(status)] = (status.today if period == "today" else status.month_to_date, status.currency,
