@@ -35,6 +35,7 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
+from creditgauge.connectors.key_details import iso_time, key_status
 from creditgauge.domain import (
     BalanceSnapshot,
     Capability,
@@ -48,7 +49,6 @@ from creditgauge.domain import (
     utcnow,
 )
 from creditgauge.errors import AuthError, ProviderError
-from creditgauge.connectors.key_details import iso_time, key_status
 from creditgauge.http import Params, RetryPolicy, paginate
 from creditgauge.providers.record import Provider, ProviderOptions, StarterAccount
 
