@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
 from creditgauge.fakes.openrouter import DEFAULT_API_KEY, DEFAULT_MANAGEMENT_KEY, FakeOpenRouter
 from shared_paths import PROVIDER_APIS
-from jsonschema import Draft202012Validator
 from support import check_contract
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "openrouter"

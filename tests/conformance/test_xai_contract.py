@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
 from creditgauge.config import parse_config
 from creditgauge.connectors.xai import XAIConnector
 from creditgauge.domain import Window
 from creditgauge.fakes.xai import DEFAULT_INFERENCE_KEY, DEFAULT_MANAGEMENT_KEY, DEFAULT_TEAM_ID, FakeXAI
 from shared_paths import PROVIDER_APIS
-from jsonschema import Draft202012Validator
 from support import check_contract
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "xai"
