@@ -146,3 +146,21 @@ def test_the_key_list_refuses_an_ordinary_key(fake: FakeOpenRouter) -> None:
 
     assert response.status_code == 403
     check(response.json(), "openrouter_error_403")
+
+
+WORKSPACE_FIELDS = ["id", "default_guardrail_id", "name", "slug", "description", "default_text_model",
+                    "default_image_model", "default_provider_sort", "is_observability_io_logging_enabled",
+                    "is_observability_broadcast_enabled", "is_data_discount_logging_enabled",
+                    "io_logging_sampling_rate", "io_logging_api_key_ids", "created_at", "updated_at", "created_by"]
+
+
+def test_the_workspaces_page_by_offset_and_limit(fake: FakeOpenRouter) -> None:
+    """GET /workspaces as the same spec documents it: {data: [Workspace], total_count}, limit 1 to 100."""
+    first = get(fake, "/workspaces?offset=0&limit=1", MANAGEMENT).json()
+    rest = get(fake, "/workspaces?offset=1&limit=1", MANAGEMENT).json()
+
+    assert set(first) == {"data", "total_count"} and first["total_count"] == len(fake.workspaces) == 2
+    assert [w["id"] for w in first["data"] + rest["data"]] == [w["id"] for w in fake.workspaces]
+    assert all(set(w) == set(WORKSPACE_FIELDS) for w in fake.workspaces)
+    assert get(fake, "/workspaces?limit=101", MANAGEMENT).status_code == 400
+    assert get(fake, "/workspaces", ORDINARY).status_code == 403

@@ -17,7 +17,7 @@ from creditgauge.config import Config, parse_config
 from creditgauge.connectors.openrouter import OpenRouterConnector
 from creditgauge.domain import CostBucket, Fact, Window, day_start
 from creditgauge.errors import AuthError, ContractError
-from creditgauge.fakes.openrouter import FakeOpenRouter
+from creditgauge.fakes.openrouter import RESEARCH, WORKSPACE, FakeOpenRouter
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.store.facts import store_facts
@@ -309,9 +309,32 @@ def test_the_key_list_is_read_page_by_page(engine: Engine, fake: FakeOpenRouter,
 
     assert sync(fake).status == "ok"
 
-    offsets = [dict(r.query)["offset"] for r in fake.requests if r.path.endswith("/keys")]
-    assert offsets == ["0", "100", "200", str(len(fake.listed_keys))]  # the last page is the empty one
+    asked = [dict(r.query) for r in fake.requests if r.path.endswith("/keys")]
+    default = [query["offset"] for query in asked if query["workspace_id"] == WORKSPACE]
+    in_default = sum(key["workspace_id"] == WORKSPACE for key in fake.listed_keys)
+    assert default == ["0", "100", "200", str(in_default)]  # the last page is the empty one
     assert len(key_details(engine)) == len(fake.listed_keys)
+
+
+def test_every_workspace_is_asked_for_its_keys(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:
+    assert sync(fake).status == "ok"
+
+    workspaces = {r["entity_id"]: r["name"] for r in rows(engine, schema.entity_names) if r["kind"] == "workspace"}
+    assert workspaces == {RESEARCH: "research", WORKSPACE: "Default Workspace"}
+    by_name = {name: details for name, details in key_details(engine).values()}
+    assert by_name["research-notebook"]["workspace"] == RESEARCH and by_name["my-app"]["workspace"] == WORKSPACE
+
+
+def test_a_server_without_workspaces_lists_the_default_workspace(
+    engine: Engine, fake: FakeOpenRouter, sync: Sync
+) -> None:
+    fake.fail(404, fake.error_body(404, "Not Found"), path="/api/v1/workspaces")
+
+    assert sync(fake).status == "ok"
+
+    names = {name for name, _ in key_details(engine).values()}
+    assert "my-app" in names and "research-notebook" not in names
+    assert [dict(r.query).get("workspace_id") for r in fake.requests if r.path.endswith("/keys")] == [None, None]
 
 
 def test_an_ordinary_key_has_no_key_list_to_read(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:

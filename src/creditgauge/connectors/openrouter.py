@@ -5,11 +5,13 @@ what key they need (the key list says it is not available).
 
 The key list: `GET /keys?offset=&include_disabled=true` answers `{data: [{hash, name, label, disabled, limit, usage,
 usage_daily/weekly/monthly, created_at, updated_at, creator_user_id, workspace_id, expires_at, ...}]}`, keys of the
-default workspace. [SPEC] OpenRouter's OpenAPI spec as vendored in OpenRouterTeam/typescript-sdk @ `cb9393a`
-(2026-08-22) `.speakeasy/in.openapi.yaml` `GET /keys`; [DOC] openrouter.ai/docs/api/api-reference/api-keys/list (read
-2026-12-06), whose SDK example shows `label` as the redacted key ("sk-or-v1-0e6...1c96"). `hash` is the key's id, not
-key material. Per-key `usage` is a running total (all time, this UTC day, week, month) with no history: it cannot
-be told apart into days, so it is not stored as spend (the daily spend is /activity's, per model)."""
+default workspace unless `workspace_id` names another, so every workspace of `GET /workspaces?offset=&limit=`
+(`{data: [{id, name, ...}], total_count}`) is asked in turn. [SPEC] OpenRouter's OpenAPI spec as vendored in
+OpenRouterTeam/typescript-sdk @ `cb9393a` (2026-08-22) `.speakeasy/in.openapi.yaml` `GET /keys`, `GET /workspaces`;
+[DOC] openrouter.ai/docs/api/api-reference/api-keys/list (read 2026-12-06), whose SDK example shows `label` as the
+redacted key ("sk-or-v1-0e6...1c96"). `hash` is the key's id, not key material. Per-key `usage` is a running total
+(all time, this UTC day, week, month) with no history: it cannot be told apart into days, so it is not stored as
+spend (the daily spend is /activity's, per model)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from creditgauge.connectors.base import (
+    NOT_OFFERED_STATUSES,
     Connector,
     EndpointTask,
     amount_field,
@@ -41,12 +44,14 @@ from creditgauge.domain import (
     Window,
     utcnow,
 )
-from creditgauge.errors import AuthError
+from creditgauge.errors import AuthError, ProviderError
 from creditgauge.http import Params, paginate
 from creditgauge.providers.record import Provider, StarterAccount
 
 ACTIVITY_PATH = "/activity"
 KEYS_PATH = "/keys"
+WORKSPACES_PATH = "/workspaces"
+PAGE_LIMIT = 100  # /workspaces serves at most 100 a page
 ACTIVITY_DAYS = 30  # /activity serves the last 30 completed UTC days
 KEY_FIGURES = ("usage", "usage_daily", "usage_weekly", "usage_monthly",
                "byok_usage", "byok_usage_daily", "byok_usage_weekly", "byok_usage_monthly")
@@ -152,11 +157,52 @@ class OpenRouterConnector(Connector):
         return count_field(item, key, self, ACTIVITY_PATH, required=required) or 0
 
     async def fetch_api_keys(self, window: Window) -> list[Fact]:
-        items: list[Any] = []
-        seen: set[str] = set()
+        """The keys of every workspace (the list answers the default one's unless asked for another), and the
+        workspaces' names."""
+        try:
+            workspaces = await self._workspaces()
+            items = [item for workspace in workspaces or [None]
+                     for item in await self._key_list(optional_field(workspace, "id"))]
+        except AuthError:
+            if not await self._key_works():
+                raise
+            return [EndpointUnavailable(KEYS_PATH, "not available for this account: listing the API keys needs a "
+                                                   f"management key ({self.key_help}); this one is an ordinary key")]
+        return [*read_items(self, WORKSPACES_PATH, workspaces, lambda item: [EntityName(
+                    "workspace", str(require(item, "id", self, WORKSPACES_PATH)),
+                    str(require(item, "name", self, WORKSPACES_PATH)))]),
+                *read_items(self, KEYS_PATH, items, lambda item: [self._key_name(item)])]
+
+    async def _workspaces(self) -> list[Any]:
+        """Every workspace, or none when the server predates them (no /workspaces: the default one only)."""
+        found: list[Any] = []
 
         async def fetch(offset: str | None) -> dict[str, Any]:
-            page: dict[str, Any] = await self._get(KEYS_PATH, {"include_disabled": "true", "offset": offset or "0"})
+            page: dict[str, Any] = await self._get(WORKSPACES_PATH, {"offset": offset or "0", "limit": PAGE_LIMIT})
+            found.extend(require_list(page, "data", self, WORKSPACES_PATH))
+            return page
+
+        def next_offset(page: dict[str, Any]) -> str | None:
+            total = count_field(page, "total_count", self, WORKSPACES_PATH)
+            return str(len(found)) if page["data"] and len(found) < (total or 0) else None
+
+        try:
+            async for _ in paginate(fetch, next_offset, what=f"openrouter {WORKSPACES_PATH}"):
+                pass
+        except ProviderError as error:
+            if isinstance(error, AuthError) or error.status not in NOT_OFFERED_STATUSES:
+                raise
+            return []
+        return found
+
+    async def _key_list(self, workspace_id: Any) -> list[Any]:
+        items: list[Any] = []
+        seen: set[str] = set()
+        scope = {"workspace_id": str(workspace_id)} if workspace_id else {}
+
+        async def fetch(offset: str | None) -> dict[str, Any]:
+            params = {"include_disabled": "true", "offset": offset or "0", **scope}
+            page: dict[str, Any] = await self._get(KEYS_PATH, params)
             items.extend(require_list(page, "data", self, KEYS_PATH))
             return page
 
@@ -167,15 +213,9 @@ class OpenRouterConnector(Connector):
             seen.update(hashes)
             return str(len(items)) if fresh else None
 
-        try:
-            async for _ in paginate(fetch, next_offset, what=f"openrouter {KEYS_PATH}"):
-                pass
-        except AuthError:
-            if not await self._key_works():
-                raise
-            return [EndpointUnavailable(KEYS_PATH, "not available for this account: listing the API keys needs a "
-                                                   f"management key ({self.key_help}); this one is an ordinary key")]
-        return read_items(self, KEYS_PATH, items, lambda item: [self._key_name(item)])
+        async for _ in paginate(fetch, next_offset, what=f"openrouter {KEYS_PATH}"):
+            pass
+        return items
 
     async def _key_works(self) -> bool:
         """Whether OpenRouter accepts the configured key at all (/key answers any valid key)."""
