@@ -30,7 +30,7 @@ def flag(value: Any) -> bool | None:
 
 
 def key_status(disabled: Any, expires_at: Any, *, now: datetime | None = None) -> str | None:
-    """"disabled", "expired" or "active"; None when the list says nothing of it."""
+    """The status the list gives: "disabled", "expired" or "active"; None when it says nothing of it."""
     off = flag(disabled)
     expiry = iso_time(expires_at)
     if off:
