@@ -67,6 +67,20 @@ def test_the_forgotten_key_is_a_leak_suspect_by_name(demo_kept: Kept) -> None:
     assert {"support-bot-key", "evals-key", "demo-live-traffic"} <= tracked_only
 
 
+def test_xai_and_openrouter_keys_are_listed_by_name(demo_kept: Kept) -> None:
+    """Their key lists give names, redacted values and status; neither reports spend per key per day."""
+    rows = json.loads(keys(demo_kept, "--json"))["rows"]
+    xai = {row["api_key_name"]: row for row in rows if row["account"] == "xai" and row["api_key"]}
+    router = {row["api_key_name"]: row for row in rows if row["account"] == "openrouter" and row["api_key"]}
+    assert {"grok-chat-prod", "batch-2025", "hackathon"} <= set(xai)
+    assert {"my-app", "old-laptop", "trial-week"} <= set(router)
+    assert xai["grok-chat-prod"]["redacted"].startswith("xai-...") and xai["grok-chat-prod"]["owner"]
+    assert router["my-app"]["redacted"].startswith("sk-or-v1-") and "..." in router["my-app"]["redacted"]
+    assert (xai["batch-2025"]["status"], router["trial-week"]["status"]) == ("disabled", "expired")
+    listed = [*xai.values(), *router.values()]
+    assert all(row["created_at"] and row["reported"] is None and not row["leak_suspect"] for row in listed)
+
+
 def test_table_and_csv_say_the_same(demo_kept: Kept) -> None:
     table = keys(demo_kept)
     assert all(len(line) <= 80 for line in table.splitlines())

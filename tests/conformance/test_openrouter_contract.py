@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
 from creditgauge.fakes.openrouter import DEFAULT_API_KEY, DEFAULT_MANAGEMENT_KEY, FakeOpenRouter
 from shared_paths import PROVIDER_APIS
@@ -104,3 +105,62 @@ def test_the_local_copies_match_the_shared_contract() -> None:
     for path in CONTRACTS.iterdir():
         folder = "schemas" if path.name.endswith(".schema.json") else "examples"
         assert path.read_text() == (PROVIDER_APIS / folder / path.name).read_text(), path.name
+
+
+# GET /keys as OpenRouter's OpenAPI spec documents it (OpenRouterTeam/typescript-sdk @ cb9393a, 2026-08-22,
+# .speakeasy/in.openapi.yaml): every field the spec requires, and `expires_at`, and nothing else.
+NUMBER, NULLABLE_NUMBER = {"type": "number"}, {"type": ["number", "null"]}
+LISTED_KEY = {
+    "type": "object", "additionalProperties": False,
+    "required": ["hash", "name", "label", "disabled", "limit", "limit_remaining", "limit_reset",
+                 "include_byok_in_limit", "usage", "usage_daily", "usage_weekly", "usage_monthly", "byok_usage",
+                 "byok_usage_daily", "byok_usage_weekly", "byok_usage_monthly", "created_at", "updated_at",
+                 "creator_user_id", "workspace_id"],
+    "properties": {
+        "hash": {"type": "string"}, "name": {"type": "string"}, "label": {"type": "string"},
+        "disabled": {"type": "boolean"}, "limit": NULLABLE_NUMBER, "limit_remaining": NULLABLE_NUMBER,
+        "limit_reset": {"type": ["string", "null"]}, "include_byok_in_limit": {"type": "boolean"},
+        **{name: NUMBER for name in ("usage", "usage_daily", "usage_weekly", "usage_monthly", "byok_usage",
+                                     "byok_usage_daily", "byok_usage_weekly", "byok_usage_monthly")},
+        "created_at": {"type": "string"}, "updated_at": {"type": ["string", "null"]},
+        "creator_user_id": {"type": ["string", "null"]}, "workspace_id": {"type": "string"},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+KEY_LIST = {"type": "object", "additionalProperties": False, "required": ["data"],
+            "properties": {"data": {"type": "array", "items": LISTED_KEY}}}
+
+
+def test_the_key_list_for_a_management_key(fake: FakeOpenRouter) -> None:
+    everything = get(fake, "/keys?include_disabled=true&offset=0", MANAGEMENT).json()
+    enabled = get(fake, "/keys", MANAGEMENT).json()
+
+    Draft202012Validator(KEY_LIST, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(everything)
+    assert any(key["disabled"] for key in everything["data"]) and not any(key["disabled"] for key in enabled["data"])
+    assert DEFAULT_API_KEY not in json.dumps(everything)  # the label is the redacted key, the hash an id
+    assert get(fake, "/keys?offset=2", MANAGEMENT).json()["data"] == enabled["data"][2:]
+
+
+def test_the_key_list_refuses_an_ordinary_key(fake: FakeOpenRouter) -> None:
+    response = get(fake, "/keys", ORDINARY)
+
+    assert response.status_code == 403
+    check(response.json(), "openrouter_error_403")
+
+
+WORKSPACE_FIELDS = ["id", "default_guardrail_id", "name", "slug", "description", "default_text_model",
+                    "default_image_model", "default_provider_sort", "is_observability_io_logging_enabled",
+                    "is_observability_broadcast_enabled", "is_data_discount_logging_enabled",
+                    "io_logging_sampling_rate", "io_logging_api_key_ids", "created_at", "updated_at", "created_by"]
+
+
+def test_the_workspaces_page_by_offset_and_limit(fake: FakeOpenRouter) -> None:
+    """GET /workspaces as the same spec documents it: {data: [Workspace], total_count}, limit 1 to 100."""
+    first = get(fake, "/workspaces?offset=0&limit=1", MANAGEMENT).json()
+    rest = get(fake, "/workspaces?offset=1&limit=1", MANAGEMENT).json()
+
+    assert set(first) == {"data", "total_count"} and first["total_count"] == len(fake.workspaces) == 2
+    assert [w["id"] for w in first["data"] + rest["data"]] == [w["id"] for w in fake.workspaces]
+    assert all(set(w) == set(WORKSPACE_FIELDS) for w in fake.workspaces)
+    assert get(fake, "/workspaces?limit=101", MANAGEMENT).status_code == 400
+    assert get(fake, "/workspaces", ORDINARY).status_code == 403

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
 from creditgauge.config import parse_config
 from creditgauge.connectors.xai import XAIConnector
@@ -127,3 +128,45 @@ def test_the_local_copies_match_the_shared_contract() -> None:
     for path in CONTRACTS.iterdir():
         folder = "schemas" if path.name.endswith(".schema.json") else "examples"
         assert path.read_text() == (PROVIDER_APIS / folder / path.name).read_text(), path.name
+
+
+# GET /auth/teams/{teamId}/api-keys as docs.x.ai/developers/rest-api-reference/management/auth documents it (read
+# 2026-12-06): the documented fields only; `disabled` may come as a boolean or, as in the page's own example, a string.
+LISTED_KEY = {
+    "type": "object", "additionalProperties": False, "required": ["apiKeyId", "redactedApiKey"],
+    "properties": {
+        **{name: {"type": "string"} for name in ("redactedApiKey", "userId", "name", "teamId", "apiKeyId", "tpm")},
+        **{name: {"type": "string", "format": "date-time"} for name in ("createTime", "modifyTime", "expireTime")},
+        "disabled": {"anyOf": [{"type": "boolean"}, {"enum": ["true", "false"]}]},
+        "qps": {"type": "integer"}, "qpm": {"type": "integer"},
+        "aclStrings": {"type": "array", "items": {"type": "string"}},
+    },
+}
+KEY_LIST = {"type": "object", "additionalProperties": False,
+            "properties": {"apiKeys": {"type": "array", "items": LISTED_KEY}, "paginationToken": {"type": "string"}}}
+
+
+def test_the_key_list_pages_and_never_shows_a_key(fake: FakeXAI) -> None:
+    path = f"{fake.url}/auth/teams/{DEFAULT_TEAM_ID}/api-keys"
+    first = httpx.get(path, params={"pageSize": 2}, headers=HEADERS).json()
+    rest = httpx.get(path, params={"pageSize": 2, "paginationToken": first["paginationToken"]}, headers=HEADERS).json()
+    whole = httpx.get(path, headers=HEADERS).json()
+
+    for body in (first, rest, whole):
+        Draft202012Validator(KEY_LIST, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
+    assert first["apiKeys"] + rest["apiKeys"] == whole["apiKeys"] and "paginationToken" not in whole
+    assert DEFAULT_INFERENCE_KEY not in json.dumps(whole) and all("apiKey" not in key for key in whole["apiKeys"])
+
+
+def test_the_key_list_refuses_an_inference_key_and_a_key_without_the_permission(fake: FakeXAI) -> None:
+    path = f"{fake.url}/auth/teams/{DEFAULT_TEAM_ID}/api-keys"
+    inference = httpx.get(path, headers={"authorization": f"Bearer {DEFAULT_INFERENCE_KEY}"})
+    fake.key_list_allowed = False
+    try:
+        forbidden = httpx.get(path, headers=HEADERS)
+    finally:
+        fake.key_list_allowed = True
+
+    assert inference.status_code == forbidden.status_code == 403
+    assert forbidden.json()["code"] == 7 and httpx.get(f"{fake.url}/auth/management-keys/validation",
+                                                       headers=HEADERS).status_code == 200

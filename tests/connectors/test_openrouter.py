@@ -17,7 +17,7 @@ from creditgauge.config import Config, parse_config
 from creditgauge.connectors.openrouter import OpenRouterConnector
 from creditgauge.domain import CostBucket, Fact, Window, day_start
 from creditgauge.errors import AuthError, ContractError
-from creditgauge.fakes.openrouter import FakeOpenRouter
+from creditgauge.fakes.openrouter import RESEARCH, WORKSPACE, FakeOpenRouter
 from creditgauge.http import RetryPolicy
 from creditgauge.store import schema
 from creditgauge.store.facts import store_facts
@@ -157,7 +157,7 @@ def test_an_unlimited_key_has_no_limit_to_store(engine: Engine, fake: FakeOpenRo
 def test_an_unknown_key_is_refused_with_the_key_needed(fake: FakeOpenRouter, sync: Sync) -> None:
     report = sync(fake, key="sk-or-v1-revoked-0000000000000000")
 
-    assert {r.source for r in report.failures} == {"credits", "key", "activity"}
+    assert {r.source for r in report.failures} == {"credits", "key", "activity", "api_keys"}
     for failure in report.failures:
         assert "HTTP 401: User not found." in (failure.error or "")
         assert "OpenRouter refused the key" in (failure.error or "") and "management key" in (failure.error or "")
@@ -267,3 +267,116 @@ def test_the_older_key_shape_gives_the_limit(engine: Engine, fake: FakeOpenRoute
     (limit,) = rows(engine, schema.limit_snapshots, "key")
     assert limit["amount"] == Decimal(500)
     assert "usage_daily" not in limit["details"] and limit["details"]["limit_reset"] is None  # unknown, not 0
+
+
+# The key list: GET /keys?offset=&include_disabled= -> {data: [{hash, name, label, disabled, usage..., created_at,
+# creator_user_id, workspace_id, expires_at}]} [SPEC] OpenRouterTeam/typescript-sdk @ cb9393a (2026-08-22)
+# .speakeasy/in.openapi.yaml; [DOC] openrouter.ai/docs/api/api-reference/api-keys/list, read 2026-12-06.
+
+
+def key_details(engine: Engine) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {r["entity_id"]: (r["name"], r["details"]) for r in rows(engine, schema.entity_names)
+            if r["kind"] == "api_key"}
+
+
+def test_the_keys_are_stored_by_name_disabled_ones_too(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:
+    assert sync(fake).status == "ok"
+
+    stored = key_details(engine)
+    assert {key["hash"]: key["name"] for key in fake.listed_keys} == {h: name for h, (name, _) in stored.items()}
+    mine = fake.listed_keys[0]
+    assert stored[mine["hash"]][1] == {
+        "redacted": f"{API_KEY[:12]}...{API_KEY[-4:]}", "owner": mine["creator_user_id"],
+        "workspace": mine["workspace_id"], "created_at": datetime.fromisoformat(mine["created_at"]).isoformat(),
+        "last_used_at": None, "status": "active"}
+    statuses = {name: details["status"] for name, details in stored.values()}
+    assert (statuses["old-laptop"], statuses["trial-week"]) == ("disabled", "expired")
+    assert all(("include_disabled", "true") in r.query for r in fake.requests if r.path.endswith("/keys"))
+
+
+def test_per_key_usage_is_not_stored_as_spend(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:
+    """A key's `usage` is a running total with no days: the daily spend stays /activity's alone."""
+    sync(fake)
+
+    assert rows(engine, schema.cost_buckets, "api_keys") == []
+    assert total(engine, schema.cost_buckets.c.amount) == fake.spent(TODAY - timedelta(days=30), TODAY)
+
+
+def test_the_key_list_is_read_page_by_page(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:
+    created = datetime(2026, 1, 5, tzinfo=UTC)
+    fake.listed_keys += [fake.listed_key(f"sk-or-v1-fake-bulk-{n:04d}-0000000000000000", f"bulk-{n}",
+                                         created=created) for n in range(250)]
+
+    assert sync(fake).status == "ok"
+
+    asked = [dict(r.query) for r in fake.requests if r.path.endswith("/keys")]
+    default = [query["offset"] for query in asked if query["workspace_id"] == WORKSPACE]
+    in_default = sum(key["workspace_id"] == WORKSPACE for key in fake.listed_keys)
+    assert default == ["0", "100", "200", str(in_default)]  # the last page is the empty one
+    assert len(key_details(engine)) == len(fake.listed_keys)
+
+
+def test_every_workspace_is_asked_for_its_keys(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:
+    assert sync(fake).status == "ok"
+
+    workspaces = {r["entity_id"]: r["name"] for r in rows(engine, schema.entity_names) if r["kind"] == "workspace"}
+    assert workspaces == {RESEARCH: "research", WORKSPACE: "Default Workspace"}
+    by_name = {name: details for name, details in key_details(engine).values()}
+    assert by_name["research-notebook"]["workspace"] == RESEARCH and by_name["my-app"]["workspace"] == WORKSPACE
+
+
+def test_a_server_without_workspaces_lists_the_default_workspace(
+    engine: Engine, fake: FakeOpenRouter, sync: Sync
+) -> None:
+    fake.fail(404, fake.error_body(404, "Not Found"), path="/api/v1/workspaces")
+
+    assert sync(fake).status == "ok"
+
+    names = {name for name, _ in key_details(engine).values()}
+    assert "my-app" in names and "research-notebook" not in names
+    assert [dict(r.query).get("workspace_id") for r in fake.requests if r.path.endswith("/keys")] == [None, None]
+
+
+def test_an_ordinary_key_has_no_key_list_to_read(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:
+    report = sync(fake, key=API_KEY)
+
+    [result] = [r for r in report.results if r.source == "api_keys"]
+    assert result.ok and "not available for this account" in (result.note or "")
+    assert "management key" in (result.note or "") and key_details(engine) == {}
+
+
+def test_a_server_without_the_key_list_is_not_a_failure(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:
+    fake.fail(404, fake.error_body(404, "Not Found"), path="/api/v1/keys")
+
+    report = sync(fake)
+
+    assert report.status == "ok", report.as_dict()
+    [result] = [r for r in report.results if r.source == "api_keys"]
+    assert "not available for this account" in (result.note or "")
+
+
+def test_a_label_that_is_not_a_redacted_key_is_not_kept_as_one(
+    engine: Engine, fake: FakeOpenRouter, sync: Sync
+) -> None:
+    fake.listed_keys[0]["label"] = "Production API Key"
+    fake.listed_keys[1]["label"] = API_KEY  # a whole key where the label goes must never be stored
+    del fake.listed_keys[1]["name"]
+
+    assert sync(fake).status == "ok"
+
+    stored = key_details(engine)
+    assert stored[fake.listed_keys[0]["hash"]][1]["redacted"] is None
+    assert stored[fake.listed_keys[1]["hash"]][0] == fake.listed_keys[1]["hash"]
+    assert API_KEY not in database_dump(engine)
+
+
+def test_the_listed_keys_are_found_nowhere(engine: Engine, fake: FakeOpenRouter, sync: Sync) -> None:
+    listed = "sk-or-v1-PLANTED-listed-4d3c2b1a0f9e8d7c"
+    fake.listed_keys = [fake.listed_key(listed, "planted-app", created=datetime(2026, 1, 5, tzinfo=UTC))]
+
+    report = sync(fake)
+
+    assert report.status == "ok"
+    dump = database_dump(engine)
+    assert "planted-app" in dump and f"{listed[:12]}...{listed[-4:]}" in dump
+    assert listed not in dump + str(report.as_dict()) and listed[12:-4] not in dump

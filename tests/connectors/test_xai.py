@@ -29,7 +29,7 @@ END = date(2026, 8, 15)  # history [2026-06-01, 2026-08-15): June and July are c
 NOW = datetime(2026, 8, 14, 15, 30, tzinfo=UTC)
 SINCE = END - timedelta(days=DAYS)
 WINDOW = Window.days(SINCE, END)
-SOURCES = {"prepaid_balance", "usage", "invoice_preview", "invoices", "spending_limits"}
+SOURCES = {"prepaid_balance", "usage", "invoice_preview", "invoices", "spending_limits", "api_keys"}
 Sync = Callable[..., SyncReport]
 
 
@@ -202,7 +202,8 @@ def test_only_read_endpoints_are_called(fake: FakeXAI, sync: Sync) -> None:
 
     calls = {(r.method, r.path.removeprefix(f"/v1/billing/teams/{TEAM}")) for r in fake.requests}
     assert calls == {("GET", "/prepaid/balance"), ("POST", "/usage"), ("GET", "/postpaid/invoice/preview"),
-                     ("GET", "/invoices"), ("GET", "/postpaid/spending-limits")}
+                     ("GET", "/invoices"), ("GET", "/postpaid/spending-limits"),
+                     ("GET", f"/auth/teams/{TEAM}/api-keys")}
 
 
 def test_unknown_extra_fields_are_accepted(engine: Engine, fake: FakeXAI, sync: Sync) -> None:
@@ -309,3 +310,78 @@ def test_the_key_is_found_nowhere(engine: Engine, fake: FakeXAI, sync: Sync, cap
     assert "retrying" in caplog.text
     dump = assert_found_nowhere(planted, engine, str(caught.value), str(failed.as_dict()), caplog.text)
     assert "prepaid ledger" in dump and "HTTP 403" in dump
+
+
+# The key list: GET /auth/teams/{teamId}/api-keys?pageSize=&paginationToken= -> {apiKeys: [...], paginationToken}
+# [DOC] docs.x.ai/developers/rest-api-reference/management/auth, read 2026-12-06 (stored copy id 61100941966).
+
+
+def key_details(engine: Engine) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {r["entity_id"]: (r["name"], r["details"]) for r in rows(engine, schema.entity_names)
+            if r["kind"] == "api_key"}
+
+
+def test_the_team_keys_are_stored_by_name(engine: Engine, fake: FakeXAI, sync: Sync) -> None:
+    assert sync(fake).status == "ok"
+
+    stored = key_details(engine)
+    assert len(stored) == len(fake.api_keys)
+    by_name = {name: details for name, details in stored.values()}
+    chat = fake.api_keys[0]
+    assert stored[chat["apiKeyId"]][0] == "grok-chat-prod"
+    assert by_name["grok-chat-prod"] == {
+        "redacted": f"xai-...{INFERENCE_KEY[-4:]}", "owner": chat["userId"],
+        "created_at": datetime.fromisoformat(chat["createTime"]).isoformat(), "last_used_at": None,
+        "status": "active"}
+    assert (by_name["batch-2025"]["status"], by_name["hackathon"]["status"]) == ("disabled", "expired")
+    nameless = fake.api_keys[-1]
+    assert stored[nameless["apiKeyId"]][0] == nameless["redactedApiKey"]  # no name: shown by its redacted form
+    assert rows(engine, schema.cost_buckets, "api_keys") == []  # the list reports no spend per key
+
+
+def test_the_key_list_follows_its_pages(engine: Engine, fake: FakeXAI, sync: Sync) -> None:
+    owner = fake.api_keys[0]["userId"]
+    fake.api_keys += [fake.listed_key(f"xai-fake-bulk-{n:04d}-000000000000000000", f"bulk-{n}", owner=owner,
+                                      created=NOW) for n in range(230)]
+
+    assert sync(fake).status == "ok"
+
+    assert fake.count("/api-keys") == 3  # 100 a page
+    assert len(key_details(engine)) == len(fake.api_keys)
+
+
+def test_a_team_without_keys_answers_an_empty_object(engine: Engine, fake: FakeXAI, sync: Sync) -> None:
+    fake.api_keys = []
+
+    assert sync(fake).status == "ok"
+    assert key_details(engine) == {}
+
+
+def test_a_management_key_without_the_permission_is_not_available(
+    engine: Engine, fake: FakeXAI, sync: Sync
+) -> None:
+    fake.key_list_allowed = False
+
+    report = sync(fake)
+
+    assert report.status == "ok", report.as_dict()
+    [result] = [r for r in report.results if r.source == "api_keys"]
+    assert result.ok and "not available for this account" in (result.note or "")
+    assert key_details(engine) == {} and rows(engine, schema.balance_snapshots)
+
+
+def test_the_listed_and_the_management_keys_are_found_nowhere(
+    engine: Engine, fake: FakeXAI, sync: Sync, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fake knows the listed keys themselves and shows only xAI's redacted form of them."""
+    caplog.set_level(logging.DEBUG)
+    listed = "xai-PLANTED-inference-5e4d3c2b1a0f9e8d"
+    fake.inference_keys = {listed}
+    fake.api_keys = fake._generate_key_list([listed])
+    report = sync(fake)
+    inference = sync(fake, key=listed)
+
+    assert report.status == "ok" and inference.status == "failed"  # an inference key lists nothing either
+    dump = assert_found_nowhere(listed, engine, str(report.as_dict()), str(inference.as_dict()), caplog.text)
+    assert_found_nowhere(KEY, engine, str(report.as_dict()), caplog.text)
+    assert "grok-chat-prod" in dump and f"xai-...{listed[-4:]}" in dump and listed[:-4] not in dump

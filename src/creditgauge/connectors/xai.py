@@ -1,9 +1,17 @@
-"""xAI Management API billing (provider-apis §3): prepaid balance, daily spend, invoices and spending limits.
+"""xAI Management API billing (provider-apis §3): prepaid balance, daily spend, invoices and spending limits, and
+the team's API keys by name.
 
 Money is integer US cents as strings everywhere except the `/usage` analytics, which are US dollars. Daily costs
 come from `/usage` alone; the month-to-date invoice preview is stored as an Invoice with status "preview" (not as
 a cost), so the same spend is never counted twice. Only GET endpoints and the read-only POST `/usage` are called:
-the spending-limit and top-up POSTs change the account and are never used."""
+the spending-limit and top-up POSTs change the account and are never used.
+
+The key list: `GET /auth/teams/{teamId}/api-keys?pageSize=&paginationToken=` answers `{apiKeys: [{apiKeyId, name,
+redactedApiKey, userId, createTime, modifyTime, disabled, expireTime, ...}], paginationToken}`; an admin's management
+key sees every key of the team, a member's only their own. [DOC] docs.x.ai/developers/rest-api-reference/management/auth
+(Markdown form read 2026-12-06 from the stored copy, id 61100941966), whose own example sends `disabled` as the string
+"false"; [COMM] devlooped/xAI `src/xAI.Tests/management.http` (PR 54, 2026-01-12) calls the same path. The list
+gives no last-used time and no spend per key."""
 
 from __future__ import annotations
 
@@ -27,10 +35,13 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
+from creditgauge.connectors.key_details import iso_time, key_status
 from creditgauge.domain import (
     BalanceSnapshot,
     Capability,
     CostBucket,
+    EndpointUnavailable,
+    EntityName,
     Fact,
     Invoice,
     LimitSnapshot,
@@ -38,7 +49,7 @@ from creditgauge.domain import (
     utcnow,
 )
 from creditgauge.errors import AuthError, ProviderError
-from creditgauge.http import Params, RetryPolicy
+from creditgauge.http import Params, RetryPolicy, paginate
 from creditgauge.providers.record import Provider, ProviderOptions, StarterAccount
 
 log = logging.getLogger("creditgauge.connectors.xai")
@@ -48,6 +59,8 @@ USAGE_TIMEZONE = "Etc/GMT"  # the analytics take local times plus a zone; ours a
 LIMIT_NAMES = {"effectiveHardSl": "hard_limit", "effectiveSl": "soft_limit"}
 LIMIT_FIELDS = ("hardSlOverride", "hardSlAuto", "effectiveHardSl", "softSl", "effectiveSl")
 ONE_DAY = timedelta(days=1)
+KEYS_PAGE_SIZE = 100
+VALIDATION_PATH = "/auth/management-keys/validation"
 
 
 def _wall_clock(moment: datetime) -> str:
@@ -76,7 +89,8 @@ class XAIConnector(Connector):
     key_kind = "management key"
     key_help = "console.x.ai > Settings > Management Keys (with billing read access)"
     notes = ("prepaid balance, daily spend, invoices and spending limits verified (Management API); the prepaid "
-             "ledger posts each cycle's spend at its close, so mid-cycle it overstates the live balance")
+             "ledger posts each cycle's spend at its close, so mid-cycle it overstates the live balance; the "
+             "team's API keys listed by name (no spend per key)")
 
     @classmethod
     def build(cls, account: AccountConfig, key: str | None, *, timeout: float = 30.0,
@@ -103,15 +117,19 @@ class XAIConnector(Connector):
             EndpointTask("invoice_preview", self.fetch_invoice_preview, windowed=False),
             EndpointTask("invoices", self.fetch_invoices, windowed=False),
             EndpointTask("spending_limits", self.fetch_spending_limits, windowed=False),
+            EndpointTask("api_keys", self.fetch_api_keys, windowed=False),
         ]
 
     # -- requests ------------------------------------------------------------------------------------------------
     async def _call(self, method: str, path: str, *, params: Params = None, body: Any = None) -> Any:
+        return await self._request(method, self.team_path + path, params=params, body=body)
+
+    async def _request(self, method: str, path: str, *, params: Params = None, body: Any = None) -> Any:
         try:
-            return await self.client.request_json(method, self.team_path + path, params=params, json_body=body)
+            return await self.client.request_json(method, path, params=params, json_body=body)
         except AuthError as error:
-            raise error.with_hint(f"xAI billing needs a management key ({self.key_help}); inference API keys are "
-                                  "refused", separator=". ") from None
+            raise error.with_hint(f"xAI's Management API needs a management key ({self.key_help}); inference API "
+                                  "keys are refused", separator=". ") from None
         except ProviderError as error:
             if error.status != 404:
                 raise
@@ -244,6 +262,51 @@ class XAIConnector(Connector):
             # Prepaid-only teams report zeros, which mean "no postpaid limit", not "a limit of $0".
             if key in limits and (amount := self._cents(limits, key, path))
         ]
+
+    async def fetch_api_keys(self, window: Window) -> list[Fact]:
+        path = f"/auth/teams/{quote(self.team_id, safe='')}/api-keys"
+        items: list[Any] = []
+
+        async def fetch(token: str | None) -> dict[str, Any]:
+            params = {"pageSize": KEYS_PAGE_SIZE} | ({"paginationToken": token} if token else {})
+            page: dict[str, Any] = await self._request("GET", path, params=params)
+            # proto3 JSON leaves an empty list out: a team without keys answers {}.
+            items.extend(require_list(page, "apiKeys", self, path) if optional_field(page, "apiKeys") is not None
+                         else [])
+            return page
+
+        def next_token(page: dict[str, Any]) -> str | None:
+            token = optional_field(page, "paginationToken")
+            return token if isinstance(token, str) and token else None
+
+        try:
+            async for _ in paginate(fetch, next_token, what=f"xai {path}"):
+                pass
+        except AuthError as error:
+            if error.status != 403 or not await self._management_key_works():
+                raise
+            return [EndpointUnavailable(path, "not available for this account: this management key may not list "
+                                              "the team's API keys (its permissions lack them)")]
+        return read_items(self, path, items, lambda item: [self._key_name(item, path)])
+
+    async def _management_key_works(self) -> bool:
+        """Whether the key is a valid management key at all (it may lack one permission only)."""
+        try:
+            await self.client.get_json(VALIDATION_PATH)
+        except AuthError:
+            return False
+        return True
+
+    def _key_name(self, item: Any, path: str) -> EntityName:
+        """One listed key: its name (the redacted value when it has none), the redacted value as xAI shows it, the
+        user who created it, when, and whether it is disabled or expired."""
+        key_id = str(require(item, "apiKeyId", self, path))
+        redacted = optional_field(item, "redactedApiKey")
+        return EntityName("api_key", key_id, str(optional_field(item, "name") or redacted or key_id), {
+            "redacted": redacted, "owner": optional_field(item, "userId"),
+            "created_at": iso_time(optional_field(item, "createTime")), "last_used_at": None,
+            "status": key_status(optional_field(item, "disabled"), optional_field(item, "expireTime")),
+        })
 
 
 PROVIDER = Provider(

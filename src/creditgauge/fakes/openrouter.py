@@ -1,12 +1,15 @@
-"""Fake OpenRouter API (provider-apis §6.1): `/credits` and `/activity` for management keys, `/key` for any key,
-error bodies with an integer `code`.
+"""Fake OpenRouter API (provider-apis §6.1): `/credits`, `/activity` and the key list `/keys` for management keys,
+`/key` for any key, error bodies with an integer `code`.
 
 The history is generated from a seed with a weekly rhythm: `activity` maps each UTC day to its rows in wire shape
 (US dollars as Decimal); tests may revise it between syncs. `rewrite(path, body)` may alter any successful body
-before it is sent (contract tests)."""
+before it is sent (contract tests). `listed_keys` is the key list in wire shape (OpenAPI `GET /keys`): each key this
+fake accepts as an ordinary key, a disabled one (listed only with `include_disabled=true`) and an expired one; the
+keys themselves appear only as OpenRouter's label ("sk-or-v1-0e6...1c96") and hash."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +23,10 @@ from creditgauge.fakes.server import BadRequest, FakeProvider, Handler, json_res
 DEFAULT_MANAGEMENT_KEY = "sk-or-v1-fake-management-key-000000000000000000"
 DEFAULT_API_KEY = "sk-or-v1-fake-inference-key-0000000000000000000"
 ACTIVITY_DAYS = 30
+KEYS_PAGE_SIZE = 100  # OpenRouter documents `offset` but no page size; this fake pages by 100
+CREATOR = "user_2dHFtVWx2n56w6HkM0000000000"
+WORKSPACE = "0df9e665-d932-5740-b2c7-b52af166bc11"  # the default workspace
+RESEARCH = "5b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
 ONE_DAY = timedelta(days=1)
 WEEKDAY_PERCENT = (100, 104, 110, 107, 95, 45, 35)  # Monday..Sunday
 ENDPOINTS = (  # model, permaslug, provider, endpoint id, $ per M prompt / completion tokens, daily prompt tokens
@@ -65,6 +72,20 @@ class FakeOpenRouter(FakeProvider):
         # spec shows a bare date) and /key in its older shape (no daily/weekly/monthly or byok figures, no reset).
         self.datetime_dates = False
         self.older_key_shape = False
+        created = datetime(self.end.year, self.end.month, self.end.day, 10, 30, tzinfo=UTC) - timedelta(days=120)
+        self.listed_keys = [self.listed_key(secret, "my-app" if not n else f"my-app-{n + 1}",
+                                            created=created + timedelta(days=9 * n))
+                            for n, secret in enumerate(sorted(self.api_keys))]
+        self.listed_keys += [
+            self.listed_key("sk-or-v1-fake-retired-key-00000000000000000001", "old-laptop",
+                            created=created - timedelta(days=60), disabled=True),
+            self.listed_key("sk-or-v1-fake-trial-key-000000000000000000002", "trial-week",
+                            created=created, expires=created + timedelta(days=7)),
+            self.listed_key("sk-or-v1-fake-research-key-0000000000000000003", "research-notebook",
+                            created=created + timedelta(days=30), workspace=RESEARCH),
+        ]
+        self.workspaces = [self.workspace(WORKSPACE, "Default Workspace", "default", created - timedelta(days=200)),
+                           self.workspace(RESEARCH, "research", "research", created)]
 
     # -- generated history ---------------------------------------------------------------------------------------
     @staticmethod
@@ -85,6 +106,33 @@ class FakeOpenRouter(FakeProvider):
             })
         return rows
 
+    @staticmethod
+    def workspace(workspace_id: str, name: str, slug: str, created: datetime) -> dict[str, Any]:
+        """A workspace as `/workspaces` lists it (the spec's required fields)."""
+        stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"id": workspace_id, "name": name, "slug": slug, "description": None, "default_guardrail_id": None,
+                "default_text_model": None, "default_image_model": None, "default_provider_sort": None,
+                "is_observability_io_logging_enabled": False, "is_observability_broadcast_enabled": False,
+                "is_data_discount_logging_enabled": False, "io_logging_sampling_rate": 1,
+                "io_logging_api_key_ids": None, "created_at": stamp, "updated_at": stamp, "created_by": CREATOR}
+
+    @staticmethod
+    def listed_key(secret: str, name: str, *, created: datetime, disabled: bool = False,
+                   expires: datetime | None = None, workspace: str = WORKSPACE) -> dict[str, Any]:
+        """A key as `/keys` lists it: the secret only as its label and hash, running totals of its usage."""
+        usage = Decimal(int(hashlib.sha256(name.encode()).hexdigest()[:6], 16) % 5_000) / 100
+        return {
+            "hash": hashlib.sha256(secret.encode()).hexdigest(), "name": name,
+            "label": f"{secret[:12]}...{secret[-4:]}", "disabled": disabled, "limit": None, "limit_remaining": None,
+            "limit_reset": None, "include_byok_in_limit": False, "usage": usage, "usage_daily": Decimal(0),
+            "usage_weekly": Decimal(0), "usage_monthly": Decimal(0), "byok_usage": Decimal(0),
+            "byok_usage_daily": Decimal(0), "byok_usage_weekly": Decimal(0), "byok_usage_monthly": Decimal(0),
+            "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "updated_at": (created + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "creator_user_id": CREATOR, "workspace_id": workspace,
+            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ") if expires else None,
+        }
+
     def spent(self, first: date, end: date) -> Decimal:
         """US dollars of activity on the days [first, end)."""
         return _sum(row["usage"] for day, rows in self.activity.items() if first <= day < end for row in rows)
@@ -101,6 +149,8 @@ class FakeOpenRouter(FakeProvider):
         app.router.add_get("/api/v1/credits", self._guarded(self._credits, management=True))
         app.router.add_get("/api/v1/activity", self._guarded(self._activity, management=True))
         app.router.add_get("/api/v1/key", self._guarded(self._key, management=False))
+        app.router.add_get("/api/v1/keys", self._guarded(self._keys, management=True))
+        app.router.add_get("/api/v1/workspaces", self._guarded(self._workspaces, management=True))
         app.router.add_route("*", "/{tail:.*}", self._not_found)
 
     def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -160,6 +210,29 @@ class FakeOpenRouter(FakeProvider):
             rows = [row | {"date": f"{row['date']} 00:00:00"} for row in rows]
         return {"data": rows}
 
+    @staticmethod
+    def _offset(request: web.Request) -> int:
+        try:
+            offset = int(request.query.get("offset", "0"))
+        except ValueError:
+            raise BadRequest("offset must be a whole number") from None
+        if offset < 0:
+            raise BadRequest("offset must not be negative")
+        return offset
+
+    async def _keys(self, request: web.Request) -> dict[str, Any]:
+        """The keys of one workspace (the default one unless `workspace_id` names another)."""
+        offset, workspace = self._offset(request), request.query.get("workspace_id", WORKSPACE)
+        listed = [key for key in self.listed_keys if key["workspace_id"] == workspace
+                  and (request.query.get("include_disabled") == "true" or not key["disabled"])]
+        return {"data": listed[offset:offset + KEYS_PAGE_SIZE]}
+
+    async def _workspaces(self, request: web.Request) -> dict[str, Any]:
+        offset, limit = self._offset(request), request.query.get("limit", "50")
+        if not limit.isdigit() or not 1 <= int(limit) <= 100:
+            raise BadRequest("limit must be a whole number from 1 to 100")
+        return {"data": self.workspaces[offset:offset + int(limit)], "total_count": len(self.workspaces)}
+
     async def _key(self, request: web.Request) -> dict[str, Any]:
         key = self._key_of(request)
         management = key in self.management_keys
@@ -180,7 +253,7 @@ class FakeOpenRouter(FakeProvider):
             "limit_reset": self.limit_reset if limit is not None else None, "include_byok_in_limit": False,
             **usage, "byok_usage": Decimal(0), "byok_usage_daily": Decimal(0), "byok_usage_weekly": Decimal(0),
             "byok_usage_monthly": Decimal(0), "is_free_tier": False, "is_management_key": management,
-            "is_provisioning_key": management, "creator_user_id": "user_2dHFtVWx2n56w6HkM0000000000",
+            "is_provisioning_key": management, "creator_user_id": CREATOR,
             "expires_at": None,
             "rate_limit": {"requests": -1, "interval": "10s", "note": "This field is deprecated and safe to ignore."},
         }}

@@ -1,8 +1,11 @@
 """Fake xAI Management API billing (provider-apis §3): prepaid ledger, invoice preview, invoices, spending limits,
-the `/usage` analytics and the management-key validation, with gRPC-gateway error bodies.
+the `/usage` analytics, the management-key validation and the team's API-key list (docs.x.ai management/auth), with
+gRPC-gateway error bodies.
 
 The history is generated from a seed with a weekly rhythm: `spend` maps each UTC day to {description: US dollars}
-and `changes` is the prepaid ledger in wire shape; tests may revise both between syncs. `rewrite(path, body)` may
+and `changes` is the prepaid ledger in wire shape; tests may revise both between syncs. `api_keys` is the key list
+in wire shape (never the keys themselves: only xAI's redacted form); `key_list_allowed = False` answers it with 403
+to a valid management key, as for one whose permissions lack it. `rewrite(path, body)` may
 alter any successful body before it is sent (contract tests)."""
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,6 +36,7 @@ STREAMS = (  # usage description, daily base in 1e-8 US dollars, chance (in %) o
 )
 UTC_ZONES = frozenset({"Etc/GMT", "Etc/UTC", "UTC", "GMT"})
 FAILED_TOPUPS = frozenset({"FAILED_TO_CHARGE", "FAILED_TO_GEMNERATE_INVOICE"})
+KEY_OWNERS = ("6ad994df-7963-45e0-96c8-96b1ba849d9b", "12106c22-fa54-4255-9887-6eb73c55787f")
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 429: 8}  # INVALID_ARGUMENT, UNAUTHENTICATED, ... per HTTP status
 
 
@@ -86,6 +91,8 @@ class FakeXAI(FakeProvider):
             day += ONE_DAY
         self.changes: list[dict[str, Any]] = []
         self._generate_ledger(rng)
+        self.key_list_allowed = True
+        self.api_keys = self._generate_key_list(sorted(self.inference_keys))
 
     # -- generated history ---------------------------------------------------------------------------------------
     @staticmethod
@@ -121,6 +128,34 @@ class FakeXAI(FakeProvider):
             self.add_change("SPEND", sum(self.month_lines(year, month).values()), status=None,
                             when=_next_month(year, month) + timedelta(minutes=5), cycle=(year, month))
 
+    def _generate_key_list(self, secrets: list[str]) -> list[dict[str, Any]]:
+        """Each inference key this fake accepts, named, then a disabled key, an expired one and one without a name."""
+        start = datetime(self.end.year, self.end.month, self.end.day, 8, 15, tzinfo=UTC) - timedelta(days=200)
+        keys = [self.listed_key(secret, f"grok-app-{n + 1}" if n else "grok-chat-prod", owner=KEY_OWNERS[n % 2],
+                                created=start + timedelta(days=20 * n)) for n, secret in enumerate(secrets)]
+        keys.append(self.listed_key("xai-fake-retired-batch-key-0000000000001", "batch-2025", owner=KEY_OWNERS[1],
+                                    created=start - timedelta(days=90), disabled=True))
+        keys.append(self.listed_key("xai-fake-hackathon-key-000000000000000002", "hackathon", owner=KEY_OWNERS[0],
+                                    created=start, expires=start + timedelta(days=3)))
+        nameless = self.listed_key("xai-fake-nameless-key-0000000000000000003", "", owner=KEY_OWNERS[0],
+                                   created=start + timedelta(days=1))
+        del nameless["name"]  # the documented list example has a key without a name
+        return [*keys, nameless]
+
+    def listed_key(self, secret: str, name: str, *, owner: str, created: datetime, disabled: bool = False,
+                   expires: datetime | None = None) -> dict[str, Any]:
+        """A key as the list shows it: the secret only in xAI's redacted form; `disabled` as the string the
+        documented example sends."""
+        key: dict[str, Any] = {
+            "redactedApiKey": f"xai-...{secret[-4:]}", "userId": owner, "name": name, "createTime": _stamp(created),
+            "modifyTime": _stamp(created + timedelta(hours=2)), "teamId": self.team_id,
+            "apiKeyId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"xai-key:{secret}")), "disabled": str(disabled).lower(),
+            "qps": 5, "qpm": 100, "aclStrings": ["api-key:endpoint:*", "api-key:model:*"],
+        }
+        if expires is not None:
+            key["expireTime"] = _stamp(expires)
+        return key
+
     def add_change(self, origin: str, cents: int, *, status: str | None = "SUCCEEDED", when: datetime | None = None,
                    cycle: tuple[int, int] | None = None) -> None:
         """Append a prepaid ledger entry: purchases and refunds negative, spend positive (xAI's convention)."""
@@ -153,6 +188,7 @@ class FakeXAI(FakeProvider):
         app.router.add_get(f"{team}/invoices", self._guarded(self._invoices))
         app.router.add_post(f"{team}/usage", self._guarded(self._usage))
         app.router.add_get("/auth/management-keys/validation", self._guarded(self._validation))
+        app.router.add_get("/auth/teams/{team_id}/api-keys", self._guarded(self._key_list))
         app.router.add_route("*", "/{tail:.*}", self._not_found)
 
     def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -186,7 +222,7 @@ class FakeXAI(FakeProvider):
                 body = await handler(request)
             except BadRequest as problem:
                 return self.error(400, str(problem))
-            return self.respond(request, body)
+            return body if isinstance(body, web.Response) else self.respond(request, body)
         return serve
 
     async def _not_found(self, request: web.Request) -> web.Response:
@@ -195,6 +231,20 @@ class FakeXAI(FakeProvider):
     async def _validation(self, request: web.Request) -> dict[str, Any]:
         return {"apiKeyId": "c4b5e1f2-9a8d-4e7c-b6a5-3d2c1b0a9f8e", "teamId": self.team_id,
                 "scope": "SCOPE_TEAM", "scopeId": self.team_id}
+
+    async def _key_list(self, request: web.Request) -> Any:
+        if not self.key_list_allowed:
+            return self.error(403, "The management key is not allowed to list API keys")
+        try:
+            size = int(request.query.get("pageSize", 0)) or len(self.api_keys) or 1  # none: one page
+            start = int(base64.urlsafe_b64decode(request.query.get("paginationToken") or "MA==").decode())
+        except ValueError:
+            raise BadRequest("pageSize and paginationToken must be the ones this API gave") from None
+        page = self.api_keys[start:start + size]
+        body: dict[str, Any] = {"apiKeys": page} if page else {}  # proto3 JSON leaves an empty list out
+        if start + size < len(self.api_keys):
+            body["paginationToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        return body
 
     async def _balance(self, request: web.Request) -> dict[str, Any]:
         return {"changes": self.changes, "total": {"val": str(self.ledger_total())}}
