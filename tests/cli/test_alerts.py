@@ -75,7 +75,11 @@ def test_check_fires_once_then_stays_quiet_and_list_shows_the_state(config_path:
 
     listed = json.loads(run(config_path, url, "list", "--json").stdout)
     assert listed["states"][0]["state"] == "firing" and listed["history"][0]["event"] == "fired"
-    assert "low" in run(config_path, url, "list").stdout
+    now = {c["rule"]: c for c in listed["checks"]}["low"]  # the rule against its threshold, as the Alerts page shows
+    assert (now["subject"], now["value"], now["firing"]) == ("oa/USD", "20.00 USD", True) and "50" in now["threshold"]
+    table = run(config_path, url, "list").stdout
+    assert "low" in table and "Now (evaluated, nothing sent)" in table and "20.00 USD" in table
+    assert len(received) == 1  # listing evaluates, never sends
 
 
 def test_channel_test_ok_failed_and_unknown(config_path: Path, hook):

@@ -12,7 +12,7 @@ from creditgauge.analysis.alerts.rules import active_rules
 from creditgauge.cli.context import console, emit_json, err_console, get_config, get_engine, get_session
 from creditgauge.cli.status import in_zone, when
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.service.alerts import alerts_overview, send_test
+from creditgauge.service.alerts import alerts_overview, scope, send_test
 
 alerts_app = typer.Typer(help="Alert rules and channels: check (for cron), test a channel, list states.",
                          no_args_is_help=True)
@@ -67,9 +67,17 @@ def list_command(
     print_fitted(console, FittedTable("Alert rules", [
         Column("rule", [r.name for r in rules], keep=True),
         Column("kind", [r.kind for r in rules], keep=True),
-        Column("scope", [r.account or r.tag or r.project or "all accounts" for r in rules], priority=1),
+        Column("scope", [scope(r) for r in rules], priority=1),
         Column("channels", [", ".join(r.channels) for r in rules], wrap=MESSAGE_WIDTH),
     ], shows_all="--wide or --json", wide=wide))
+    if checks := overview.checks:
+        print_fitted(console, FittedTable("Now (evaluated, nothing sent)", [
+            Column("rule", [c.rule for c in checks], keep=True),
+            Column("subject", [c.subject for c in checks], priority=1),
+            Column("value", [c.value for c in checks], "right", keep=True),
+            Column("threshold", [c.threshold for c in checks], "right", keep=True),
+            Column("state", [_check_state(c.firing) for c in checks], keep=True),
+        ], shows_all="--wide or --json", wide=wide))
     if rows := overview.states:
         print_fitted(console, FittedTable(f"States {in_zone(zone)}", [
             Column("rule", [s.rule for s in rows], keep=True),
@@ -86,6 +94,10 @@ def list_command(
             Column("event", [e.event for e in events], keep=True),
             Column("message", [e.message for e in events], wrap=MESSAGE_WIDTH),
         ], shows_all="--wide or --json", wide=wide))
+
+
+def _check_state(firing: bool | None) -> str:
+    return "no data" if firing is None else "firing" if firing else "ok"
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from creditgauge.store.alerts import AlertEvent, AlertState, alert_history, aler
 @dataclass(frozen=True, slots=True)
 class AlertsOverview:
     rules: list[AlertRule]
+    checks: list[RuleCheck]  # each rule over each subject now: its value against its threshold
     states: list[AlertState]
     history: list[AlertEvent]
 
@@ -27,6 +28,9 @@ class AlertsOverview:
         """The document of `creditgauge alerts list --json` and GET /api/v1/alerts."""
         return {
             "rules": [rule.model_dump(mode="json") for rule in self.rules],
+            "checks": [{"rule": c.rule, "kind": c.kind, "subject": c.subject, "value": c.value,
+                        "threshold": c.threshold, "firing": c.firing, "message": c.message, "since": c.since}
+                       for c in self.checks],
             "states": [{"rule": s.rule, "subject": s.subject, "state": s.state, "since": s.since,
                         "last_notified_at": s.last_notified_at, "message": s.message} for s in self.states],
             "history": [{"rule": e.rule, "subject": e.subject, "event": e.event, "at": e.at, "message": e.message,
@@ -35,8 +39,10 @@ class AlertsOverview:
 
 
 def alerts_overview(session: Session, *, history: int = 50) -> AlertsOverview:
-    """The rules (built-in ones included), every stored state, and the newest `history` events."""
-    return AlertsOverview(rules=active_rules(session.config), states=list(alert_states(session.engine).values()),
+    """The rules (built-in ones included), each evaluated now (nothing sent), every stored state, and the newest
+    `history` events."""
+    return AlertsOverview(rules=active_rules(session.config), checks=rule_checks(session),
+                          states=list(alert_states(session.engine).values()),
                           history=alert_history(session.engine, limit=history))
 
 
@@ -109,13 +115,14 @@ def rule_checks(session: Session) -> list[RuleCheck]:
     covered = {finding.rule for finding in findings}
     for rule in rules.values():  # every rule is listed, also one whose scope matches no data
         if rule.name not in covered:
-            checks.append(RuleCheck(rule.name, rule.kind, _scope(rule), "—", threshold_text(rule), None,
+            checks.append(RuleCheck(rule.name, rule.kind, scope(rule), "—", threshold_text(rule), None,
                                     "no data in this rule's scope yet (not reported, not tracked)", None))
     order = list(rules)
     return sorted(checks, key=lambda check: order.index(check.rule))  # in the config's order
 
 
-def _scope(rule: AlertRule) -> str:
+def scope(rule: AlertRule) -> str:
+    """Which accounts, project, key or tag a rule watches, in words."""
     parts = [rule.account or "every account", *([f"project {rule.project}"] if rule.project else []),
              *([f"key {rule.key}"] if rule.key else []), *([f"tag {rule.tag}"] if rule.tag else [])]
     return " ".join(parts)

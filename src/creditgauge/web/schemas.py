@@ -42,6 +42,8 @@ class Rows(BaseModel):
 
 class AlertsOverview(BaseModel):
     rules: list[dict[str, Any]]
+    checks: list[dict[str, Any]] = Field(description="each rule over each subject, evaluated now (nothing sent): "
+                                                     "value against threshold, firing (null: no data yet)")
     states: list[dict[str, Any]]
     history: list[dict[str, Any]]
 
