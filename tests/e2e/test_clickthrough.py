@@ -169,6 +169,10 @@ def test_a_phone_reaches_every_tab_and_reconcile_fits(browser: Any, demo: Demo) 
         assert phone.locator("nav a[aria-current='page']").inner_text() == label
     table = phone.get_by_test_id("reconcile-table")
     assert table.evaluate("t => t.scrollWidth - t.parentElement.clientWidth") <= 0
+    phone.goto("/keys")  # the keys too: each a card, its name and its leak flag without scrolling sideways
+    keys = phone.get_by_test_id("keys-table")
+    assert keys.evaluate("t => t.scrollWidth - t.parentElement.clientWidth") <= 0
+    assert "prototype-2024" in keys.locator("tr[data-suspect='true']").first.inner_text()
     context.close()
 
 
