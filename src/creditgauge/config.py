@@ -252,6 +252,13 @@ class ProxyConfig(Strict):
     journal_dir: str | None = None
     queue_size: int = Field(100_000, ge=100)
     batch_size: int = Field(500, ge=1)
+    # How long and how much the proxy waits for and reads (these defaults are the proxy's own, see capture.proxy).
+    connect_timeout_seconds: float = Field(30.0, gt=0)  # to open a connection to the provider
+    read_timeout_seconds: float = Field(600.0, gt=0)  # between two reads of the provider's answer (long streams)
+    idle_timeout_seconds: float = Field(30.0, gt=0)  # a client connection without a complete request is closed
+    body_timeout_seconds: float = Field(120.0, gt=0)  # to receive a request body the proxy reads whole
+    max_request_mb: int = Field(64, ge=1, le=4096)  # a JSON request read whole; larger uploads stream through
+    max_connections: int = Field(2048, ge=1)  # client connections open at once; more are closed
 
 
 class ServeConfig(Strict):

@@ -1,9 +1,17 @@
-"""Shared by the capture tests: keys, the Stack handle and the accounts config."""
+"""Shared by the capture tests: keys, the Stack handle, the accounts config, a TCP gate, and `creditgauge proxy`
+as a real process."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -129,3 +137,41 @@ def gated_url(base_url: str, gate: TcpGate) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(base_url).set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ProxyProcess:
+    def __init__(self, config: Path, port: int, log: Path) -> None:
+        self.config, self.port, self.log = config, port, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "CREDITGAUGE_DATABASE_URL"}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "creditgauge", "--config", str(self.config), "proxy", "--port",
+                 str(self.port)], stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"proxy did not start: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def terminate(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)

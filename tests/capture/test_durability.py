@@ -5,9 +5,6 @@ load (PostgreSQL behind a closed TCP gate; SQLite held by another process's excl
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from capture_support import TcpGate, gated_url
+from capture_support import ProxyProcess, TcpGate, free_port, gated_url
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -28,49 +25,11 @@ from creditgauge.store.engine import open_engine
 KEY = "sk-proj-durability000000000000000"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def write_config(path: Path, database_url: str, upstream_url: str, journal: Path) -> Path:
     path.write_text(
         f'database_url = "{database_url}"\n\n[proxy]\njournal_dir = "{journal}"\nbatch_size = 50\n\n'
         f'[accounts.openai-main]\nprovider = "openai"\nbase_url = "{upstream_url}"\n', encoding="utf-8")
     return path
-
-
-class ProxyProcess:
-    def __init__(self, config: Path, port: int, log: Path) -> None:
-        self.config, self.port, self.log = config, port, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "CREDITGAUGE_DATABASE_URL"}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "creditgauge", "--config", str(self.config), "proxy", "--port",
-                 str(self.port)], stdout=log, stderr=log, env=env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"proxy did not start: {self.log.read_text()}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def terminate(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(60)
 
 
 async def load(url: str, seconds: float, completed: list[str], kill_after: float | None = None,

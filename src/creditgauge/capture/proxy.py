@@ -53,7 +53,7 @@ from creditgauge.capture.recorder import Recorder
 from creditgauge.capture.upstreams import upstream_base
 from creditgauge.capture.usage import Usage
 from creditgauge.capture.websocket import is_websocket, relay_websocket
-from creditgauge.config import AccountConfig
+from creditgauge.config import AccountConfig, ProxyConfig
 from creditgauge.domain import utcnow
 
 log = logging.getLogger("creditgauge.capture.proxy")
@@ -65,12 +65,14 @@ HOP_BY_HOP = frozenset({
     "trailers", "transfer-encoding", "upgrade", "host", "content-length",
 })
 _NOT_FORWARDED = (*HOP_BY_HOP, TAGS_HEADER)
-MAX_REQUEST_BYTES = 64 * 1024 * 1024  # a JSON request read whole (inference calls); larger uploads stream through
+# The defaults of the `[proxy]` settings, which say what each is.
+_DEFAULTS = ProxyConfig()
+MAX_REQUEST_BYTES = _DEFAULTS.max_request_mb * 1024 * 1024
 OFF_LOOP_BYTES = 256 * 1024  # bodies larger than this are parsed in a worker thread
 OFF_LOOP_ENCODED_BYTES = 16 * 1024  # a compressed body this large may inflate a thousandfold
-IDLE_TIMEOUT = 30.0  # seconds a connection may stay open without sending a complete request
-BODY_TIMEOUT = 120.0  # seconds to receive a request body the proxy reads whole
-MAX_CONNECTIONS = 2048
+IDLE_TIMEOUT = _DEFAULTS.idle_timeout_seconds
+BODY_TIMEOUT = _DEFAULTS.body_timeout_seconds
+MAX_CONNECTIONS = _DEFAULTS.max_connections
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +158,9 @@ class BoundedServer(web.Server):
 
 
 class RecordingProxy:
-    def __init__(self, routes: Mapping[str, Route], recorder: Recorder, *, connect_timeout: float = 30.0,
-                 read_timeout: float = 600.0, max_request_bytes: int = MAX_REQUEST_BYTES,
+    def __init__(self, routes: Mapping[str, Route], recorder: Recorder, *,
+                 connect_timeout: float = _DEFAULTS.connect_timeout_seconds,
+                 read_timeout: float = _DEFAULTS.read_timeout_seconds, max_request_bytes: int = MAX_REQUEST_BYTES,
                  max_inflated_bytes: int = MAX_INFLATED_BYTES, idle_timeout: float = IDLE_TIMEOUT,
                  body_timeout: float = BODY_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
                  otlp: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]] | None = None) -> None:

@@ -87,7 +87,13 @@ def build_recorder(config: Config, journal_dir: Path, *, writes_in_child: bool =
 
 async def serve_proxy(config: Config, recorder: Recorder, host: str, port: int,
                       *, drain_seconds: float = 30.0, otlp: OtlpReceiver | None = None) -> None:
+    settings = config.proxy
     proxy = RecordingProxy(routes_for(config.accounts), recorder,
+                           connect_timeout=settings.connect_timeout_seconds,
+                           read_timeout=settings.read_timeout_seconds,
+                           max_request_bytes=settings.max_request_mb * 1024 * 1024,
+                           idle_timeout=settings.idle_timeout_seconds, body_timeout=settings.body_timeout_seconds,
+                           max_connections=settings.max_connections,
                            otlp=aiohttp_handler(otlp) if otlp is not None else None)
     runner = proxy.runner(shutdown_timeout=drain_seconds, handle_signals=False)
     await runner.setup()
