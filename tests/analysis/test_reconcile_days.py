@@ -92,3 +92,19 @@ def test_against_the_fake_openai_costs_synced_for_real(engine, monkeypatch):
     assert by_day["2026-03-12"].difference == Decimal("-2.50")
     assert {d for d, row in by_day.items() if row.direction} <= set(shifts)
     assert all(row.difference == 0 for d, row in by_day.items() if d not in shifts)
+
+
+def test_a_day_tracked_without_prices_says_tracked_is_a_lower_bound(engine):
+    """A day whose tracked requests have no price is never compared as if they cost 0: the flag names the unpriced
+    requests as the likelier cause, with the fix."""
+    reported(engine, "ant", "2026-03-10", "3.00", provider="anthropic", model="gpt-a")
+    tracked(engine, "ant", at("2026-03-10", 10), "3.00", provider="anthropic", model="gpt-a")
+    reported(engine, "ant", "2026-03-11", "9.00", provider="anthropic", model="new-model")
+    for hour in (9, 10):
+        tracked(engine, "ant", at("2026-03-11", hour), None, provider="anthropic", model="new-model")
+    config = make_config({"ant": {"provider": "anthropic", "key_env": "K"}})
+    day = next(r for r in reconcile(config, engine, since=date(2026, 3, 10), now=NOW).to_dict()["rows"]
+               if r["day"] == date(2026, 3, 11))
+    assert day["flagged"] and day["unpriced_requests"] == 2
+    assert day["explanation"].startswith("2 tracked requests have no price, so tracked is a lower bound")
+    assert "[accounts.ant.prices]" in day["explanation"]

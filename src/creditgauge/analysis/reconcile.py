@@ -82,13 +82,25 @@ class DayComparison:
             return None
         return "reported_above_tracked" if self.difference > 0 else "tracked_above_reported"
 
+    @property
+    def explanation(self) -> str | None:
+        """The likely cause of a flagged day. Tracked requests without a price make the tracked figure a lower
+        bound (they are never priced at 0): said first, as the likelier cause of a reported figure above it."""
+        direction = self.direction
+        if direction is None:
+            return None
+        if direction == "reported_above_tracked" and self.unpriced_requests:
+            return (f"{self.unpriced_requests} tracked requests have no price, so tracked is a lower bound (set "
+                    f"[accounts.{self.account}.prices], then `creditgauge reprice`); else {EXPLAIN[direction]}")
+        return EXPLAIN[direction]
+
     def to_dict(self) -> dict[str, Any]:
         direction = self.direction
         return {
             "account": self.account, "provider": self.provider, "day": self.day, "currency": self.currency,
             "reported": self.reported, "tracked": self.tracked, "difference": self.difference, "ratio": self.ratio,
             "flagged": direction is not None, "direction": direction,
-            "explanation": EXPLAIN[direction] if direction else None, "tolerance": self.tolerance,
+            "explanation": self.explanation, "tolerance": self.tolerance,
             "unpriced_requests": self.unpriced_requests, "breakdown": [p.to_dict() for p in self.breakdown],
         }
 

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from creditgauge import clock
 from creditgauge.analysis.daily import spend_series, split_by_dimension
-from creditgauge.analysis.reconcile import EXPLAIN, reconcile
+from creditgauge.analysis.reconcile import reconcile
 from creditgauge.analysis.status import StatusReport, status
 from creditgauge.cli.context import console, err_console, print_table
 from creditgauge.cli.status import kind_label, shown, status_table
@@ -160,7 +160,7 @@ def _reconcile_flags(handle: DemoHandle) -> None:
     title = (f"Reconciliation, {handle.scenario.first} to {result.until}: {len(result.flagged)} of "
              f"{len(result.rows)} account-days flagged ({', '.join(sorted(compared)) or 'no account'} compared)")
     rows = [(row.account, row.day, f"{shown(row.reported)} {row.currency}", shown(row.tracked),
-             shown(row.difference), EXPLAIN[row.direction]) for row in result.flagged if row.direction]
+             shown(row.difference), row.explanation or "") for row in result.flagged if row.direction]
     skipped: dict[str, list[str]] = defaultdict(list)
     for name, reason in result.skipped.items():
         skipped[reason].append(name)

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.text import Text
 
-from creditgauge.analysis.reconcile import EXPLAIN, DayComparison
+from creditgauge.analysis.reconcile import DayComparison
 from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_session, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
 from creditgauge.display import UNKNOWN, minor_unit, money, percent
@@ -53,8 +53,8 @@ def reconcile_command(
             parts = ", ".join(f"{p.dimension} {report.names.get(p.dimension, {}).get(p.value) or p.value} "
                               f"{money(p.difference, row.currency, signed=True)}"
                               for p in row.breakdown if abs(p.difference) >= minor_unit(row.currency))
-            notes.append(f"{row.account} {row.day}: {EXPLAIN[row.direction]}" + (f"; {parts}" if parts else ""))
-        if row.unpriced_requests:
+            notes.append(f"{row.account} {row.day}: {row.explanation}" + (f"; {parts}" if parts else ""))
+        elif row.unpriced_requests:
             notes.append(f"{row.account} {row.day}: {row.unpriced_requests} tracked requests unpriced")
     notes += [f"{name}: not compared: {reason}" for name, reason in report.skipped.items()]
     if not report.rows:
