@@ -73,10 +73,10 @@ def list_command(
     if checks := overview.checks:
         print_fitted(console, FittedTable("Now (evaluated, nothing sent)", [
             Column("rule", [c.rule for c in checks], keep=True),
-            Column("subject", [c.subject for c in checks], priority=1),
+            Column("subject", [c.subject_named for c in checks], keep=True),
             Column("value", [c.value for c in checks], "right", keep=True),
-            Column("threshold", [c.threshold for c in checks], "right", keep=True),
             Column("state", [_check_state(c.firing) for c in checks], keep=True),
+            Column("threshold", [c.threshold for c in checks], priority=1),
         ], shows_all="--wide or --json", wide=wide))
     if rows := overview.states:
         print_fitted(console, FittedTable(f"States {in_zone(zone)}", [

@@ -12,7 +12,7 @@ from rich.text import Text
 from creditgauge import clock
 from creditgauge.cli.context import OutputFormat, console, emit_csv, emit_json, get_config, get_engine, output_format
 from creditgauge.cli.tables import WIDE_HELP, Column, FittedTable, print_fitted
-from creditgauge.display import NOT_REPORTED, money
+from creditgauge.display import NOT_REPORTED, UNKNOWN, money
 from creditgauge.errors import ConfigError
 from creditgauge.redact import fingerprint
 from creditgauge.service.keys import COLUMNS, csv_rows, key_label, keys_report, keys_window
@@ -63,8 +63,11 @@ def _print_fingerprint(variable: str) -> None:
 
 
 def _amount(row: dict[str, Any], name: str) -> str:
+    """An amount with its currency (keys of several currencies share the table); unknown says which side lacks it."""
     value = row[name]
-    return NOT_REPORTED if value is None else money(value, row["currency"])
+    if value is None:
+        return {"reported": NOT_REPORTED, "tracked": "not tracked"}.get(name, UNKNOWN)
+    return money(value, row["currency"], show_currency=name != "difference")
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[Column]:

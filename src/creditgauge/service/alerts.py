@@ -13,6 +13,7 @@ from creditgauge.analysis.alerts.engine import Delivery, send_test_notice
 from creditgauge.analysis.alerts.rules import active_rules, evaluate
 from creditgauge.config import AlertRule, Config
 from creditgauge.display import money
+from creditgauge.service.names import load_names, named_text
 from creditgauge.service.session import Session
 from creditgauge.store.alerts import AlertEvent, AlertState, alert_history, alert_states
 
@@ -28,7 +29,8 @@ class AlertsOverview:
         """The document of `creditgauge alerts list --json` and GET /api/v1/alerts."""
         return {
             "rules": [rule.model_dump(mode="json") for rule in self.rules],
-            "checks": [{"rule": c.rule, "kind": c.kind, "subject": c.subject, "value": c.value,
+            "checks": [{"rule": c.rule, "kind": c.kind, "subject": c.subject, "subject_named": c.subject_named,
+                        "value": c.value,
                         "threshold": c.threshold, "firing": c.firing, "message": c.message, "since": c.since}
                        for c in self.checks],
             "states": [{"rule": s.rule, "subject": s.subject, "state": s.state, "since": s.since,
@@ -60,6 +62,7 @@ class RuleCheck:
     firing: bool | None  # None: the rule covers nothing with data yet (no subject to compare)
     message: str
     since: datetime | None  # when the stored state last changed (None: never notified)
+    subject_named: str  # the subject with the provider's name after each project or key id in it
 
 
 def threshold_text(rule: AlertRule) -> str:
@@ -106,17 +109,20 @@ def rule_checks(session: Session) -> list[RuleCheck]:
     rules = {rule.name: rule for rule in active_rules(session.config)}
     states = alert_states(session.engine)
     checks = []
+    names = load_names(session.engine)
     findings = evaluate(session.config, session.engine, now=session.now())
     for finding in findings:
         rule, state = rules[finding.rule], states.get((finding.rule, finding.subject))
         checks.append(RuleCheck(finding.rule, rule.kind, finding.subject,
                                 _value_text(rule.kind, finding.subject, finding.value), threshold_text(rule),
-                                finding.firing, finding.message, None if state is None else state.since))
+                                finding.firing, finding.message, None if state is None else state.since,
+                                named_text(finding.subject, names)))
     covered = {finding.rule for finding in findings}
     for rule in rules.values():  # every rule is listed, also one whose scope matches no data
         if rule.name not in covered:
             checks.append(RuleCheck(rule.name, rule.kind, scope(rule), "—", threshold_text(rule), None,
-                                    "no data in this rule's scope yet (not reported, not tracked)", None))
+                                    "no data in this rule's scope yet (not reported, not tracked)", None,
+                                    scope(rule)))
     order = list(rules)
     return sorted(checks, key=lambda check: order.index(check.rule))  # in the config's order
 

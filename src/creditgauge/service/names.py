@@ -34,6 +34,17 @@ class Names:
         return found.name if found else None
 
 
+def named_text(text: str, names: Names) -> str:
+    """`text` with each word that is a project, key or workspace id followed by its name: an alert's subject
+    ("openai key key_Dg3…") reads "openai key key_Dg3… (prototype-2024)"."""
+    words = []
+    for word in text.split(" "):
+        found = next((entity for kind in ("api_key", "project", "workspace")
+                      if (entity := names.entity(kind, word)) is not None), None)
+        words.append(f"{word} ({found.name})" if found else word)
+    return " ".join(words)
+
+
 def load_names(engine: Engine) -> Names:
     return Names(entities(engine))
 
