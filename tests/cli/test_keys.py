@@ -181,3 +181,7 @@ def test_the_demo_ships_alert_rules_that_fired_and_resolved(demo_kept: Kept) -> 
     assert {("leaked-key", "fired"), ("leaked-key", "resolved"), ("runway-under-two-weeks", "fired")} <= events
     fired = next(e for e in alerts["history"] if e["rule"] == "leaked-key" and e["event"] == "fired")
     assert "prototype-2024" in fired["message"] and f"{LEAK_AMOUNT} USD" in fired["message"]
+    now = {(c["rule"], c["subject_named"]): c for c in alerts["checks"]}  # each rule now, subjects with names
+    budget = next(c for (rule, _), c in now.items() if rule == "support-bot-budget")
+    assert "(support-bot)" in budget["subject_named"] and budget["value"].endswith(" USD")  # found by its name
+    assert any(rule == "leaked-key" and "(prototype-2024)" in subject for rule, subject in now)
