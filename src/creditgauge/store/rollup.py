@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, Insert, case, delete, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from creditgauge.domain import day_start
@@ -70,11 +71,16 @@ def add_events(connection: Connection, columns: Mapping[str, Sequence[Any]], *, 
             for name in SUMS:
                 item[name] = -item[name]
         items.append(item)
+    connection.execute(_upsert(connection.dialect.name), items)
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    """The rollup's upsert, built once a dialect (building it took more than executing it for a small batch)."""
     table = schema.usage_daily
-    statement = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
-    statement = statement.on_conflict_do_update(
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return statement.on_conflict_do_update(
         index_elements=["day", "dims_key"], set_={name: table.c[name] + statement.excluded[name] for name in SUMS})
-    connection.execute(statement, items)
 
 
 def _picked(values: Sequence[Any], positions: list[int] | None) -> Sequence[Any]:
