@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from itertools import chain, compress
+from itertools import compress
 from operator import attrgetter
 from typing import Any
 
@@ -58,14 +58,10 @@ def insert_events(connection: Connection, events: Sequence[UsageEvent], *, count
         columns = {name: list(compress(values, new)) for name, values in columns.items()}
     rollup.add_events(connection, columns)  # keep usage_daily in step
     tags = [(e.id, k, v) for e in events if e.tags and e.id in new_ids for k, v in e.tags.items()]
-    if not tags:
-        return len(new_ids)
-    # Straight to the driver, as the events: SQLAlchemy's per-row handling cost more than the insert.
-    insert_tags, conflict = "INSERT INTO event_tags (event_id, key, value)", "ON CONFLICT (event_id, key) DO NOTHING"
-    if connection.dialect.name == "sqlite":
-        _sqlite_insert(connection, insert_tags, 3, list(chain.from_iterable(tags)), conflict)
-    else:
-        connection.exec_driver_sql(f"{insert_tags} VALUES (%s, %s, %s) {conflict}", tags)
+    if tags:  # straight to the driver, as the events: SQLAlchemy's per-row handling cost more than the insert
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        connection.exec_driver_sql(f"INSERT INTO event_tags (event_id, key, value) VALUES ({mark}, {mark}, {mark}) "
+                                   "ON CONFLICT (event_id, key) DO NOTHING", tags)
     return len(new_ids)
 
 
@@ -116,29 +112,22 @@ def _tags_json(usual: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _insert_sqlite(connection: Connection, rows: dict[str, Sequence[Any]], stored_at: datetime) -> set[str]:
-    """Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING id."""
+    """Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING id, in chunks under SQLite's parameter limit."""
     names, columns = _driver_columns(connection, rows, stored_at)
     width = len(names)
-    flat: list[Any] = [None] * (len(rows["id"]) * width)
-    for index, column in enumerate(columns):  # row-major parameters, laid a column at a time by slicing
-        flat[index::width] = column
-    return set(_sqlite_insert(connection, f"INSERT INTO usage_events ({', '.join(names)})", width, flat,
-                              "ON CONFLICT (id) DO NOTHING RETURNING id"))
-
-
-def _sqlite_insert(connection: Connection, head: str, width: int, flat: list[Any], tail: str) -> list[Any]:
-    """`head VALUES (...), (...) tail` for rows of `width` values laid flat, in chunks under SQLite's parameter
-    limit (one statement for many rows costs a third less than a row at a time). Returns what RETURNING gave."""
-    per_chunk = SQLITE_MAX_PARAMS // width * width
+    per_chunk = SQLITE_MAX_PARAMS // width
     row_marks = "(" + ", ".join("?" * width) + ")"
-    returned: list[Any] = []
-    for offset in range(0, len(flat), per_chunk):
-        chunk = tuple(flat[offset:offset + per_chunk])
-        result = connection.exec_driver_sql(f"{head} VALUES {', '.join([row_marks] * (len(chunk) // width))} {tail}",
-                                            chunk)
-        if result.returns_rows:
-            returned += result.scalars().all()
-    return returned
+    new_ids: set[str] = set()
+    total = len(rows["id"])
+    for offset in range(0, total, per_chunk):
+        count = min(per_chunk, total - offset)
+        sql = (f"INSERT INTO usage_events ({', '.join(names)}) VALUES {', '.join([row_marks] * count)} "
+               "ON CONFLICT (id) DO NOTHING RETURNING id")
+        flat: list[Any] = [None] * (count * width)
+        for index, column in enumerate(columns):  # row-major parameters, laid a column at a time by slicing
+            flat[index::width] = column[offset:offset + count]
+        new_ids.update(connection.exec_driver_sql(sql, tuple(flat)).scalars().all())
+    return new_ids
 
 
 def _insert_postgresql(connection: Connection, rows: dict[str, Sequence[Any]], stored_at: datetime) -> set[str]:
