@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
@@ -223,6 +223,27 @@ def price_problem(event: UsageEvent) -> str | None:
     except InvalidValue as exc:
         return str(exc)
     return None
+
+
+def price_checker() -> Callable[[UsageEvent], str | None]:
+    """`price_problem` for one checked batch, remembering the price texts (currency, source, version) it found
+    plain: a batch has few, so most events cost one set lookup and the cost's bounds."""
+    plain: set[tuple[Any, Any, Any]] = set()
+
+    def check(event: UsageEvent) -> str | None:
+        cost, texts = event.cost, (event.currency, event.price_source, event.prices_version)
+        try:
+            known = texts in plain
+        except TypeError:  # an unhashable value: price_problem says what is wrong with it
+            known = False
+        if known and (cost is None or (type(cost) is Decimal and cost.is_finite() and 0 <= cost <= MAX_EVENT_COST)):
+            return None
+        problem = price_problem(event)
+        if problem is None:
+            plain.add(texts)
+        return problem
+
+    return check
 
 
 def event_problem(event: UsageEvent) -> str | None:

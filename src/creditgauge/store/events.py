@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import compress
 from operator import attrgetter
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, text, update
 
 from creditgauge.domain import UsageEvent, utcnow
 from creditgauge.errors import StoreError
-from creditgauge.limits import QUARANTINE_REASON, Checked, event_problem, price_problem
+from creditgauge.limits import QUARANTINE_REASON, Checked, event_problem, price_checker
 from creditgauge.store import rollup, schema
 from creditgauge.store.quarantine import QuarantineItem, event_item, quarantine_items
 
@@ -30,14 +31,18 @@ _EVENT_COLUMNS = (
 
 
 _EVENT_VALUES = attrgetter(*_EVENT_COLUMNS)
-_ROW_COLUMNS = (*_EVENT_COLUMNS, "project", "tags", "extra")
 
 
-def event_row(event: UsageEvent) -> dict[str, Any]:
-    """The event as usage_events' columns (all but `stored_at`, the same for a whole batch)."""
-    tags = event.tags
-    return dict(zip(_ROW_COLUMNS, (*_EVENT_VALUES(event), tags.get("project") if tags else None, tags or None,
-                                   event.extra or None), strict=True))
+def event_columns(events: Sequence[UsageEvent]) -> dict[str, Sequence[Any]]:
+    """A non-empty batch as usage_events' columns (all but `stored_at`, the same for the whole batch), a column at
+    a time: read by one C-level getter an event and transposed by zip, without a dict or a call for each row."""
+    transposed = zip(*map(_EVENT_VALUES, events), strict=True)
+    columns: dict[str, Sequence[Any]] = dict(zip(_EVENT_COLUMNS, transposed, strict=True))
+    tags = [event.tags or None for event in events]
+    columns["project"] = [item.get("project") if item else None for item in tags]
+    columns["tags"] = tags
+    columns["extra"] = [event.extra or None for event in events]
+    return columns
 
 
 def insert_events(connection: Connection, events: Sequence[UsageEvent], *, count_new: bool = False) -> int:
@@ -45,10 +50,13 @@ def insert_events(connection: Connection, events: Sequence[UsageEvent], *, count
     rollup. Returns how many were new (`count_new` is kept for callers; the count is always exact now)."""
     if not events:
         return 0
-    rows = [event_row(event) for event in events]
+    columns = event_columns(events)
     insert = _insert_postgresql if connection.dialect.name == "postgresql" else _insert_sqlite
-    new_ids = insert(connection, rows, utcnow())
-    rollup.add_events(connection, [row for row in rows if row["id"] in new_ids])  # keep usage_daily in step
+    new_ids = insert(connection, columns, utcnow())
+    if len(new_ids) < len(events):  # some were stored before (or repeated in the batch): only the new ones count
+        new = _first_new(columns["id"], new_ids)
+        columns = {name: list(compress(values, new)) for name, values in columns.items()}
+    rollup.add_events(connection, columns)  # keep usage_daily in step
     tags = [(e.id, k, v) for e in events if e.tags and e.id in new_ids for k, v in e.tags.items()]
     if tags:  # straight to the driver, as the events: SQLAlchemy's per-row handling cost more than the insert
         mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
@@ -57,24 +65,32 @@ def insert_events(connection: Connection, events: Sequence[UsageEvent], *, count
     return len(new_ids)
 
 
-def _driver_columns(connection: Connection, rows: Sequence[dict[str, Any]],
-                    stored_at: datetime) -> tuple[list[str], list[list[Any]]]:
+def _first_new(ids: Sequence[str], new_ids: set[str]) -> list[bool]:
+    """Which rows the insert stored: those with a new id, the first of each (the database skipped the repeats)."""
+    left = set(new_ids)
+    stored = []
+    for event_id in ids:
+        stored.append(event_id in left)
+        left.discard(event_id)
+    return stored
+
+
+def _driver_columns(connection: Connection, columns: dict[str, Sequence[Any]],
+                    stored_at: datetime) -> tuple[list[str], list[Sequence[Any]]]:
     """Column names and each column's values as the driver takes them, through the columns' own bind processing
     (`stored_at` processed once for the batch; tags written by orjson in JSONText's form).
     The hot path talks to the driver directly, a column at a time: SQLAlchemy's per-row parameter handling
     costs more than the database's work for a batch of small rows."""
     dialect = connection.dialect
-    names = [*rows[0], "stored_at"]
-    columns = []
-    for name in names[:-1]:
-        values = [row[name] for row in rows]
+    values: list[Sequence[Any]] = []
+    for name, column in columns.items():
         process = _bind_processor(dialect, name)
         if name == "tags" and process is not None:
             process = _tags_json(process)
-        columns.append(values if process is None else list(map(process, values)))
+        values.append(column if process is None else list(map(process, column)))
     process = _bind_processor(dialect, "stored_at")
-    columns.append([stored_at if process is None else process(stored_at)] * len(rows))
-    return names, columns
+    values.append([stored_at if process is None else process(stored_at)] * len(columns["id"]))
+    return [*columns, "stored_at"], values
 
 
 def _bind_processor(dialect: Any, name: str) -> Any:
@@ -95,25 +111,26 @@ def _tags_json(usual: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return process
 
 
-def _insert_sqlite(connection: Connection, rows: Sequence[dict[str, Any]], stored_at: datetime) -> set[str]:
+def _insert_sqlite(connection: Connection, rows: dict[str, Sequence[Any]], stored_at: datetime) -> set[str]:
     """Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING id, in chunks under SQLite's parameter limit."""
     names, columns = _driver_columns(connection, rows, stored_at)
     width = len(names)
     per_chunk = SQLITE_MAX_PARAMS // width
     row_marks = "(" + ", ".join("?" * width) + ")"
     new_ids: set[str] = set()
-    for offset in range(0, len(rows), per_chunk):
-        count = min(per_chunk, len(rows) - offset)
+    total = len(rows["id"])
+    for offset in range(0, total, per_chunk):
+        count = min(per_chunk, total - offset)
         sql = (f"INSERT INTO usage_events ({', '.join(names)}) VALUES {', '.join([row_marks] * count)} "
                "ON CONFLICT (id) DO NOTHING RETURNING id")
         flat: list[Any] = [None] * (count * width)
         for index, column in enumerate(columns):  # row-major parameters, laid a column at a time by slicing
             flat[index::width] = column[offset:offset + count]
-        new_ids.update(connection.exec_driver_sql(sql, tuple(flat)).scalars())
+        new_ids.update(connection.exec_driver_sql(sql, tuple(flat)).scalars().all())
     return new_ids
 
 
-def _insert_postgresql(connection: Connection, rows: Sequence[dict[str, Any]], stored_at: datetime) -> set[str]:
+def _insert_postgresql(connection: Connection, rows: dict[str, Sequence[Any]], stored_at: datetime) -> set[str]:
     """COPY the batch into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id.
     (A multi-row VALUES with RETURNING has tens of thousands of placeholders, which psycopg re-parses in Python on
     every batch: ten times slower.)"""
@@ -161,7 +178,7 @@ def store_checked(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
     only when the database is unreachable, so the caller retries."""
     good: list[UsageEvent] = []
     poison: list[QuarantineItem] = []
-    check = price_problem if isinstance(events, Checked) else event_problem  # a checked batch: its prices only
+    check = price_checker() if isinstance(events, Checked) else event_problem  # a checked batch: its prices only
     for event in events:
         problem = event.extra.get(QUARANTINE_REASON) if event.extra else None
         problem = problem or check(event)

@@ -2,7 +2,7 @@
 answer in milliseconds. Two ways in, both inside the writer's transaction so the rollup never disagrees with the
 events it sums:
 
-- `add_events(connection, rows)`: the event rows an INSERT just stored (not the duplicates it skipped) are summed
+- `add_events(connection, columns)`: the events an INSERT just stored (not the duplicates it skipped) are summed
   per day and dimensions in Python and added with one upsert.
 - `rebuild(connection, since, until)`: the days of [since, until) are recomputed from usage_events in SQL (after a
   reprice changed costs, after a bulk load, and by the migration that created the table).
@@ -10,16 +10,17 @@ events it sums:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from operator import itemgetter
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, Insert, case, delete, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from creditgauge.domain import as_utc, day_start
+from creditgauge.domain import day_start
 from creditgauge.store import schema
 
 DIMENSIONS = ("account", "provider", "model", "project", "key_fingerprint", "endpoint", "source", "currency")
@@ -32,40 +33,59 @@ REPORT_COLUMNS = {"account": "account", "provider": "provider", "model": "model"
                   "key": "key_fingerprint", "endpoint": "endpoint", "source": "source"}
 
 
-_DIMENSION_VALUES = itemgetter(*DIMENSIONS)
-
-
 def _joined_key(values: tuple[Any, ...]) -> str:
     return SEPARATOR.join("" if value is None else str(value) for value in values)
 
 
-def add_events(connection: Connection, rows: Sequence[dict[str, Any]], *, sign: int = 1) -> None:
-    """Add newly inserted event rows (dicts with usage_events' columns) to their days (`sign=-1` takes them
-    out again). Rows are grouped first and each group summed a column at a time: this runs for every batch the
-    proxy stores, and per-row bookkeeping cost more than the database's own work."""
-    groups: dict[tuple[date, tuple[Any, ...]], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault((as_utc(row["ts"]).date(), _DIMENSION_VALUES(row)), []).append(row)
-    if not groups:
+def _utc_day(value: datetime) -> date:
+    """An event time's UTC date (naive times are UTC, as SQLite returns them)."""
+    if value.tzinfo is None or value.tzinfo is UTC:
+        return value.date()
+    return value.astimezone(UTC).date()
+
+
+def add_events(connection: Connection, columns: Mapping[str, Sequence[Any]], *, sign: int = 1) -> None:
+    """Add newly inserted events, given as usage_events' columns (name -> the events' values), to their days
+    (`sign=-1` takes them out again). Rows are grouped by position first and each group summed a column at a time
+    by C-level builtins: this runs for every batch the proxy stores, and per-row bookkeeping cost more than the
+    database's own work."""
+    if not columns.get("ts"):
         return
+    groups: defaultdict[tuple[date, tuple[Any, ...]], list[int]] = defaultdict(list)
+    keys = zip(map(_utc_day, columns["ts"]), zip(*(columns[name] for name in DIMENSIONS), strict=True), strict=True)
+    for index, key in enumerate(keys):
+        groups[key].append(index)
+    whole = len(groups) == 1  # the usual batch: one day, one account and model, summed without picking
     items = []
     for (day, dimensions), members in groups.items():
+        positions = None if whole else members
+        costs, requests = _picked(columns["cost"], positions), _picked(columns["requests"], positions)
         item: dict[str, Any] = {"day": day_start(day), "dims_key": _joined_key(dimensions),
                                 **dict(zip(DIMENSIONS, dimensions, strict=True))}
-        item["cost"] = sum((row["cost"] for row in members if row["cost"] is not None), Decimal(0))
-        item["unpriced_requests"] = sum(int(row["requests"]) for row in members if row["cost"] is None)
+        item["cost"] = sum([cost for cost in costs if cost is not None], Decimal(0))
+        item["unpriced_requests"] = sum([count for cost, count in zip(costs, requests, strict=True) if cost is None])
         item["events"] = len(members)
         for name in MEASURES:
-            item[name] = sum(int(row[name] or 0) for row in members)
+            item[name] = sum(filter(None, _picked(columns[name], positions)))
         if sign < 0:
             for name in SUMS:
                 item[name] = -item[name]
         items.append(item)
+    connection.execute(_upsert(connection.dialect.name), items)
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    """The rollup's upsert, built once a dialect (building it took more than executing it for a small batch)."""
     table = schema.usage_daily
-    statement = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
-    statement = statement.on_conflict_do_update(
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return statement.on_conflict_do_update(
         index_elements=["day", "dims_key"], set_={name: table.c[name] + statement.excluded[name] for name in SUMS})
-    connection.execute(statement, items)
+
+
+def _picked(values: Sequence[Any], positions: list[int] | None) -> Sequence[Any]:
+    """The values at these positions (None: all of them)."""
+    return values if positions is None else [values[index] for index in positions]
 
 
 def replace_prices(connection: Connection, prices: dict[str, tuple[Decimal | None, str]]) -> None:
@@ -73,13 +93,17 @@ def replace_prices(connection: Connection, prices: dict[str, tuple[Decimal | Non
     old prices to the new ones, and drop day rows left with no event."""
     events, table = schema.usage_events, schema.usage_daily
     ids = list(prices)
-    old: list[dict[str, Any]] = []
+    names = ("id", "ts", "cost", *DIMENSIONS, *MEASURES)
+    old: list[Any] = []
     for offset in range(0, len(ids), 900):
         chunk = ids[offset:offset + 900]
-        query = select(events.c.id, events.c.ts, events.c.cost, *(events.c[name] for name in (*DIMENSIONS, *MEASURES)))
-        old += [dict(row._mapping) for row in connection.execute(query.where(events.c.id.in_(chunk)))]
-    add_events(connection, old, sign=-1)
-    add_events(connection, [{**row, "cost": prices[row["id"]][0], "currency": prices[row["id"]][1]} for row in old])
+        query = select(*(events.c[name] for name in names))
+        old += connection.execute(query.where(events.c.id.in_(chunk))).all()
+    if old:
+        columns: dict[str, Sequence[Any]] = dict(zip(names, zip(*old, strict=True), strict=True))
+        add_events(connection, columns, sign=-1)
+        add_events(connection, {**columns, "cost": [prices[event_id][0] for event_id in columns["id"]],
+                                "currency": [prices[event_id][1] for event_id in columns["id"]]})
     connection.execute(delete(table).where(table.c.events <= 0))
 
 
