@@ -1,5 +1,6 @@
 """The one splitting store path (store_isolating) that the capture writer and ingest share: a database that is
-down is an outage, raised for the caller to retry, never taken for refused (poison) events."""
+down, or whose tables are gone, is an outage, raised for the caller to retry, never taken for refused (poison)
+events."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from creditgauge.domain import UsageEvent
 from creditgauge.store.events import is_outage, store_isolating
@@ -29,3 +30,16 @@ def test_a_database_that_is_down_is_raised_as_an_outage_not_refused_events(kind:
         store_isolating(engine, [event(n) for n in range(8)])
     assert is_outage(raised.value)
     engine.dispose()
+
+
+def test_a_missing_table_is_an_outage_not_poison(engine: Engine) -> None:
+    """A database whose events table was dropped (a restore gone wrong, a schema not migrated) refuses every event
+    alike: raised as an outage, nothing quarantined, the events kept for the retry."""
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE event_tags"))
+        connection.execute(text("DROP TABLE usage_events"))
+    with pytest.raises(Exception) as raised:
+        store_isolating(engine, [event(n) for n in range(8)])
+    assert is_outage(raised.value)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM quarantine")).scalar() == 0

@@ -165,10 +165,15 @@ class StoreOutcome:
 
 # Errors that say the database is unreachable or busy, not that an item is bad: the batch is retried whole.
 _OUTAGES = frozenset({"OperationalError", "InterfaceError", "DisconnectionError"})
+# PostgreSQL's SQLSTATEs for a schema that is not there (a table, a column, a schema; SQLite says "no such table"
+# with an OperationalError): the database is not ready for any event, none of them is bad.
+_MISSING_SCHEMA = frozenset({"42P01", "42703", "3F000"})
 
 
 def is_outage(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) or any(cls.__name__ in _OUTAGES for cls in type(exc).__mro__)
+    if isinstance(exc, OSError) or any(cls.__name__ in _OUTAGES for cls in type(exc).__mro__):
+        return True
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in _MISSING_SCHEMA
 
 
 def store_checked(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
