@@ -45,7 +45,8 @@ def keys_command(
         return
     rows = report["rows"]
     if not rows:
-        console.print("no keys known; run `creditgauge sync` (OpenAI and Anthropic admin keys list them)")
+        console.print("no keys known; run `creditgauge sync` (OpenAI and Anthropic admin keys, an xAI management "
+                      "key and an OpenRouter provisioning key list them)")
         return
     notes = [f"{key_label(row)} ({row['account']}): leak suspect, "
              f"{money(row['suspect_amount'], row['currency'], show_currency=True)} on "

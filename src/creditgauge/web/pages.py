@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditgauge.errors import ConfigError
-from creditgauge.service.alerts import channel_names, rule_checks, send_test
+from creditgauge.service.alerts import channel_names, send_test
 from creditgauge.service.drilldown import narrow_spend, report_by, spend_shares, usage_shares
 from creditgauge.service.keys import key_label, key_ref
 from creditgauge.service.reports import SPEND_SOURCES, USAGE_SOURCES, spend_columns, usage_columns
@@ -105,8 +105,9 @@ def ledger_remove(ctx: Ctx, entry_id: int) -> Response:
 
 @router.get("/alerts")
 def alerts(request: Request, ctx: Ctx) -> Response:
-    return render(request, "alerts.html", title="Alerts", alerts=answers.alerts_overview(ctx),
-                  checks=rule_checks(ctx), channels=channel_names(ctx), message=request.query_params.get("message"))
+    overview = answers.alerts_overview(ctx)  # its checks are the rules evaluated now, once
+    return render(request, "alerts.html", title="Alerts", alerts=overview, checks=overview["checks"],
+                  channels=channel_names(ctx), message=request.query_params.get("message"))
 
 
 @router.post("/alerts/test", dependencies=[Csrf])
