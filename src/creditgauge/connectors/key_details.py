@@ -1,4 +1,4 @@
-"""Readers for what a provider's key list says of a key beside its name (xAI, OpenRouter): its times as ISO 8601 UTC
+"""Readers for what a provider's key list says of a key beside its name (OpenAI, xAI, OpenRouter): its times as ISO UTC
 and its status. A value that cannot be read is unknown (None), never guessed: these are details, not money."""
 
 from __future__ import annotations

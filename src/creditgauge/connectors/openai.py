@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from creditgauge.config import AccountConfig
@@ -24,6 +23,7 @@ from creditgauge.connectors.base import (
     require,
     require_list,
 )
+from creditgauge.connectors.key_details import iso_time
 from creditgauge.domain import (
     Capability,
     CostBucket,
@@ -344,17 +344,11 @@ def _key_details(key: dict[str, Any], project_id: str) -> dict[str, Any]:
     who = _mapping(owner.get(str(owner.get("type", ""))))
     return {"redacted": key.get("redacted_value"), "project": project_id,
             "owner": who.get("email") or who.get("name") or who.get("id"),
-            "created_at": _iso_time(key.get("created_at")), "last_used_at": _iso_time(key.get("last_used_at"))}
+            "created_at": iso_time(key.get("created_at")), "last_used_at": iso_time(key.get("last_used_at"))}
 
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _iso_time(seconds: Any) -> str | None:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | Decimal):
-        return None
-    return datetime.fromtimestamp(int(seconds), UTC).isoformat()
 
 
 PROVIDER = Provider(
