@@ -11,6 +11,10 @@ One bad event never stops it: the store quarantines what cannot be stored as it 
 still fails while the database answers is split until the failing event is alone, and that one goes to the
 journal directory's quarantine file. Only an unreachable database makes the writer wait (and retry). The thread
 never dies on an error, and `flush()` reports what could not be stored.
+
+A store that answers later than it takes a batch (`PipelinedStore`: the helper process) gets the next batch before
+it answers the last, up to its `depth`; the checkpoint still moves only past batches stored in journal order, and a
+batch that fails is retried alone once the answers for those sent after it are in.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Engine
 
@@ -73,12 +78,55 @@ class FlushReport:
 
 StoreFunction = Callable[[Engine, Sequence[UsageEvent]], StoreOutcome]
 CONTENT_FAILURES_BEFORE_SPLIT = 2  # a batch failing this often while the database answers is split
+QueuedEvent = tuple[UsageEvent, Position | None, bool]  # (event, its journal record's end, checked)
+
+
+@runtime_checkable
+class PipelinedStore(Protocol):
+    """A store that takes up to `depth` batches before answering the first; answers come in the order sent.
+    `receive` returns the outcome of the oldest batch sent, or raises what storing it raised."""
+
+    depth: int
+
+    def send(self, events: Sequence[UsageEvent]) -> None: ...
+
+    def receive(self) -> StoreOutcome: ...
+
+
+class InlineStore:
+    """A store function as a pipeline one batch deep: `send` stores, `receive` gives its outcome or error."""
+
+    depth = 1
+
+    def __init__(self, store: StoreFunction, engine: Engine) -> None:
+        self._store, self._engine = store, engine
+        self._answer: StoreOutcome | Exception | None = None
+
+    def send(self, events: Sequence[UsageEvent]) -> None:
+        try:
+            self._answer = self._store(self._engine, events)
+        except Exception as exc:  # handed to the writer by `receive`, as a pipelined store's failure is
+            self._answer = exc
+
+    def receive(self) -> StoreOutcome:
+        answer, self._answer = self._answer, None
+        if isinstance(answer, Exception):
+            raise answer
+        assert answer is not None, "receive() without send()"
+        return answer
+
+
+@dataclass(slots=True)
+class _SentBatch:
+    queued: list[QueuedEvent]
+    events: Sequence[UsageEvent]
+    failure: Exception | None = None  # sending it failed already: no answer will come
 
 
 class EventWriter:
     def __init__(self, engine: Engine, journal: Journal | None = None, *, batch_size: int = 500,
                  queue_size: int = 100_000, flush_interval: float = 0.25, backoff: Backoff | None = None,
-                 store: StoreFunction = store_checked) -> None:
+                 store: StoreFunction | PipelinedStore = store_checked) -> None:
         self.engine = engine
         self.journal = journal
         self.batch_size = batch_size
@@ -86,8 +134,8 @@ class EventWriter:
         self.flush_interval = flush_interval
         self.backoff = backoff or Backoff()
         self.stats = WriterStats()
-        self._store = store
-        self._queue: deque[tuple[UsageEvent, Position | None, bool]] = deque()  # (event, journal end, checked)
+        self._store = store if isinstance(store, PipelinedStore) else InlineStore(store, engine)
+        self._queue: deque[QueuedEvent] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = threading.Condition()
@@ -210,8 +258,7 @@ class EventWriter:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
             try:
-                while not self._stopping and self._write_next_batch():
-                    pass
+                self._write_queued()
                 self._replay_spilled()
             except Exception:  # a bug must not end tracking silently: logged, and the next round tries again
                 self.stats.failures += 1
@@ -219,53 +266,111 @@ class EventWriter:
             with self._idle:
                 self._idle.notify_all()
 
-    def _write_next_batch(self) -> bool:
+    def _write_queued(self) -> None:
+        """Store the queue's batches, keeping up to the store's depth of them sent before the oldest is answered;
+        checkpoint each once it and every batch before it are stored."""
+        sent: deque[_SentBatch] = deque()
+        try:
+            while True:
+                while len(sent) < self._store.depth and not self._stopping and (queued := self._take_batch()):
+                    sent.append(self._send(queued))
+                if not sent:
+                    return
+                oldest = sent.popleft()
+                failure = oldest.failure or self._receive()
+                if failure is not None:  # retried alone, after the answers of the batches sent behind it
+                    settled = [(oldest, failure), *((later, later.failure or self._receive()) for later in sent)]
+                    sent.clear()
+                    if not self._retry_in_order(settled):
+                        return
+                else:
+                    self._checkpoint(oldest.queued)
+        finally:
+            for unanswered in sent:  # left by an unexpected error: keep the store's answers in step, queue again
+                if unanswered.failure is None:
+                    self._receive()
+            with self._lock:
+                for unanswered in reversed(sent):
+                    self._queue.extendleft(reversed(unanswered.queued))
+                self._in_flight = 0
+
+    def _take_batch(self) -> list[QueuedEvent]:
         with self._lock:
-            if not self._queue:
-                return False
             count = min(self.batch_size, len(self._queue))
             batch = [self._queue.popleft() for _ in range(count)]
-            self._in_flight = count
+            self._in_flight += count
+        return batch
+
+    def _send(self, queued: list[QueuedEvent]) -> _SentBatch:
+        events = [event for event, _, _ in queued]
+        batch = _SentBatch(queued, Checked(events) if all(checked for _, _, checked in queued) else events)
+        batch.failure = self._send_events(batch.events)
+        return batch
+
+    def _send_events(self, events: Sequence[UsageEvent]) -> Exception | None:
         try:
-            events = [event for event, _, _ in batch]
-            if not self._write(Checked(events) if all(checked for _, _, checked in batch) else events):
-                with self._lock:  # stopping while the database is down: the journal keeps them
-                    self._queue.extendleft(reversed(batch))
+            self._store.send(events)
+        except Exception as exc:  # the store could not take it (its process died): retried like a failed write
+            return exc
+        return None
+
+    def _receive(self) -> Exception | None:
+        try:
+            outcome = self._store.receive()
+        except Exception as exc:  # classified and retried by _write
+            return exc
+        self._stored(outcome)
+        return None
+
+    def _retry_in_order(self, settled: list[tuple[_SentBatch, Exception | None]]) -> bool:
+        """Write again, one at a time, each batch whose answer was a failure, and checkpoint in order. False when
+        stopping while the database is down: this batch and the ones after it go back to the queue's head."""
+        for index, (batch, failure) in enumerate(settled):
+            if failure is not None and not self._write(batch.events, failure):
+                with self._lock:  # the journal keeps them too
+                    for later, _ in reversed(settled[index:]):
+                        self._queue.extendleft(reversed(later.queued))
                 return False
-            end = batch[-1][1]
-            if end is not None and self.journal is not None:
-                with self._lock:
-                    limit = self._first_spilled
-                self.journal.checkpoint(end if limit is None else min(end, limit))
-        finally:
-            with self._lock:
-                self._in_flight = 0
+            self._checkpoint(batch.queued)
         return True
 
-    def _write(self, events: Sequence[UsageEvent]) -> bool:
+    def _checkpoint(self, queued: list[QueuedEvent]) -> None:
+        end = queued[-1][1]
+        with self._lock:
+            limit = self._first_spilled
+            self._in_flight -= len(queued)
+        if end is not None and self.journal is not None:
+            self.journal.checkpoint(end if limit is None else min(end, limit))
+
+    def _stored(self, outcome: StoreOutcome) -> None:
+        self.stats.committed_batches += 1
+        self.stats.quarantined += outcome.quarantined
+
+    def _write(self, events: Sequence[UsageEvent], failure: Exception | None = None) -> bool:
         """Store with retries until it works; False only when asked to stop while the database is still down.
-        A batch that keeps failing on its content while the database answers is split to find the poison."""
+        `failure`: what the first try, already made, raised. A batch that keeps failing on its content while the
+        database answers is split to find the poison."""
         attempt = content_failures = 0
         while True:
-            try:
-                outcome = self._store(self.engine, events)
-                self.stats.committed_batches += 1
-                self.stats.quarantined += outcome.quarantined
-                return True
-            except Exception as exc:  # whatever the store raises, the writer must go on: classified below
-                self.stats.failures += 1
-                message = redact((str(getattr(exc, "orig", None) or exc) or type(exc).__name__).splitlines()[0])
-                if message != self.stats.last_error:
-                    log.warning("database write failed (%s); retrying, events stay in the journal", message)
-                self.stats.last_error = message
-                if not (is_outage(exc) or isinstance(exc, StoreError)):
-                    content_failures += 1
-                    if content_failures >= CONTENT_FAILURES_BEFORE_SPLIT:
-                        return self._split(events, message)
-                if self._stopping:
-                    return False
-                time.sleep(self.backoff.delay(attempt))
-                attempt += 1
+            if failure is None:
+                failure = self._send_events(events) or self._receive()
+                if failure is None:
+                    return True
+            self.stats.failures += 1
+            message = redact((str(getattr(failure, "orig", None) or failure) or type(failure).__name__)
+                             .splitlines()[0])
+            if message != self.stats.last_error:
+                log.warning("database write failed (%s); retrying, events stay in the journal", message)
+            self.stats.last_error = message
+            if not (is_outage(failure) or isinstance(failure, StoreError)):
+                content_failures += 1
+                if content_failures >= CONTENT_FAILURES_BEFORE_SPLIT:
+                    return self._split(events, message)
+            if self._stopping:
+                return False
+            time.sleep(self.backoff.delay(attempt))
+            attempt += 1
+            failure = None
 
     def _split(self, events: Sequence[UsageEvent], reason: str) -> bool:
         if len(events) == 1:
