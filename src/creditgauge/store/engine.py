@@ -31,6 +31,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # 64 MiB of page cache, taken only as pages are read, instead of SQLite's 2 MiB: event ids are hashes, so every
+    # insert lands on a random page of the id and tag indexes, which outgrow 2 MiB at about 50,000 events (measured:
+    # 10% less CPU storing 100,000 spans)
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
