@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from creditgauge.capture.runtime import event_loop_factory, tune_garbage_collector
+from creditgauge.capture.collector import tune_garbage_collector
+from creditgauge.capture.runtime import event_loop_factory
 
 
 def test_the_collector_skips_what_was_loaded_at_start_and_collects_young_objects_rarely() -> None:

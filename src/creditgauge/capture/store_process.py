@@ -145,11 +145,13 @@ class ProcessStore:
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The child: one batch in, one answer out, until the parent closes the pipe."""
+    from creditgauge.capture.collector import tune_garbage_collector
     from creditgauge.capture.once import store_once
     from creditgauge.store.engine import make_engine, migrate
     from creditgauge.store.events import is_outage
 
     engine = make_engine(_receive(stdin))
+    tune_garbage_collector()
     migrated = False
     while True:
         try:

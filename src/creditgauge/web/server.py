@@ -8,6 +8,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from creditgauge.capture.collector import tune_garbage_collector
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent
 from creditgauge.web.app import create_app
@@ -30,6 +31,7 @@ def serve(config: Config, engine: Engine, *, host: str = "127.0.0.1", port: int 
     app = create_app(config, engine, token=token, demo=demo, scheduler=scheduler)
     if proxy_observers is not None:
         count_proxy_events(app, proxy_observers)
+    tune_garbage_collector()  # a long-running server: its OTLP receiver decodes thousands of spans a second
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False,
                 limit_concurrency=MAX_CONCURRENT_REQUESTS, timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
