@@ -81,6 +81,34 @@ def test_metrics_never_add_to_the_spans_of_the_same_service(engine: Engine, data
         assert {event["endpoint"] for event in cg.events()} == {"chat"}
 
 
+def test_metrics_stored_before_the_spans_of_their_service_are_taken_out_when_the_spans_arrive(
+        engine: Engine, database_url: str, tmp_path: Path) -> None:
+    """A short program exports at exit, and its meter may flush before its tracer (Traceloop.init's does): the
+    buckets are stored first, then the spans replace them; another service's buckets stay."""
+    with receiver(engine, database_url, tmp_path) as cg:
+        with exporting_metrics(cg.url, "reports") as other_meters, instrumented(TracerProvider(), other_meters):
+            _ask(openai.OpenAI(base_url=f"{cg.upstream.url}/v1", api_key=OPENAI_KEY), "metrics only")
+            assert other_meters.force_flush(10_000)
+        with (exporting_metrics(cg.url, "nightly-job") as meters,
+              exporting_traces(cg.url, "nightly-job") as tracer, instrumented(tracer, meters)):
+            client = openai.OpenAI(base_url=f"{cg.upstream.url}/v1", api_key=OPENAI_KEY)
+            _ask(client, "traced and measured")
+            _ask(client, "twice")
+            assert meters.force_flush(10_000)
+            cg.flush()
+            assert {(event["tags"]["service.name"], event["requests"]) for event in cg.events()} == {
+                ("reports", 1), ("nightly-job", 2)}  # buckets only, so far
+        by_endpoint = {row["endpoint"]: row for row in cg.usage("endpoint")["rows"]}
+        reports, traced = cg.upstream.sent[0], cg.upstream.sent[1:]
+        assert sorted(by_endpoint) == ["chat", "gen_ai.client.token.usage"]
+        assert by_endpoint["chat"]["requests"] == 2
+        assert by_endpoint["chat"]["input_tokens"] == sum(t.prompt for t in traced)
+        assert by_endpoint["gen_ai.client.token.usage"]["requests"] == 1
+        assert by_endpoint["gen_ai.client.token.usage"]["input_tokens"] == reports.prompt
+        assert {(event["endpoint"], event["tags"]["service.name"]) for event in cg.events()} == {
+            ("gen_ai.client.token.usage", "reports"), ("chat", "nightly-job")}
+
+
 def test_a_bad_data_point_is_rejected_alone(engine: Engine, database_url: str, tmp_path: Path) -> None:
     import httpx
     from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import encode_metrics

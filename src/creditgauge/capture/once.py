@@ -10,6 +10,15 @@ recorded, and the proxy's (and SDK hook's) writer drops an event whose span is a
 stored is the one kept: usually the proxy's record (it knows the key's fingerprint and the status), as exporters
 batch for seconds and the proxy's writer commits within a quarter of one. `SLACK` bounds how far apart the two
 hosts' clocks may be.
+
+Spans also win over token metrics of the same service: a service's `gen_ai.client.token.usage` buckets that cover
+the time of its spans are taken out when the spans are stored. The metric reader ignores the metrics of a service
+it has seen spans from, which covers a long-running application (its spans go out every few seconds, its metrics
+every minute). A short one, a script or a job, exports both at exit, and OpenTelemetry's SDKs (Traceloop's among
+them) may flush the meter before the tracer: its buckets are stored first and its spans, a moment later, would
+count each call twice. So once spans are stored, the metric buckets of their service (its `service.name` tag)
+whose time, from the bucket's start (the event's `ts`) to its end (`extra.bucket_end`), reaches the spans' are
+deleted, and the daily rollup with them. A bucket that covers no span's time stays: it counts calls no span does.
 """
 
 from __future__ import annotations
@@ -20,15 +29,17 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Engine, select
 
-from creditgauge.capture.genai_attributes import MODEL_CALL_OPERATIONS
+from creditgauge.capture.genai_attributes import MODEL_CALL_OPERATIONS, SERVICE_NAME, TOKEN_USAGE_METRIC
 from creditgauge.domain import UsageEvent, day_start
 from creditgauge.limits import Checked
 from creditgauge.store import schema
-from creditgauge.store.events import StoreOutcome, store_checked
+from creditgauge.store.events import StoreOutcome, delete_events, row_event, store_checked
 
 SLACK = timedelta(seconds=1)
 LONGEST_CALL = timedelta(hours=1)  # how long before its span ends a call recorded elsewhere may have ended
 SPAN_SOURCE = "otlp"
+BUCKET_END = "bucket_end"  # the metric event's `extra` key for its bucket's end (ISO 8601, UTC)
+LONGEST_BUCKET = timedelta(days=1)  # how long before a span a bucket that covers it may have started
 
 
 class Sighting(NamedTuple):
@@ -133,10 +144,51 @@ def _matching(events: Sequence[UsageEvent], stored: Sequence[Sighting], *, span_
 
 def store_once(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
     """A capture writer's store: the batch less the calls already recorded from the other side of the rule,
-    stored like any captured batch (quarantining what cannot be stored)."""
+    stored like any captured batch (quarantining what cannot be stored); then the token-metric buckets its spans
+    cover are taken out."""
+
     unique: dict[str, UsageEvent] = {}
     for event in events:  # one call traced twice (two instrumentations) in one batch: stored and rolled up once
         unique.setdefault(event.id, event)
     duplicates = already_recorded(engine, list(unique.values()))
     kept = [event for event in unique.values() if event.id not in duplicates]
-    return store_checked(engine, Checked(kept) if isinstance(events, Checked) else kept)
+    outcome = store_checked(engine, Checked(kept) if isinstance(events, Checked) else kept)
+    drop_superseded_metrics(engine, kept)  # after storing: a bucket stored in this same batch is covered too
+    return outcome
+
+
+def bucket_end(event: UsageEvent) -> datetime:
+    """A metric event's bucket end; its `ts` for an event stored before the end was kept."""
+    end = event.extra.get(BUCKET_END) if event.extra else None
+    return datetime.fromisoformat(end) if isinstance(end, str) else event.ts
+
+
+def drop_superseded_metrics(engine: Engine, stored: Sequence[UsageEvent]) -> int:
+    """Delete the metric buckets that the spans among `stored` cover (see the module's rule); how many."""
+    windows: dict[str, tuple[datetime, datetime]] = {}  # service -> (first span end, last span end)
+    for event in stored:
+        service = event.tags.get(SERVICE_NAME) if event.tags and is_span(event) else None
+        if service:
+            first, last = windows.get(service, (event.ts, event.ts))
+            windows[service] = (min(first, event.ts), max(last, event.ts))
+    if not windows:
+        return 0
+    low = min(first for first, _ in windows.values()) - LONGEST_BUCKET
+    high = max(last for _, last in windows.values())
+    daily, table = schema.usage_daily, schema.usage_events
+    any_metrics = select(daily.c.day).where(daily.c.day >= day_start(low), daily.c.day <= high,
+                                            daily.c.source == SPAN_SOURCE,
+                                            daily.c.endpoint == TOKEN_USAGE_METRIC).limit(1)
+    candidates = select(table).where(table.c.ts >= low, table.c.ts <= high, table.c.source == SPAN_SOURCE,
+                                     table.c.endpoint == TOKEN_USAGE_METRIC)
+    with engine.begin() as connection:
+        if connection.execute(any_metrics).first() is None:  # the usual case: no metrics stored these days
+            return 0
+        covered = []
+        for row in connection.execute(candidates).mappings():
+            bucket = row_event(row)
+            window = windows.get(str((bucket.tags or {}).get(SERVICE_NAME)))
+            if window is not None and bucket.ts <= window[1] and bucket_end(bucket) >= window[0]:
+                covered.append(bucket)
+        delete_events(connection, covered)
+    return len(covered)

@@ -8,7 +8,9 @@ seen by this server; a series already running when the server started is counted
 first only sets the baseline: counting it whole could count again what an earlier run stored).
 
 Never on top of spans: a service that sends GenAI spans has its metrics ignored, since the spans already count
-each call exactly (known from the spans this server received, or the spans stored under its `service.name` tag).
+each call exactly (known from the spans this server received, or the spans stored under its `service.name` tag);
+buckets stored before its spans arrived are taken out when they are (capture.once). Each bucket's
+event keeps the bucket's end in `extra.bucket_end` for that.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from creditgauge.capture.genai_attributes import (
     TOKEN_USAGE_METRIC,
     operation_name,
 )
+from creditgauge.capture.once import BUCKET_END
 from creditgauge.capture.otlp import SOURCE, AccountResolver, Decoded, Tagging, attribute_values, nanos_to_time
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent
@@ -155,7 +158,7 @@ class MetricReader:
             provider=series.provider, ts=nanos_to_time(bucket.start or bucket.end), model=series.model,
             endpoint=TOKEN_USAGE_METRIC, source=SOURCE, input_tokens=bucket.input_tokens,
             output_tokens=bucket.output_tokens, requests=bucket.input_calls or bucket.output_calls,
-            tags=dict(series.tags),
+            tags=dict(series.tags), extra={BUCKET_END: nanos_to_time(bucket.end).isoformat()},
         )
 
     def _sends_spans(self, service: str) -> bool:
