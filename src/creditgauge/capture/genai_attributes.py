@@ -3,8 +3,8 @@
 The semantic conventions moved while the instrumentations followed at their own pace, so one measure arrives under
 several names: the current conventions (`gen_ai.usage.input_tokens`, `gen_ai.usage.cache_read.input_tokens`),
 their predecessors (`gen_ai.usage.prompt_tokens`, `gen_ai.system`), OpenLLMetry's (`llm.usage.*`,
-`gen_ai.usage.cache_read_input_tokens`), OpenLIT's and pydantic-ai's (`gen_ai.usage.details.*`). The first
-spelling present, in the order below, wins.
+`gen_ai.usage.cache_read_input_tokens`), the anthropic SDK's own spans (`gen_ai.usage.cache_write.input_tokens`),
+OpenLIT's and pydantic-ai's (`gen_ai.usage.details.*`). The first spelling present, in the order below, wins.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ TOKEN_SPELLINGS: Mapping[str, tuple[str, ...]] = {
         "gen_ai.usage.cached_tokens", "gen_ai.usage.prompt_tokens_details.cached_tokens",
     ),
     "cache_write_tokens": (
-        "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
-        "gen_ai.usage.input_tokens.cache_creation", "gen_ai.usage.details.cache_write_tokens",
-        "gen_ai.usage.cache_write_tokens",
+        "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_write.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens", "gen_ai.usage.input_tokens.cache_creation",
+        "gen_ai.usage.details.cache_write_tokens", "gen_ai.usage.cache_write_tokens",
     ),
     "reasoning_tokens": (
         "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.output_tokens.reasoning",

@@ -17,8 +17,10 @@ it has seen spans from, which covers a long-running application (its spans go ou
 every minute). A short one, a script or a job, exports both at exit, and OpenTelemetry's SDKs (Traceloop's among
 them) may flush the meter before the tracer: its buckets are stored first and its spans, a moment later, would
 count each call twice. So once spans are stored, the metric buckets of their service (its `service.name` tag)
-whose time, from the bucket's start (the event's `ts`) to its end (`extra.bucket_end`), reaches the spans' are
-deleted, and the daily rollup with them. A bucket that covers no span's time stays: it counts calls no span does.
+whose time, from the bucket's start (the event's `ts`) to its end (`extra.bucket_end`), comes within `SLACK` of
+the spans' are deleted, and the daily rollup with them (a series' first bucket starts at its first measurement,
+taken as the call ended: just after its span's end). A bucket that covers no span's time stays: it counts calls
+no span does.
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def drop_superseded_metrics(engine: Engine, stored: Sequence[UsageEvent]) -> int
     if not windows:
         return 0
     low = min(first for first, _ in windows.values()) - LONGEST_BUCKET
-    high = max(last for _, last in windows.values())
+    high = _shifted(max(last for _, last in windows.values()), SLACK)
     daily, table = schema.usage_daily, schema.usage_events
     any_metrics = select(daily.c.day).where(daily.c.day >= day_start(low), daily.c.day <= high,
                                             daily.c.source == SPAN_SOURCE,
@@ -188,7 +190,9 @@ def drop_superseded_metrics(engine: Engine, stored: Sequence[UsageEvent]) -> int
         for row in connection.execute(candidates).mappings():
             bucket = row_event(row)
             window = windows.get(str((bucket.tags or {}).get(SERVICE_NAME)))
-            if window is not None and bucket.ts <= window[1] and bucket_end(bucket) >= window[0]:
+            # a call's tokens are measured as it ends, just before or after its span does: a second's slack
+            if window is not None and bucket.ts <= _shifted(window[1], SLACK) \
+                    and bucket_end(bucket) >= _shifted(window[0], -SLACK):
                 covered.append(bucket)
         delete_events(connection, covered)
     return len(covered)
