@@ -3,7 +3,7 @@ what the exporter waits for) and stored (committed by the writer, each checked a
 and the CPU per span; beside the proxy's event writer (the goal's yardstick) and the ingest API, for the same
 number of calls in the same run.
 
-    .venv/bin/python benchmarks/otlp_ingest.py [--spans 100000] [--batch 512] [--postgres postgresql://...]
+    .venv/bin/python benchmarks/otlp_ingest.py [--spans 100000] [--batch 512] [--rounds 1] [--postgres postgresql://...]
 
 Spans are made by the OpenTelemetry SDK and encoded by its OTLP exporter's encoder, 512 a request (the SDK's
 default batch), one second long and ending 50 µs apart (20,000 calls a second). Every path is called in process,
@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from statistics import median
 
 from sqlalchemy import Engine, func, select
 
@@ -179,31 +180,54 @@ def scratch_database(server: str | None, directory: str) -> Iterator[str]:
         drop_postgres(handle)
 
 
+PATHS = (OTLP_CHILD, OTLP_ONE, "event writer (proxy)", "ingest API")
+
+
+def measure_path(path: str, server: str | None, requests: list[bytes], bodies: list[bytes],
+                 spans: int) -> tuple[float | None, float, str]:
+    """(accepted /s, or None where the path commits before it answers; stored /s; CPU per item) of one path on
+    a fresh database."""
+    with tempfile.TemporaryDirectory(prefix="cg-otlp-") as tmp, scratch_database(server, tmp) as url:
+        if path in (OTLP_CHILD, OTLP_ONE):
+            return measure_otlp(url, requests, spans, str(Path(tmp) / "j"), in_child=path == OTLP_CHILD)
+        rate, per_item = (measure_event_writer(url, spans) if path.startswith("event writer")
+                          else measure_ingest(url, bodies, spans))
+        return None, rate, f"{per_item:.1f} µs"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every path this many times, interleaved, and show the medians (and each "
+                             "round's OTLP/event writer ratio): on a shared machine one run drifts by a fifth")
     parser.add_argument("--postgres", default=os.environ.get("CREDITGAUGE_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     requests, bodies = span_requests(args.spans, args.batch), ingest_bodies(args.spans, args.batch)
     tune_garbage_collector()  # as the processes that receive spans do
     print(f"\nOTLP: {args.spans:,} spans in requests of {args.batch} "
-          f"({sum(map(len, requests)) / args.spans:.0f} protobuf bytes a span), {os.cpu_count()} cores\n")
+          f"({sum(map(len, requests)) / args.spans:.0f} protobuf bytes a span), {os.cpu_count()} cores, "
+          f"{args.rounds} round(s), medians\n")
     print("| database | path | accepted /s | stored /s | CPU per item | goal |")
     print("|---|---|---|---|---|---|")
     databases = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
     for label, server in databases:
-        for path in (OTLP_CHILD, OTLP_ONE, "event writer (proxy)", "ingest API"):
-            with tempfile.TemporaryDirectory(prefix="cg-otlp-") as tmp, scratch_database(server, tmp) as url:
-                if path in (OTLP_CHILD, OTLP_ONE):
-                    accepted, rate, cpu = measure_otlp(url, requests, args.spans, str(Path(tmp) / "j"),
-                                                       in_child=path == OTLP_CHILD)
-                    shown = f"{accepted:,.0f}"
-                else:
-                    rate, per_item = (measure_event_writer(url, args.spans) if path.startswith("event writer")
-                                      else measure_ingest(url, bodies, args.spans))
-                    shown, cpu = "(commits first)" if path == "ingest API" else "(priced before)", f"{per_item:.1f} µs"
+        runs: dict[str, list[tuple[float | None, float, str]]] = {path: [] for path in PATHS}
+        for _ in range(args.rounds):
+            for path in PATHS:
+                runs[path].append(measure_path(path, server, requests, bodies, args.spans))
+        for path in PATHS:
+            accepted = [run[0] for run in runs[path] if run[0] is not None]
+            shown = f"{median(accepted):,.0f}" if accepted else \
+                ("(commits first)" if path == "ingest API" else "(priced before)")
+            rate = median(run[1] for run in runs[path])
+            cpu = runs[path][len(runs[path]) // 2][2]  # the middle round's
             print(f"| {label} | {path} | {shown} | {rate:,.0f} | {cpu} | > {GOAL_SPANS_PER_SECOND:,} stored/s |")
+        ratios = [otlp[1] / writer[1] for otlp, writer in zip(runs[OTLP_CHILD], runs["event writer (proxy)"],
+                                                             strict=True)]
+        print(f"| {label} | OTLP stored / event writer stored, each round | "
+              f"{', '.join(f'{ratio:.2f}' for ratio in ratios)} (median {median(ratios):.2f}) | | | |")
     if not args.postgres:
         print("| PostgreSQL | not measured (no --postgres) | | | | |")
 
