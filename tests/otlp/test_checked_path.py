@@ -62,6 +62,25 @@ def test_store_once_keeps_the_mark_and_stores_once(engine: Engine) -> None:
     assert counts(engine) == (2, 4, 0)
 
 
+def test_spans_take_out_the_metric_buckets_of_their_service_that_they_cover(engine: Engine) -> None:
+    """The buckets a short program's meter sent before its spans: the covering ones go (whatever their end says,
+    a damaged one included), the rollup with them; another service's, or one ended long before, stays."""
+    def bucket(name: str, start: str, end: object, service: str = "checkout") -> UsageEvent:
+        return span_event(0, id=name, endpoint="gen_ai.client.token.usage", ts=datetime.fromisoformat(start),
+                          tags={"service.name": service}, request_id=None, latency_ms=None, extra={"bucket_end": end})
+    store_checked(engine, [bucket("covering", "2026-11-20T12:00:00+00:00", "2026-11-20T12:00:09+00:00"),
+                           bucket("damaged-end", "2026-11-20T12:00:05+00:00", "not a time"),
+                           bucket("other-service", "2026-11-20T12:00:00+00:00", "2026-11-20T12:00:09+00:00",
+                                  service="billing"),
+                           bucket("long-before", "2026-11-20T11:58:00+00:00", "2026-11-20T11:59:00+00:00")])
+    assert store_once(engine, Checked([span_event(3), span_event(4)])).stored == 2
+    with engine.connect() as connection:
+        left = set(connection.execute(select(schema.usage_events.c.id)).scalars())
+        daily = connection.execute(select(func.sum(schema.usage_daily.c.events))).scalar()
+    assert left == {"otlp-0003", "otlp-0004", "other-service", "long-before"}
+    assert daily == 4
+
+
 def test_tags_are_stored_as_json_text_the_same_as_before(engine: Engine) -> None:
     store_checked(engine, Checked([span_event(1)]))
     with engine.connect() as connection:

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Engine, select
 
 from creditgauge.capture.genai_attributes import MODEL_CALL_OPERATIONS, SERVICE_NAME, TOKEN_USAGE_METRIC
-from creditgauge.domain import UsageEvent, day_start
+from creditgauge.domain import UsageEvent, as_utc, day_start
 from creditgauge.limits import Checked
 from creditgauge.store import schema
 from creditgauge.store.events import StoreOutcome, delete_events, row_event, store_checked
@@ -160,9 +160,13 @@ def store_once(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
 
 
 def bucket_end(event: UsageEvent) -> datetime:
-    """A metric event's bucket end; its `ts` for an event stored before the end was kept."""
+    """A metric event's bucket end; its `ts` for an event stored before the end was kept (or with an end that is
+    not a time: an edited row must not stop the spans behind it)."""
     end = event.extra.get(BUCKET_END) if event.extra else None
-    return datetime.fromisoformat(end) if isinstance(end, str) else event.ts
+    try:
+        return as_utc(datetime.fromisoformat(end)) if isinstance(end, str) else event.ts
+    except ValueError:
+        return event.ts
 
 
 def drop_superseded_metrics(engine: Engine, stored: Sequence[UsageEvent]) -> int:
