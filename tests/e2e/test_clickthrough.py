@@ -53,6 +53,19 @@ def bar_point(canvas: Any) -> dict[str, Any]:
     }""")  # type: ignore[no-any-return]
 
 
+def click_latest_bar(page: Any, path: str, chart: str) -> tuple[Any, dict[str, Any]]:
+    """Open `path`, click the latest visible bar of its chart (`data-testid` `chart`) and wait for the page it
+    leads to: the chart's canvas and the bar clicked."""
+    page.goto(path)
+    chart_ready(page)
+    canvas = page.locator(f"canvas[data-testid='{chart}']")
+    point = bar_point(canvas)
+    assert point is not None
+    with page.expect_navigation():
+        canvas.click(position={"x": point["x"], "y": point["y"]})
+    return canvas, point
+
+
 def test_presets_change_the_url_and_the_figures(page: Any, demo: Demo) -> None:
     page.goto("/spend?group=model")
     assert page.get_by_test_id("range").input_value() == "30d"  # a history, not month-to-date
@@ -73,13 +86,7 @@ def test_presets_change_the_url_and_the_figures(page: Any, demo: Demo) -> None:
 
 
 def test_click_a_spend_bar_to_see_that_day_then_a_legend_entry_to_see_its_days(page: Any, demo: Demo) -> None:
-    page.goto("/spend?range=30d&group=model")
-    chart_ready(page)
-    canvas = page.locator("canvas[data-testid='chart-USD']")
-    point = bar_point(canvas)
-    assert point is not None
-    with page.expect_navigation():
-        canvas.click(position={"x": point["x"], "y": point["y"]})
+    canvas, point = click_latest_bar(page, "/spend?range=30d&group=model", "chart-USD")
     assert query(page) == {"day": point["day"], "group": "model", "source": "best"}
     assert page.get_by_test_id("drilldown").inner_text().startswith(f"Showing the UTC day {point['day']}")
     report = api(demo, "/api/v1/spend", since=point["day"], until=page.get_by_test_id("until").input_value(),
@@ -177,13 +184,7 @@ def test_a_phone_reaches_every_tab_and_reconcile_fits(browser: Any, demo: Demo) 
 
 
 def test_click_a_usage_bar_to_see_that_day(page: Any) -> None:
-    page.goto("/usage?range=30d&group=provider")
-    chart_ready(page)
-    canvas = page.locator("canvas[data-testid='chart-usage']")
-    point = bar_point(canvas)
-    assert point is not None
-    with page.expect_navigation():
-        canvas.click(position={"x": point["x"], "y": point["y"]})
+    _, point = click_latest_bar(page, "/usage?range=30d&group=provider", "chart-usage")
     assert query(page) == {"day": point["day"], "group": "model", "source": "reported"}
     assert page.get_by_test_id("since").input_value() == point["day"]
     assert page.errors == []

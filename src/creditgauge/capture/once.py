@@ -148,7 +148,6 @@ def store_once(engine: Engine, events: Sequence[UsageEvent]) -> StoreOutcome:
     """A capture writer's store: the batch less the calls already recorded from the other side of the rule,
     stored like any captured batch (quarantining what cannot be stored); then the token-metric buckets its spans
     cover are taken out."""
-
     unique: dict[str, UsageEvent] = {}
     for event in events:  # one call traced twice (two instrumentations) in one batch: stored and rolled up once
         unique.setdefault(event.id, event)
@@ -193,7 +192,8 @@ def drop_superseded_metrics(engine: Engine, stored: Sequence[UsageEvent]) -> int
         covered = []
         for row in connection.execute(candidates).mappings():
             bucket = row_event(row)
-            window = windows.get(str((bucket.tags or {}).get(SERVICE_NAME)))
+            service = bucket.tags.get(SERVICE_NAME) if bucket.tags else None
+            window = windows.get(service) if isinstance(service, str) else None
             # a call's tokens are measured as it ends, just before or after its span does: a second's slack
             if window is not None and bucket.ts <= _shifted(window[1], SLACK) \
                     and bucket_end(bucket) >= _shifted(window[0], -SLACK):

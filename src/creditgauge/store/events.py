@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, bindparam, select, text, update
 
-from creditgauge.domain import UsageEvent, day_start, utcnow
+from creditgauge.domain import UsageEvent, utcnow
 from creditgauge.errors import StoreError
 from creditgauge.limits import QUARANTINE_REASON, Checked, event_problem, price_checker
 from creditgauge.store import rollup, schema
@@ -164,13 +164,10 @@ def delete_events(connection: Connection, events: Sequence[UsageEvent]) -> None:
     """Delete stored events (as read back by `row_event`), their tags and their part of the daily rollup."""
     if not events:
         return
-    rollup.add_events(connection, event_columns(events), sign=-1)
+    rollup.remove_events(connection, event_columns(events))
     ids = [event.id for event in events]
     connection.execute(schema.event_tags.delete().where(schema.event_tags.c.event_id.in_(ids)))
     connection.execute(schema.usage_events.delete().where(schema.usage_events.c.id.in_(ids)))
-    daily = schema.usage_daily  # a rollup row left with no event would show as a row of zeros
-    days = sorted({day_start(event.ts) for event in events})
-    connection.execute(daily.delete().where(daily.c.day.in_(days), daily.c.events <= 0))
 
 
 def store_events(engine: Engine, events: Sequence[UsageEvent], *, count_new: bool = False) -> int:

@@ -91,7 +91,7 @@ def _picked(values: Sequence[Any], positions: list[int] | None) -> Sequence[Any]
 def replace_prices(connection: Connection, prices: dict[str, tuple[Decimal | None, str]]) -> None:
     """Before `reprice` sets new (cost, currency) on the events with these ids: move their contribution from the
     old prices to the new ones, and drop day rows left with no event."""
-    events, table = schema.usage_events, schema.usage_daily
+    events = schema.usage_events
     ids = list(prices)
     names = ("id", "ts", "cost", *DIMENSIONS, *MEASURES)
     old: list[Any] = []
@@ -101,9 +101,16 @@ def replace_prices(connection: Connection, prices: dict[str, tuple[Decimal | Non
         old += connection.execute(query.where(events.c.id.in_(chunk))).all()
     if old:
         columns: dict[str, Sequence[Any]] = dict(zip(names, zip(*old, strict=True), strict=True))
-        add_events(connection, columns, sign=-1)
+        remove_events(connection, columns)
         add_events(connection, {**columns, "cost": [prices[event_id][0] for event_id in columns["id"]],
                                 "currency": [prices[event_id][1] for event_id in columns["id"]]})
+
+
+def remove_events(connection: Connection, columns: Mapping[str, Sequence[Any]]) -> None:
+    """Take events (usage_events' columns, as `add_events` takes them) out of their days, and drop the day rows
+    left with no event, which would show as rows of zeros."""
+    add_events(connection, columns, sign=-1)
+    table = schema.usage_daily
     connection.execute(delete(table).where(table.c.events <= 0))
 
 
