@@ -170,25 +170,23 @@ def bucket_end(event: UsageEvent) -> datetime:
 
 def drop_superseded_metrics(engine: Engine, stored: Sequence[UsageEvent]) -> int:
     """Delete the metric buckets that the spans among `stored` cover (see the module's rule); how many."""
-    windows: dict[str, tuple[datetime, datetime]] = {}  # service -> (first span end, last span end)
-    for event in stored:
-        service = event.tags.get(SERVICE_NAME) if event.tags and is_span(event) else None
-        if service:
-            first, last = windows.get(service, (event.ts, event.ts))
-            windows[service] = (min(first, event.ts), max(last, event.ts))
-    if not windows:
+    if not any(map(is_span, stored)):  # the proxy's batches: nothing to look for
         return 0
-    low = min(first for first, _ in windows.values()) - LONGEST_BUCKET
-    high = _shifted(max(last for _, last in windows.values()), SLACK)
     daily, table = schema.usage_daily, schema.usage_events
-    any_metrics = select(daily.c.day).where(daily.c.day >= day_start(low), daily.c.day <= high,
-                                            daily.c.source == SPAN_SOURCE,
+    times = [event.ts for event in stored]
+    any_metrics = select(daily.c.day).where(daily.c.day >= day_start(min(times) - LONGEST_BUCKET),
+                                            daily.c.day <= _shifted(max(times), SLACK), daily.c.source == SPAN_SOURCE,
                                             daily.c.endpoint == TOKEN_USAGE_METRIC).limit(1)
-    candidates = select(table).where(table.c.ts >= low, table.c.ts <= high, table.c.source == SPAN_SOURCE,
-                                     table.c.endpoint == TOKEN_USAGE_METRIC)
     with engine.begin() as connection:
         if connection.execute(any_metrics).first() is None:  # the usual case: no metrics stored these days
             return 0
+        windows = _span_windows(stored)
+        if not windows:
+            return 0
+        low = min(first for first, _ in windows.values()) - LONGEST_BUCKET
+        high = _shifted(max(last for _, last in windows.values()), SLACK)
+        candidates = select(table).where(table.c.ts >= low, table.c.ts <= high, table.c.source == SPAN_SOURCE,
+                                         table.c.endpoint == TOKEN_USAGE_METRIC)
         covered = []
         for row in connection.execute(candidates).mappings():
             bucket = row_event(row)
@@ -200,3 +198,14 @@ def drop_superseded_metrics(engine: Engine, stored: Sequence[UsageEvent]) -> int
                 covered.append(bucket)
         delete_events(connection, covered)
     return len(covered)
+
+
+def _span_windows(stored: Sequence[UsageEvent]) -> dict[str, tuple[datetime, datetime]]:
+    """service -> (first span end, last span end) of the spans among `stored` that name their service."""
+    windows: dict[str, tuple[datetime, datetime]] = {}
+    for event in stored:
+        service = event.tags.get(SERVICE_NAME) if event.tags and is_span(event) else None
+        if service:
+            first, last = windows.get(service, (event.ts, event.ts))
+            windows[service] = (min(first, event.ts), max(last, event.ts))
+    return windows

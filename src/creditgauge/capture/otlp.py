@@ -42,7 +42,7 @@ from creditgauge.capture.observed import stable_event_id
 from creditgauge.capture.stream import UnsupportedEncoding
 from creditgauge.config import Config
 from creditgauge.domain import UsageEvent
-from creditgauge.limits import MAX_TAG_NAME, MAX_TAG_VALUE, InvalidValue, check_count, event_problem
+from creditgauge.limits import MAX_TAG_NAME, MAX_TAG_VALUE, InvalidValue, check_count, check_event
 
 SOURCE = "otlp"
 PROTOBUF = "application/x-protobuf"
@@ -138,12 +138,13 @@ def attribute_values(attributes: Iterable[KeyValue], wanted: frozenset[str] | No
     """The attributes as a dict; only the `wanted` ones when given (a span's prompt and completion text, which
     some instrumentations record, is never copied)."""
     values: dict[str, Any] = {}
-    for item in attributes:  # the hot loop of a batch: scalars read inline
-        if wanted is not None and item.key not in wanted:
+    for item in attributes:  # the hot loop of a batch: scalars read inline, each field read once
+        key = item.key
+        if wanted is not None and key not in wanted:
             continue
         value = item.value
         kind = value.WhichOneof("value")
-        values[item.key] = getattr(value, kind) if kind in _SCALARS else any_value(value)
+        values[key] = getattr(value, kind) if kind in _SCALARS else any_value(value)
     return values
 
 
@@ -299,7 +300,5 @@ class SpanReader:
             latency_ms=max(0, end - span.start_time_unix_nano) // 1_000_000 if span.start_time_unix_nano else None,
             request_id=response_id,
         )
-        problem = event_problem(event)
-        if problem:
-            raise InvalidValue(problem.split(":")[0], problem.partition(": ")[2] or problem)
+        check_event(event)  # InvalidValue names the field; another error is the caller's "unreadable"
         return event
