@@ -63,13 +63,23 @@ def test_a_span_without_usage_is_no_event_and_bad_counts_are_refused() -> None:
     ({"gen_ai.system": "openai", "server.address": "openrouter.ai"}, "openrouter"),  # the host bills
     ({"server.address": "api.groq.com"}, "groq"),
     ({"gen_ai.provider.name": "acme-llm"}, "acme-llm"),
+    # the Vercel AI SDK's `<provider>.<api>`, in gen_ai.system and ai.model.provider (its embedding spans)
+    ({"gen_ai.system": "openai.responses"}, "openai"),
+    ({"ai.model.provider": "anthropic.messages"}, "anthropic"),
+    ({"gen_ai.system": "google.generative-ai"}, "gemini"),
+    ({"gen_ai.system": "aws.bedrock"}, "aws.bedrock"),  # no provider of that first part: kept as sent
     ({}, None),
 ])
 def test_the_provider_is_read_from_the_host_then_the_name(attributes: dict[str, object], provider: str) -> None:
     assert provider_name(attributes) == provider
 
 
-def test_the_operation_comes_from_the_conventions_or_openllmetry() -> None:
+def test_the_operation_comes_from_the_conventions_or_openllmetry_or_the_vercel_ai_sdk() -> None:
     assert operation_name({"gen_ai.operation.name": "chat"}) == "chat"
     assert operation_name({"llm.request.type": "completion"}) == "completion"
+    assert operation_name({"ai.operationId": "ai.streamText.doStream"}) == "chat"
+    assert operation_name({"ai.operationId": "ai.embedMany.doEmbed"}) == "embeddings"
+    # the AI SDK's spans around its provider calls repeat their usage: not model calls
+    assert operation_name({"ai.operationId": "ai.generateText"}) is None
+    assert operation_name({"ai.operationId": "ai.toolCall"}) is None
     assert operation_name({}) is None
