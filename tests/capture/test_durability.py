@@ -32,17 +32,19 @@ def write_config(path: Path, database_url: str, upstream_url: str, journal: Path
     return path
 
 
-async def load(url: str, seconds: float, completed: list[str], kill_after: float | None = None,
+async def load(url: str, completed: list[str], *, answers: int, within: float,
                kill: Callable[[], None] | None = None) -> None:
-    """Requests at concurrency 16 for `seconds` (calling `kill` after `kill_after` s); the ids of answers the
-    client received in full go to `completed` (a stream counts once its [DONE] arrived)."""
-    started = time.monotonic()
-    deadline = started + seconds
+    """Requests at concurrency 16 until `answers` more have completed (at most `within` s: a busy machine starts the
+    proxy slowly); with `kill`, it is called then and the load goes on for 0.4 s, so requests are in flight when
+    the process dies. The ids of answers the client received in full go to `completed` (a stream counts once its
+    [DONE] arrived)."""
+    started, target = time.monotonic(), len(completed) + answers
+    ends = [started + within]
     headers = {"authorization": f"Bearer {KEY}"}
 
     async def worker(index: int, session: aiohttp.ClientSession) -> None:
         n = 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < ends[0]:
             n += 1
             stream = (index + n) % 2 == 0
             body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"q{index}-{n}"}],
@@ -60,13 +62,17 @@ async def load(url: str, seconds: float, completed: list[str], kill_after: float
             except (TimeoutError, aiohttp.ClientError, ValueError, IndexError):
                 await asyncio.sleep(0.01)
 
-    async def killer() -> None:
-        if kill is not None and kill_after is not None:
-            await asyncio.sleep(kill_after)
+    async def enough() -> None:
+        while len(completed) < target and time.monotonic() < ends[0]:
+            await asyncio.sleep(0.01)
+        if kill is not None:
             kill()
+            ends[0] = min(ends[0], time.monotonic() + 0.4)
+        else:
+            ends[0] = time.monotonic()
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        await asyncio.gather(killer(), *(worker(i, session) for i in range(16)))
+        await asyncio.gather(enough(), *(worker(i, session) for i in range(16)))
 
 
 def assert_exactly_once(database_url: str, completed: list[str], log: Path) -> None:
@@ -94,8 +100,9 @@ def upstream() -> Iterator[FakeUpstream]:
 
 def run_scenario(tmp_path: Path, proxy_db_url: str, *, outage: tuple[Callable[[], None], Callable[[], None]]
                  | None = None) -> list[str]:
-    """Load for 1.2 s with a kill -9 at 0.8 s, restart, load 1 s more, then SIGTERM. With `outage`, the database
-    goes down before the first load and comes back only after the second, before the SIGTERM."""
+    """Load until 100 answers, kill -9 with more in flight, restart, load for 100 answers more, then SIGTERM. With
+    `outage`, the database goes down before the first load and comes back only after the second, before the
+    SIGTERM."""
     completed: list[str] = []
     port = free_port()
     log = tmp_path / "proxy.log"
@@ -106,10 +113,10 @@ def run_scenario(tmp_path: Path, proxy_db_url: str, *, outage: tuple[Callable[[]
             outage[0]()
         proxy.start()
         url = f"http://127.0.0.1:{port}/openai-main/v1/chat/completions"
-        asyncio.run(load(url, 1.2, completed, kill_after=0.8, kill=proxy.kill))
+        asyncio.run(load(url, completed, answers=100, within=10, kill=proxy.kill))
         before_restart = len(completed)
         proxy.start()
-        asyncio.run(load(url, 1.0, completed))
+        asyncio.run(load(url, completed, answers=100, within=10))
         assert before_restart > 20 and len(completed) - before_restart > 20, \
             f"too little load to mean anything ({before_restart} + {len(completed) - before_restart})"
         if outage:
