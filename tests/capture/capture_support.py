@@ -175,3 +175,8 @@ class ProxyProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(60)
+
+    def stop(self) -> None:
+        """Kill the proxy if it still runs: a failed test leaves no process behind."""
+        if self.process is not None and self.process.poll() is None:
+            self.kill()

@@ -109,19 +109,22 @@ def run_scenario(tmp_path: Path, proxy_db_url: str, *, outage: tuple[Callable[[]
     with upstream() as fake:
         config = write_config(tmp_path / "config.toml", proxy_db_url, fake.url, tmp_path / "journal")
         proxy = ProxyProcess(config, port, log)
-        if outage:
-            outage[0]()
-        proxy.start()
-        url = f"http://127.0.0.1:{port}/openai-main/v1/chat/completions"
-        asyncio.run(load(url, completed, answers=100, within=10, kill=proxy.kill))
-        before_restart = len(completed)
-        proxy.start()
-        asyncio.run(load(url, completed, answers=100, within=10))
-        assert before_restart > 20 and len(completed) - before_restart > 20, \
-            f"too little load to mean anything ({before_restart} + {len(completed) - before_restart})"
-        if outage:
-            outage[1]()
-        assert proxy.terminate() == 0, log.read_text()
+        try:
+            if outage:
+                outage[0]()
+            proxy.start()
+            url = f"http://127.0.0.1:{port}/openai-main/v1/chat/completions"
+            asyncio.run(load(url, completed, answers=100, within=10, kill=proxy.kill))
+            before_restart = len(completed)
+            proxy.start()
+            asyncio.run(load(url, completed, answers=100, within=10))
+            assert before_restart > 20 and len(completed) - before_restart > 20, \
+                f"too little load to mean anything ({before_restart} + {len(completed) - before_restart})"
+            if outage:
+                outage[1]()
+            assert proxy.terminate() == 0, log.read_text()
+        finally:
+            proxy.stop()
     return completed
 
 
