@@ -21,6 +21,7 @@ from creditgauge.store.events import StoreOutcome, store_checked
 from creditgauge.store.quarantine import count_quarantined, recent_quarantined
 
 TS = datetime(2026, 11, 20, 12, tzinfo=UTC)
+PLANTED_KEY = "sk-proj-quarantineplanted0123456789abcdefXYZ"
 POISON = {
     "tokens-1e30": {"input_tokens": 10**30},
     "tokens-2^63": {"output_tokens": 2**63},
@@ -124,8 +125,8 @@ class FailsOn:
         return store_checked(self.engine, events)
 
 
-def test_a_batch_the_store_keeps_failing_on_is_split_and_the_poison_goes_to_the_file(engine: Engine,
-                                                                                     tmp_path: Path) -> None:
+def test_a_batch_the_store_keeps_failing_on_is_split_and_the_poison_is_quarantined(engine: Engine,
+                                                                                    tmp_path: Path) -> None:
     writer = EventWriter(engine, Journal(tmp_path / "journal"), batch_size=50, flush_interval=0.01,
                          backoff=Backoff(base=0.001, maximum=0.002), store=FailsOn(engine, "ev-00013")).start()
     for number in range(40):
@@ -134,19 +135,48 @@ def test_a_batch_the_store_keeps_failing_on_is_split_and_the_poison_goes_to_the_
     writer.close()
     assert report.pending == 0 and report.quarantined == 1 and not report
     assert len(stored_ids(engine)) == 39
-    [line] = (tmp_path / "journal" / QUARANTINE_FILE).read_text().splitlines()
-    record = json.loads(line)
-    assert "ev-00013" in record["record"] and "recursion" in record["reason"]
+    [item] = recent_quarantined(engine)
+    assert (item["origin"], item["account"]) == ("proxy", "openai-main") and "recursion" in item["reason"]
+    assert json.loads(item["payload"])["id"] == "ev-00013"
+    assert not (tmp_path / "journal" / QUARANTINE_FILE).exists()
 
 
-def test_an_unreadable_journal_record_is_quarantined_to_the_file_not_replayed_again(engine: Engine,
-                                                                                   tmp_path: Path) -> None:
+def test_an_unreadable_journal_record_is_quarantined_not_replayed_again(engine: Engine, tmp_path: Path) -> None:
+    """A record written by a later version, or damaged, is listed by `creditgauge quarantine` (and counted by
+    `status`) with the record as it was written; the events around it are stored."""
+    journal = Journal(tmp_path / "journal")
+    journal.append(b'{"id": "broken", "account": "openai-main", "ts": "not a time"}')
+    journal.append(b"[1, \"torn")
+    journal.append(f'{{"id": "leaky", "extra": {{"note": "{PLANTED_KEY}"}}}}'.encode())
+    journal.close()
+    for _ in range(2):  # the second start replays nothing: the records were quarantined once
+        writer = EventWriter(engine, Journal(tmp_path / "journal"), flush_interval=0.01).start()
+        writer.submit(event(1))
+        assert writer.flush(10).pending == 0
+        writer.close()
+    assert stored_ids(engine) == {"ev-00001"} and count_quarantined(engine) == 3
+    items = {item["account"]: item for item in recent_quarantined(engine) if "leaky" not in item["payload"]}
+    assert set(items) == {"openai-main", None} and all(item["origin"] == "journal" for item in items.values())
+    with engine.connect() as connection:  # a key in a record is masked before it is kept
+        assert PLANTED_KEY not in str(connection.execute(text("SELECT * FROM quarantine")).all())
+    assert "unreadable (ValueError)" in items["openai-main"]["reason"]
+    assert json.loads(items["openai-main"]["payload"])["ts"] == "not a time"
+    assert json.loads(items[None]["payload"]) == {"journal_record": '[1, "torn'}
+    assert not (tmp_path / "journal" / QUARANTINE_FILE).exists()
+
+
+def test_what_the_database_will_not_take_goes_to_the_quarantine_file(engine: Engine, tmp_path: Path) -> None:
+    """The quarantine table gone (a schema not there yet): the unreadable record is kept in the journal
+    directory's file instead, and counted as such."""
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE quarantine"))
     journal = Journal(tmp_path / "journal")
     journal.append(b'{"id": "broken", "ts": "not a time"}')
     journal.close()
     writer = EventWriter(engine, Journal(tmp_path / "journal"), flush_interval=0.01).start()
     writer.submit(event(1))
-    assert writer.flush(10).pending == 0
+    report = writer.flush(10)
     writer.close()
-    assert stored_ids(engine) == {"ev-00001"} and writer.stats.quarantined_to_file == 1
-    assert "unreadable" in (tmp_path / "journal" / QUARANTINE_FILE).read_text()
+    assert stored_ids(engine) == {"ev-00001"} and writer.stats.quarantined_to_file == 1 and report.quarantined == 1
+    [line] = (tmp_path / "journal" / QUARANTINE_FILE).read_text().splitlines()
+    assert "unreadable" in json.loads(line)["reason"] and "not a time" in json.loads(line)["record"]

@@ -22,6 +22,7 @@ from creditgauge.limits import Checked
 from creditgauge.store import schema
 from creditgauge.store.engine import open_engine
 from creditgauge.store.events import store_checked
+from creditgauge.store.quarantine import recent_quarantined
 
 
 def span_event(index: int, **changes: object) -> UsageEvent:
@@ -114,8 +115,8 @@ def test_an_unknown_record_format_is_quarantined_on_replay(tmp_path: Path, engin
     writer.close()
     assert report.quarantined == 1 and report.pending == 0
     assert counts(engine)[0] == 1
-    quarantined = (tmp_path / "j" / "quarantine.jsonl").read_text()
-    assert "unreadable" in quarantined and "from a later version" in quarantined
+    [item] = recent_quarantined(engine)
+    assert "unreadable" in item["reason"] and "from a later version" in item["payload"]
 
 
 @pytest.mark.parametrize(("url", "shared"), [("sqlite:///var/creditgauge.db", True), ("sqlite://", False),

@@ -8,8 +8,9 @@ queue fills; past `queue_size`, events live only in the journal (nothing is drop
 the queue has drained. At start, whatever an earlier process left uncommitted in the journal is replayed first.
 
 One bad event never stops it: the store quarantines what cannot be stored as it is (store_checked); a batch that
-still fails while the database answers is split until the failing event is alone, and that one goes to the
-journal directory's quarantine file. Only an unreachable database makes the writer wait (and retry). The thread
+still fails while the database answers is split until the failing event is alone, and that one, like a journal
+record that cannot be read back, goes to the quarantine table (the journal directory's quarantine file when the
+database will not take even that). Only an unreachable database makes the writer wait (and retry). The thread
 never dies on an error, and `flush()` reports what could not be stored.
 
 A store that answers later than it takes a batch (`PipelinedStore`: the helper process) gets the next batch before
@@ -37,6 +38,7 @@ from creditgauge.errors import StoreError
 from creditgauge.limits import QUARANTINE_REASON, Checked
 from creditgauge.redact import redact
 from creditgauge.store.events import StoreOutcome, is_outage, store_checked
+from creditgauge.store.quarantine import QuarantineItem, event_item, quarantine_items, record_item
 
 log = logging.getLogger("creditgauge.capture.writer")
 
@@ -58,7 +60,7 @@ class WriterStats:
     spilled: int = 0  # events that overflowed the queue and were written from the journal
     failures: int = 0
     quarantined: int = 0  # events the store kept in its quarantine table instead (see store_checked)
-    quarantined_to_file: int = 0  # events or journal records not even the quarantine table took
+    quarantined_to_file: int = 0  # events or journal records not even the quarantine table took (the file has them)
     dropped: int = 0  # events lost: the queue was full and there was no journal
     last_error: str | None = None
 
@@ -374,15 +376,27 @@ class EventWriter:
 
     def _split(self, events: Sequence[UsageEvent], reason: str) -> bool:
         if len(events) == 1:
-            self._quarantine_to_file(encode_or_repr(events[0]), f"the store failed on this event: {reason}")
+            reason = f"the store failed on this event: {reason}"
+            self._keep_aside(event_item(events[0], reason), encode_or_repr(events[0]), reason)
             return True
         middle = len(events) // 2
         return self._write(events[:middle]) and self._write(events[middle:])
 
-    def _quarantine_to_file(self, record: bytes, reason: str) -> None:
-        self.stats.quarantined_to_file += 1
-        if self.journal is not None:
-            self.journal.quarantine(record, reason)
+    def _keep_aside(self, item: QuarantineItem, record: bytes, reason: str) -> None:
+        """Keep what nothing could store, with the reason: in the quarantine table, where `status` counts it and
+        `creditgauge quarantine` lists it; in the journal directory's quarantine file only when the database will
+        not take even that (down, or its schema not there yet)."""
+        try:
+            with self.engine.begin() as connection:
+                quarantine_items(connection, [item])
+        except Exception as exc:  # whatever the database says: the file keeps the record
+            log.error("a record could not be quarantined in the database (%s); kept in the journal's quarantine "
+                      "file", redact(f"{type(exc).__name__}: {exc}".splitlines()[0]))
+            self.stats.quarantined_to_file += 1
+            if self.journal is not None:
+                self.journal.quarantine(record, reason)
+            return
+        self.stats.quarantined += 1
         log.error("an event could not be stored and was quarantined: %s", reason)
 
     def _replay_spilled(self) -> None:
@@ -408,8 +422,8 @@ class EventWriter:
             try:
                 batch.append(decode_event(line))
             except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
-                self._quarantine_to_file(line, f"journal record at {tuple(position)} unreadable "
-                                               f"({type(exc).__name__})")
+                reason = f"journal record at {tuple(position)} unreadable ({type(exc).__name__})"
+                self._keep_aside(record_item(line, reason), line, reason)
             if len(batch) >= self.batch_size:
                 if not self._write(batch):
                     return

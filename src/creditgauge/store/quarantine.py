@@ -59,6 +59,19 @@ def event_item(event: UsageEvent, reason: str) -> QuarantineItem:
                           safe_text(reason, MAX_REASON), as_payload(data))
 
 
+def record_item(record: bytes, reason: str) -> QuarantineItem:
+    """A capture journal's record that could not be read back into an event, as it was written (origin
+    "journal"; its account when the record is an object that names one)."""
+    text = record.decode("utf-8", "backslashreplace")
+    try:
+        data: Any = json.loads(text)
+    except (ValueError, RecursionError):
+        data = {"journal_record": text}
+    account = data.get("account") if isinstance(data, dict) else None
+    return QuarantineItem("event", "journal", safe_text(account, 100) if isinstance(account, str) else None,
+                          safe_text(reason, MAX_REASON), as_payload(data))
+
+
 def quarantine_items(connection: Connection, items: Sequence[QuarantineItem]) -> int:
     """Insert items not quarantined yet; returns how many were new."""
     if not items:
