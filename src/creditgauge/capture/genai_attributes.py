@@ -65,10 +65,17 @@ SERVER_ADDRESS = "server.address"
 MODEL_ATTRIBUTES = ("gen_ai.response.model", "gen_ai.request.model", "ai.model.id")
 RESPONSE_ID = "gen_ai.response.id"
 SERVICE_NAME = "service.name"
+# Instrumentations that set `gen_ai.usage.input_tokens` to Anthropic's own `input_tokens`, which leaves out the
+# cache reads and writes the conventions count in it: (their `telemetry.sdk.name`, on the span or its resource;
+# the provider). Their cached parts are always added; for any other span only when input is smaller than them.
+SDK_NAME = "telemetry.sdk.name"
+INPUT_WITHOUT_CACHE = frozenset({("openlit", "anthropic")})  # OpenLIT 1.45's Anthropic instrumentation
+RAW_INPUT_SDKS = frozenset(sdk for sdk, _ in INPUT_WITHOUT_CACHE)
 
 # Every attribute a span is read for (besides the tags the config names).
 SPAN_ATTRIBUTES = USAGE_ATTRIBUTES | frozenset(
-    (*OPERATION_ATTRIBUTES, AI_SDK_OPERATION, *PROVIDER_ATTRIBUTES, SERVER_ADDRESS, *MODEL_ATTRIBUTES, RESPONSE_ID))
+    (*OPERATION_ATTRIBUTES, AI_SDK_OPERATION, *PROVIDER_ATTRIBUTES, SERVER_ADDRESS, *MODEL_ATTRIBUTES, RESPONSE_ID,
+     SDK_NAME))
 
 # gen_ai.client.token.usage's gen_ai.token.type values (older instrumentations: prompt/completion).
 TOKEN_TYPES: Mapping[str, str] = {"input": "input_tokens", "prompt": "input_tokens", "output": "output_tokens",

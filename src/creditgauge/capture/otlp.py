@@ -25,9 +25,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from creditgauge.capture.genai_attributes import (
+    INPUT_WITHOUT_CACHE,
     MODEL_ATTRIBUTES,
     MODEL_CALL_OPERATIONS,
+    RAW_INPUT_SDKS,
     RESPONSE_ID,
+    SDK_NAME,
     SERVER_ADDRESS,
     SERVICE_NAME,
     SPAN_ATTRIBUTES,
@@ -216,10 +219,11 @@ class Tagging:
         return found
 
 
-def usage_counts(attributes: Mapping[str, Any]) -> dict[str, int] | None:
+def usage_counts(attributes: Mapping[str, Any], *, input_without_cache: bool = False) -> dict[str, int] | None:
     """The span's token counts in creditgauge's convention, or None when it reports no usage. Input includes
-    cache reads and writes and output includes reasoning, as the conventions say; an instrumentation that reports
-    input smaller than its cached parts (Anthropic's own split) has them added."""
+    cache reads and writes and output includes reasoning, as the conventions say. An instrumentation known to
+    report Anthropic's own split (`input_without_cache`) has the cached parts added; so does any that reports
+    input smaller than them."""
     best: dict[str, tuple[int, str]] = {}  # measure -> (rank, spelling) of the spellings the span has
     for name in USAGE_ATTRIBUTES.intersection(attributes):  # a span has a few of the two dozen
         measure, rank = SPELLING_RANKS[name]
@@ -230,7 +234,7 @@ def usage_counts(attributes: Mapping[str, Any]) -> dict[str, int] | None:
     counts = dict.fromkeys(TOKEN_SPELLINGS, 0)
     for measure, (_, name) in best.items():
         counts[measure] = check_count(attributes[name], name)
-    if counts["input_tokens"] < counts["cached_input_tokens"] + counts["cache_write_tokens"]:
+    if input_without_cache or counts["input_tokens"] < counts["cached_input_tokens"] + counts["cache_write_tokens"]:
         counts["input_tokens"] += counts["cached_input_tokens"] + counts["cache_write_tokens"]
     if counts["output_tokens"] < counts["reasoning_tokens"]:
         counts["output_tokens"] += counts["reasoning_tokens"]
@@ -273,6 +277,13 @@ class SpanReader:
                 on_service(service)  # a service whose model calls are traced: its token metrics are not counted
         return decoded
 
+    @staticmethod
+    def _input_without_cache(attributes: Mapping[str, Any], resource: Mapping[str, Any]) -> bool:
+        sdk = attributes.get(SDK_NAME) or resource.get(SDK_NAME)
+        if not isinstance(sdk, str) or sdk not in RAW_INPUT_SDKS:  # nearly every span: one lookup
+            return False
+        return (sdk, provider_name(attributes) or provider_name(resource)) in INPUT_WITHOUT_CACHE
+
     def event(self, span: Any, resource: Mapping[str, Any]) -> UsageEvent | None:
         """The span's event; None for a span that is not a model call or reports no usage; InvalidValue for one
         whose values cannot be stored."""
@@ -280,7 +291,7 @@ class SpanReader:
         operation = operation_name(attributes)
         if operation not in MODEL_CALL_OPERATIONS:
             return None
-        counts = usage_counts(attributes)
+        counts = usage_counts(attributes, input_without_cache=self._input_without_cache(attributes, resource))
         if counts is None:
             return None
         if len(span.trace_id) != 16 or len(span.span_id) != 8:
