@@ -68,7 +68,7 @@ def write_config(path: Path, database_url: str, upstream_url: str, extra: str = 
 @contextmanager
 def receiver(engine: Engine, database_url: str, tmp_path: Path, *, token: str | None = None,
              extra: str = "") -> Iterator[Receiver]:
-    upstream = FakeUpstream(keys={OPENAI_KEY, ANTHROPIC_KEY})
+    upstream = FakeUpstream(keys={OPENAI_KEY, ANTHROPIC_KEY}, partly_cached=True)  # see FakeUpstream
     upstream.start()
     config_path = write_config(tmp_path / "config.toml", database_url, upstream.url, extra)
     app = create_app(load_config(config_path), engine, token=token, scheduler=False)

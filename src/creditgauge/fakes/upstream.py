@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -76,8 +76,12 @@ class FakeUpstream(FakeProvider):
     name = "upstream"
 
     def __init__(self, *, latency: float = 0.0, keys: set[str] | None = None, chunk_delay: float = 0.0,
-                 stream_chunks: int = 4, report_cost: bool = False) -> None:
+                 stream_chunks: int = 4, report_cost: bool = False, partly_cached: bool = False) -> None:
         super().__init__(latency=latency, keys=keys)
+        # Anthropic's answers with a prompt mostly uncached (an eighth read, a sixteenth written) instead of mostly
+        # cached: its uncached `input_tokens` is then larger than the cached parts, as in many real calls, so a
+        # client that takes it for the whole input cannot go unnoticed.
+        self.partly_cached = partly_cached
         self.chunk_delay = chunk_delay
         self.stream_chunks = stream_chunks
         self.report_cost = report_cost
@@ -247,6 +251,8 @@ class FakeUpstream(FakeProvider):
     async def messages(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
         tokens = usage_for(body)
+        if self.partly_cached:
+            tokens = replace(tokens, cached=tokens.prompt // 8, cache_write=tokens.prompt // 16)
         self.sent.append(tokens)
         model = str(body.get("model", "claude-sonnet-4-5-20250929"))
         mid = f"msg_{len(self.sent):024d}"
