@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from creditgauge.capture.genai_attributes import TOKEN_SPELLINGS, operation_name, provider_name
-from creditgauge.capture.otlp import usage_counts
+from creditgauge.capture.otlp import anthropic_usage, usage_counts
 from creditgauge.limits import InvalidValue
 
 ZERO = {"input_tokens": 0, "cached_input_tokens": 0, "cache_write_tokens": 0, "output_tokens": 0,
@@ -83,3 +83,22 @@ def test_the_operation_comes_from_the_conventions_or_openllmetry_or_the_vercel_a
     assert operation_name({"ai.operationId": "ai.generateText"}) is None
     assert operation_name({"ai.operationId": "ai.toolCall"}) is None
     assert operation_name({}) is None
+
+
+def test_anthropic_usage_from_the_ai_sdk_provider_metadata() -> None:
+    """AI SDK 5's Anthropic span: input is Anthropic's uncached count, the cache parts only in the metadata."""
+    metadata = ('{"anthropic":{"usage":{"input_tokens":10,"output_tokens":400,"cache_creation_input_tokens":3,'
+                '"cache_read_input_tokens":12},"cacheCreationInputTokens":3}}')
+    span = {"gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 400,
+            "ai.response.providerMetadata": metadata}
+    assert usage_counts(span, provider_usage=anthropic_usage(span)) == {
+        **ZERO, "input_tokens": 25, "cached_input_tokens": 12, "cache_write_tokens": 3, "output_tokens": 400}
+    # AI SDK 6 reports the whole input and the parts itself: taken as it says
+    whole = {**span, "gen_ai.usage.input_tokens": 25, "ai.usage.inputTokenDetails.cacheReadTokens": 12,
+             "ai.usage.inputTokenDetails.cacheWriteTokens": 3}
+    assert usage_counts(whole, provider_usage=anthropic_usage(whole))["input_tokens"] == 25  # type: ignore[index]
+    for unusable in ("not json", '{"anthropic": []}', '["anthropic"]', '{"anthropic":{"usage":7}}',
+                     '{"anthropic":' + " " * 70_000 + "{}}", 12):
+        assert anthropic_usage({"ai.response.providerMetadata": unusable}) is None
+    with pytest.raises(InvalidValue, match="cache_read_input_tokens"):
+        usage_counts(span, provider_usage={"input_tokens": 10, "cache_read_input_tokens": -1})

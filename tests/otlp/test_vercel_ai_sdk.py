@@ -1,8 +1,9 @@
-"""The Vercel AI SDK (`ai` 6, JavaScript) with its own OpenTelemetry telemetry, exporting over OTLP/HTTP protobuf to
-`creditgauge serve`, as its documentation sets it up: a global tracer provider and `experimental_telemetry` on each
-call. Its spans carry no `gen_ai.operation.name` (the provider calls are known by `ai.operationId`) and name the
-provider `<provider>.<api>` (`openai.chat`, `anthropic.messages`). Tracked usage equals what the fake upstream
-answered: OpenAI chat completions and responses, Anthropic messages, plain and streaming, and an embedding.
+"""The Vercel AI SDK (`ai` 6, and 5, JavaScript) with its own OpenTelemetry telemetry, exporting over OTLP/HTTP
+protobuf to `creditgauge serve`, as its documentation sets it up: a global tracer provider and
+`experimental_telemetry` on each call. Its spans carry no `gen_ai.operation.name` (the provider calls are known by
+`ai.operationId`) and name the provider `<provider>.<api>` (`openai.chat`, `anthropic.messages`). Tracked usage
+equals what the fake upstream answered: OpenAI chat completions and responses, Anthropic messages, plain and
+streaming, and an embedding.
 
 The application is vercel_ai/app.mjs, run by Node.js with the packages pinned in vercel_ai/package-lock.json
 (`make test` installs them with `npm ci`); it refuses any connection beyond this machine. The test skips, saying
@@ -30,11 +31,11 @@ pytestmark = pytest.mark.skipif(
     reason="needs Node.js and the AI SDK packages: npm ci --prefix tests/otlp/vercel_ai (make test runs it)")
 
 
-def run_app(cg: Receiver, tmp_path: Path, *calls: str) -> None:
+def run_app(cg: Receiver, tmp_path: Path, *calls: str, sdk: str = "6") -> None:
     keep = ("PATH", "LANG", "LC_ALL", "TMPDIR")
     environment = {name: os.environ[name] for name in keep if name in os.environ} | {
         "HOME": str(tmp_path), "UPSTREAM": cg.upstream.url, "OPENAI_API_KEY": OPENAI_KEY,
-        "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "CREDITGAUGE_TOKEN": TOKEN}
+        "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "CREDITGAUGE_TOKEN": TOKEN, "AI_SDK": sdk}
     result = subprocess.run(["node", str(APP_DIR / "app.mjs"), cg.url, *calls], env=environment, cwd=APP_DIR,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
@@ -79,3 +80,17 @@ def test_ai_sdk_embedding_spans_count_their_tokens(engine: Engine, database_url:
             "openai-main", "text-embedding-3-small", "embeddings")
         assert (event["input_tokens"], event["output_tokens"]) == (cg.upstream.sent[0].prompt, 0)
         assert event["cost"] is not None
+
+
+def test_ai_sdk_5_anthropic_input_counts_the_cache(engine: Engine, database_url: str, tmp_path: Path) -> None:
+    """AI SDK 5 puts Anthropic's uncached input_tokens in gen_ai.usage.input_tokens and its cache reads and writes
+    only in the provider metadata it records (the streamed span has the reads as ai.usage.cachedInputTokens): the
+    whole input is counted from them, the cache parts too."""
+    with receiver(engine, database_url, tmp_path, token=TOKEN) as cg:
+        run_app(cg, tmp_path, "anthropic", "anthropic:stream", "openai-responses:stream", sdk="5")
+        rows = by_account(cg)
+        anthropic_sent, openai_sent = cg.upstream.sent[:2], cg.upstream.sent[2:]
+        assert (rows["anthropic-main"]["requests"], rows["openai-main"]["requests"]) == (2, 1)
+        assert (row_tokens(rows["anthropic-main"], *ANTHROPIC_MEASURES)
+                == expected_tokens(anthropic_sent, *ANTHROPIC_MEASURES))
+        assert row_tokens(rows["openai-main"], *OPENAI_MEASURES) == expected_tokens(openai_sent, *OPENAI_MEASURES)

@@ -60,6 +60,9 @@ AI_SDK_OPERATIONS: Mapping[str, str] = {
     "ai.generateObject.doGenerate": "chat", "ai.streamObject.doStream": "chat",
     "ai.embed.doEmbed": "embeddings", "ai.embedMany.doEmbed": "embeddings",
 }
+# The provider's own usage object as the AI SDK keeps it (JSON text). AI SDK 5 puts Anthropic's uncached
+# `input_tokens` in gen_ai.usage.input_tokens and the cache reads and writes only here.
+AI_SDK_PROVIDER_METADATA = "ai.response.providerMetadata"
 PROVIDER_ATTRIBUTES = ("gen_ai.provider.name", "gen_ai.system", "ai.model.provider")
 SERVER_ADDRESS = "server.address"
 MODEL_ATTRIBUTES = ("gen_ai.response.model", "gen_ai.request.model", "ai.model.id")
@@ -74,8 +77,8 @@ RAW_INPUT_SDKS = frozenset(sdk for sdk, _ in INPUT_WITHOUT_CACHE)
 
 # Every attribute a span is read for (besides the tags the config names).
 SPAN_ATTRIBUTES = USAGE_ATTRIBUTES | frozenset(
-    (*OPERATION_ATTRIBUTES, AI_SDK_OPERATION, *PROVIDER_ATTRIBUTES, SERVER_ADDRESS, *MODEL_ATTRIBUTES, RESPONSE_ID,
-     SDK_NAME))
+    (*OPERATION_ATTRIBUTES, AI_SDK_OPERATION, AI_SDK_PROVIDER_METADATA, *PROVIDER_ATTRIBUTES, SERVER_ADDRESS,
+     *MODEL_ATTRIBUTES, RESPONSE_ID, SDK_NAME))
 
 # gen_ai.client.token.usage's gen_ai.token.type values (older instrumentations: prompt/completion).
 TOKEN_TYPES: Mapping[str, str] = {"input": "input_tokens", "prompt": "input_tokens", "output": "output_tokens",

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from google.protobuf.json_format import ParseDict, ParseError
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from creditgauge.capture.genai_attributes import (
+    AI_SDK_PROVIDER_METADATA,
     INPUT_WITHOUT_CACHE,
     MODEL_ATTRIBUTES,
     MODEL_CALL_OPERATIONS,
@@ -135,6 +137,9 @@ def _hex_id(value: Any) -> Any:
 
 
 _SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value", "bytes_value"})
+MAX_PROVIDER_METADATA = 64 * 1024  # characters of the AI SDK's provider metadata read for Anthropic's usage
+ANTHROPIC_CACHE_KEYS = {"cached_input_tokens": "cache_read_input_tokens",
+                        "cache_write_tokens": "cache_creation_input_tokens"}
 
 
 def attribute_values(attributes: Iterable[KeyValue], wanted: frozenset[str] | None = None) -> dict[str, Any]:
@@ -219,11 +224,27 @@ class Tagging:
         return found
 
 
-def usage_counts(attributes: Mapping[str, Any], *, input_without_cache: bool = False) -> dict[str, int] | None:
+def anthropic_usage(attributes: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Anthropic's own usage object, where the AI SDK kept it in the span (`ai.response.providerMetadata`)."""
+    text = attributes.get(AI_SDK_PROVIDER_METADATA)
+    if not isinstance(text, str) or len(text) > MAX_PROVIDER_METADATA or '"anthropic"' not in text:
+        return None
+    try:
+        metadata = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    anthropic = metadata.get("anthropic") if isinstance(metadata, dict) else None
+    usage = anthropic.get("usage") if isinstance(anthropic, dict) else None
+    return usage if isinstance(usage, dict) else None
+
+
+def usage_counts(attributes: Mapping[str, Any], *, input_without_cache: bool = False,
+                 provider_usage: Mapping[str, Any] | None = None) -> dict[str, int] | None:
     """The span's token counts in creditgauge's convention, or None when it reports no usage. Input includes
     cache reads and writes and output includes reasoning, as the conventions say. An instrumentation known to
     report Anthropic's own split (`input_without_cache`) has the cached parts added; so does any that reports
-    input smaller than them."""
+    input smaller than them. Anthropic's usage object (`provider_usage`, see `anthropic_usage`) gives the cache
+    reads and writes a span leaves out, and shows an input that is its uncached `input_tokens`."""
     best: dict[str, tuple[int, str]] = {}  # measure -> (rank, spelling) of the spellings the span has
     for name in USAGE_ATTRIBUTES.intersection(attributes):  # a span has a few of the two dozen
         measure, rank = SPELLING_RANKS[name]
@@ -234,6 +255,11 @@ def usage_counts(attributes: Mapping[str, Any], *, input_without_cache: bool = F
     counts = dict.fromkeys(TOKEN_SPELLINGS, 0)
     for measure, (_, name) in best.items():
         counts[measure] = check_count(attributes[name], name)
+    if provider_usage is not None:
+        for measure, key in ANTHROPIC_CACHE_KEYS.items():
+            if measure not in best and key in provider_usage:
+                counts[measure] = check_count(provider_usage[key], f"{AI_SDK_PROVIDER_METADATA}: {key}")
+        input_without_cache = input_without_cache or counts["input_tokens"] == provider_usage.get("input_tokens")
     if input_without_cache or counts["input_tokens"] < counts["cached_input_tokens"] + counts["cache_write_tokens"]:
         counts["input_tokens"] += counts["cached_input_tokens"] + counts["cache_write_tokens"]
     if counts["output_tokens"] < counts["reasoning_tokens"]:
@@ -291,7 +317,8 @@ class SpanReader:
         operation = operation_name(attributes)
         if operation not in MODEL_CALL_OPERATIONS:
             return None
-        counts = usage_counts(attributes, input_without_cache=self._input_without_cache(attributes, resource))
+        counts = usage_counts(attributes, input_without_cache=self._input_without_cache(attributes, resource),
+                              provider_usage=anthropic_usage(attributes))
         if counts is None:
             return None
         if len(span.trace_id) != 16 or len(span.span_id) != 8:

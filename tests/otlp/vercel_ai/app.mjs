@@ -3,16 +3,19 @@
 //   node app.mjs <creditgauge url> <call>...   call: openai-chat | openai-responses | anthropic, ":stream" to stream,
 //                                              or embed
 // The upstream's URL and the keys come from UPSTREAM, OPENAI_API_KEY and ANTHROPIC_API_KEY; CREDITGAUGE_TOKEN, when
-// set, goes in the exporter's Authorization header. Any HTTP call beyond this machine is refused: a passing run
+// set, goes in the exporter's Authorization header. AI_SDK=5 runs the AI SDK 5 (its packages under the -v5 and -v2
+// aliases of package.json) instead of 6. Any HTTP call beyond this machine is refused: a passing run
 // sent nothing outward.
 import http from 'node:http';
 import { trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { embed, generateText, streamText } from 'ai';
-import { createAnthropic } from '@ai-sdk/anthropic';
-import { createOpenAI } from '@ai-sdk/openai';
+
+const v5 = process.env.AI_SDK === '5';
+const { embed, generateText, streamText } = await import(v5 ? 'ai-v5' : 'ai');
+const { createAnthropic } = await import(v5 ? '@ai-sdk/anthropic-v2' : '@ai-sdk/anthropic');
+const { createOpenAI } = await import(v5 ? '@ai-sdk/openai-v2' : '@ai-sdk/openai');
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const loopbackOnly = (url) => {
