@@ -3,7 +3,7 @@ cache reads and writes the conventions count in it (openlit 1.45.0, instrumentat
 API reports input_tokens exclusive of cache read / creation tokens"). The attribute set below is what openlit 1.45.0
 recorded for `anthropic.Anthropic().messages.create` against this project's fake upstream (ConsoleSpanExporter,
 2026-12-06), prompt and completion content left out; the token counts are raised to a partly cached prompt, where
-"input smaller than its cached parts" does not give the split away (the fake's own split always does)."""
+"input smaller than its cached parts" does not give the split away (the fake's default split always does)."""
 
 from __future__ import annotations
 

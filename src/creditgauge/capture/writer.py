@@ -376,16 +376,16 @@ class EventWriter:
 
     def _split(self, events: Sequence[UsageEvent], reason: str) -> bool:
         if len(events) == 1:
-            reason = f"the store failed on this event: {reason}"
-            self._keep_aside(event_item(events[0], reason), encode_or_repr(events[0]), reason)
+            self._keep_aside(event_item(events[0], f"the store failed on this event: {reason}"),
+                             encode_or_repr(events[0]))
             return True
         middle = len(events) // 2
         return self._write(events[:middle]) and self._write(events[middle:])
 
-    def _keep_aside(self, item: QuarantineItem, record: bytes, reason: str) -> None:
+    def _keep_aside(self, item: QuarantineItem, record: bytes) -> None:
         """Keep what nothing could store, with the reason: in the quarantine table, where `status` counts it and
-        `creditgauge quarantine` lists it; in the journal directory's quarantine file only when the database will
-        not take even that (down, or its schema not there yet)."""
+        `creditgauge quarantine` lists it; in the journal directory's quarantine file (`record` as written, the
+        item's reason) only when the database will not take even that (down, or its schema not there yet)."""
         try:
             with self.engine.begin() as connection:
                 quarantine_items(connection, [item])
@@ -394,10 +394,10 @@ class EventWriter:
                       "file", redact(f"{type(exc).__name__}: {exc}".splitlines()[0]))
             self.stats.quarantined_to_file += 1
             if self.journal is not None:
-                self.journal.quarantine(record, reason)
+                self.journal.quarantine(record, item.reason)
             return
         self.stats.quarantined += 1
-        log.error("an event could not be stored and was quarantined: %s", reason)
+        log.error("an event could not be stored and was quarantined: %s", item.reason)
 
     def _replay_spilled(self) -> None:
         # Only this thread moves the checkpoint, and it replays before it writes any later batch, so clearing the
@@ -422,8 +422,8 @@ class EventWriter:
             try:
                 batch.append(decode_event(line))
             except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
-                reason = f"journal record at {tuple(position)} unreadable ({type(exc).__name__})"
-                self._keep_aside(record_item(line, reason), line, reason)
+                self._keep_aside(record_item(line, f"journal record at {tuple(position)} unreadable "
+                                                   f"({type(exc).__name__})"), line)
             if len(batch) >= self.batch_size:
                 if not self._write(batch):
                     return
